@@ -1,0 +1,67 @@
+# Shared build helpers for smpkit.
+
+set(SMPKIT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion)
+if(SMPKIT_WERROR)
+  list(APPEND SMPKIT_WARNINGS -Werror)
+endif()
+
+if(SMPKIT_FUZZ)
+  set(SMPKIT_FUZZ_FLAGS -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
+  add_compile_options(${SMPKIT_FUZZ_FLAGS} -g -O1)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# smpkit_library(NAME SOURCES ... DEPS ...)
+# Defines smpkit_<name> with alias smpkit::<name>, public include dir include/.
+function(smpkit_library name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  if(A_SOURCES)
+    add_library(smpkit_${name} STATIC ${A_SOURCES})
+    target_include_directories(smpkit_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_link_libraries(smpkit_${name} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+    target_compile_options(smpkit_${name} PRIVATE ${SMPKIT_WARNINGS})
+  else()
+    add_library(smpkit_${name} INTERFACE)
+    target_include_directories(smpkit_${name} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_link_libraries(smpkit_${name} INTERFACE ${A_DEPS})
+  endif()
+  add_library(smpkit::${name} ALIAS smpkit_${name})
+endfunction()
+
+# smpkit_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
+function(smpkit_test name)
+  if(NOT SMPKIT_TESTS OR SMPKIT_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_options(${name} PRIVATE ${SMPKIT_WARNINGS})
+  target_compile_definitions(${name} PRIVATE
+    SMPKIT_SHARED_DIR="${SMPKIT_SHARED_DIR}" SMPKIT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    SMPKIT_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT 300)
+endfunction()
+
+# smpkit_fuzzer(NAME SOURCE DEPS ...)
+# With SMPKIT_FUZZ: a libFuzzer binary fuzz_<name>.
+# Otherwise: fuzz_replay_<name>, which feeds every file of fuzz/corpus/<name>/ to the
+# target, registered as a CTest test.
+function(smpkit_fuzzer name source)
+  cmake_parse_arguments(A "" "" "DEPS" ${ARGN})
+  if(SMPKIT_FUZZ)
+    add_executable(fuzz_${name} ${source})
+    target_link_libraries(fuzz_${name} PRIVATE ${A_DEPS})
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+  elseif(SMPKIT_TESTS)
+    add_executable(fuzz_replay_${name} ${source} ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cc)
+    target_link_libraries(fuzz_replay_${name} PRIVATE ${A_DEPS})
+    add_test(NAME fuzz_corpus.${name}
+      COMMAND fuzz_replay_${name} ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
+    set_tests_properties(fuzz_corpus.${name} PROPERTIES TIMEOUT 300)
+  endif()
+endfunction()
+
+get_filename_component(SMPKIT_SHARED_DIR_DEFAULT "${PROJECT_SOURCE_DIR}/../shared" ABSOLUTE)
+set(SMPKIT_SHARED_DIR "${SMPKIT_SHARED_DIR_DEFAULT}" CACHE PATH "Path to the shared/ folder with specs and vectors")
