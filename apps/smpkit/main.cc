@@ -1,2 +1,24 @@
 #include <cstdio>
-int main() { std::puts("smpkit"); return 0; }
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace smpkit::cli;
+  CLI::App app{"smpkit: firmware update over the Simple Management Protocol (SMP/MCUmgr)"};
+  app.require_subcommand(1);
+  GlobalOptions global;
+  app.add_option("--conn,-c", global.conn, "connection: udp:HOST[:PORT], serial:PATH[,BAUD]");
+  app.add_flag("--json", global.json, "machine-readable JSON output");
+  app.add_option("--timeout", global.timeout_s, "per-request timeout in seconds");
+  app.add_option("--retries", global.retries, "retries per request");
+  int exit_code = kExitOk;
+  RegisterImageCommands(app, global, &exit_code);
+  RegisterDemoCommands(app, global, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  return exit_code;
+}

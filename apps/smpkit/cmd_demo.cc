@@ -1,0 +1,4 @@
+#include "commands.h"
+namespace smpkit::cli {
+void RegisterDemoCommands(CLI::App&, GlobalOptions&, int*) {}
+}  // namespace smpkit::cli
