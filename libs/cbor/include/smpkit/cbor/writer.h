@@ -1,0 +1,67 @@
+#pragma once
+// Allocation-free CBOR writer over libcbor's encoding functions.
+//
+// Containers are opened with BeginMap/BeginArray and closed with End. In kDefinite style
+// (the default) the count is patched in at End; in kIndefinite style containers are
+// written as BF/9F ... FF, as Zephyr's zcbor does by default. Errors are sticky: after the
+// buffer overflows every call is a no-op and status() reports kNoSpace.
+
+#include <cstdint>
+#include <string_view>
+
+#include "smpkit/base/bytes.h"
+#include "smpkit/base/result.h"
+
+namespace smpkit::cbor {
+
+enum class Style : uint8_t { kDefinite, kIndefinite };
+
+class Writer {
+ public:
+  static constexpr size_t kMaxDepth = 8;
+
+  explicit Writer(ByteSpan out, Style style = Style::kDefinite) : out_(out), style_(style) {}
+
+  Writer& Uint(uint64_t v);
+  Writer& Int(int64_t v);
+  Writer& Bool(bool v);
+  Writer& Null();
+  Writer& Text(std::string_view s);
+  Writer& Bytes(ConstByteSpan b);
+  // Appends already-encoded CBOR (one complete item).
+  Writer& Raw(ConstByteSpan encoded);
+  Writer& BeginMap();
+  Writer& BeginArray();
+  Writer& End();
+
+  // Convenience for map entries.
+  Writer& Key(std::string_view k) { return Text(k); }
+
+  bool ok() const { return ok_; }
+  // Errors: kNoSpace (output too small), kInvalidArgument (unbalanced or too deep containers).
+  Status status() const;
+  size_t size() const { return pos_; }
+  size_t depth() const { return depth_; }
+  ConstByteSpan written() const { return {out_.data(), pos_}; }
+  Style style() const { return style_; }
+
+ private:
+  bool Put(size_t n);  // checks room for n more bytes
+  void CountItem();
+  Writer& Begin(bool map);
+
+  struct Open {
+    size_t head_pos;
+    uint64_t items;
+    bool map;
+  };
+  ByteSpan out_;
+  Style style_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+  bool unbalanced_ = false;
+  Open open_[kMaxDepth] = {};
+  size_t depth_ = 0;
+};
+
+}  // namespace smpkit::cbor
