@@ -1,0 +1,42 @@
+#pragma once
+// A flash device backed by a file, so that its content survives process restarts.
+
+#include <memory>
+#include <string>
+
+#include "smpkit/flash/flash.h"
+
+namespace smpkit::flash {
+
+struct FileFlashOptions {
+  // fdatasync() after every write and erase, so that a completed operation survives a
+  // machine crash. A process kill (-9) never loses a completed operation either way, because
+  // each operation is a single pwrite() into the page cache.
+  bool sync = true;
+};
+
+class FileFlash : public Flash {
+ public:
+  // Opens `path`, creating it fully erased if it does not exist (created under a temporary
+  // name, synced, then renamed, so a crash never leaves a half-initialised file). The file is
+  // locked against a second concurrent user.
+  // Errors: kInvalidArgument (bad geometry), kCorrupt (file size differs from the geometry),
+  // kBusy (locked by another process), kIo (open/create/read failure, with errno text).
+  static Result<std::unique_ptr<FileFlash>> Open(const std::string& path, const Geometry& g,
+                                                 FileFlashOptions options = {});
+  ~FileFlash() override;
+
+  const std::string& path() const { return path_; }
+
+ protected:
+  Status DoRead(uint32_t offset, ByteSpan out) override;
+  Status DoStore(uint32_t offset, ConstByteSpan data) override;
+
+ private:
+  FileFlash(const Geometry& g, int fd, std::string path, FileFlashOptions options);
+  int fd_;
+  std::string path_;
+  FileFlashOptions options_;
+};
+
+}  // namespace smpkit::flash
