@@ -1,0 +1,70 @@
+// Proves the request path allocates nothing: a counting global operator new wraps the
+// server while it answers echo, params and info requests.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "smpkit/mgmt/os_group.h"
+#include "test_util.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace smpkit::mgmt {
+namespace {
+
+class FixedSink : public smp::ResponseSink {
+ public:
+  void SendResponse(ConstByteSpan frame) override {
+    last_size = frame.size();
+    ++count;
+  }
+  size_t last_size = 0;
+  int count = 0;
+};
+
+TEST(ZeroAllocation, EchoParamsInfo) {
+  smp::ServerConfig config;
+  OsHooks hooks;
+  OsGroup os(OsGroupConfig{}, config, hooks);
+  smp::Registry registry;
+  ASSERT_TRUE(registry.Register(os).ok());
+  smp::Server server(registry, config);
+  const auto echo = testing::FromHex("0a 00 00 09 00 00 2a 00 a1 61 64 65 68 65 6c 6c 6f");
+  const auto params = testing::FromHex("08 00 00 01 00 00 04 06 a0");
+  const auto info = testing::FromHex("08 00 00 0a 00 00 01 07 a1 66 66 6f 72 6d 61 74 61 61");
+  uint8_t scratch[512];
+  FixedSink sink;
+
+  // The counter is live: a deliberate allocation is seen.
+  const long before_probe = g_allocations.load();
+  ::operator delete(::operator new(16));  // a direct call cannot be elided
+  ASSERT_EQ(g_allocations.load(), before_probe + 1);
+
+  const long before = g_allocations.load();
+  for (int i = 0; i < 100; ++i) {
+    server.Process(echo, scratch, sink);
+    server.Process(params, scratch, sink);
+    server.Process(info, scratch, sink);
+  }
+  const long after = g_allocations.load();
+  EXPECT_EQ(after - before, 0) << "heap allocations in the request path";
+  EXPECT_EQ(sink.count, 300);
+}
+
+}  // namespace
+}  // namespace smpkit::mgmt
