@@ -282,6 +282,13 @@ Status DecodeMapBody(Reader& reader, const Item& head, std::span<const Field> fi
                            static_cast<int>(key.text().size()), key.text().data());
     }
     seen |= uint64_t{1} << idx;
+    if (auto* raw = std::get_if<RawValue*>(&fields[idx].target)) {
+      const size_t start = reader.position();
+      SMPKIT_TRY(reader.SkipValue());
+      (*raw)->encoded = reader.data().subspan(start, reader.position() - start);
+      if (fields[idx].found) *fields[idx].found = true;
+      continue;
+    }
     SMPKIT_ASSIGN_OR_RETURN(Item value, reader.Next());
     if (value.type == Type::kBreak) return Error(Errc::kCorrupt, "map key without a value");
     Status bound = BindValue(fields[idx], value);

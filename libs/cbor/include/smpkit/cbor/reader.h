@@ -54,6 +54,7 @@ class Reader {
 
   bool AtEnd() const { return pos_ >= data_.size(); }
   size_t position() const { return pos_; }
+  ConstByteSpan data() const { return data_; }
 
   // Decodes the next item head (a whole definite string, or a container start).
   // Errors: kTruncated at the end of data, kCorrupt on malformed CBOR.
@@ -69,9 +70,15 @@ class Reader {
   size_t pos_ = 0;
 };
 
+// The encoded bytes of one complete value of any type (e.g. a nested map to decode later).
+struct RawValue {
+  ConstByteSpan encoded;
+};
+
 // Output bindings for MapDecoder.
 struct Field {
-  using Target = std::variant<uint64_t*, int64_t*, bool*, std::string_view*, ConstByteSpan*>;
+  using Target =
+      std::variant<uint64_t*, int64_t*, bool*, std::string_view*, ConstByteSpan*, RawValue*>;
   std::string_view key;
   Target target;
   bool* found;  // set true when the key was present (may be null)
@@ -86,6 +93,8 @@ inline Field TextField(std::string_view k, std::string_view* v, bool* f = nullpt
 inline Field BytesField(std::string_view k, ConstByteSpan* v, bool* f = nullptr) {
   return {k, v, f};
 }
+
+inline Field RawField(std::string_view k, RawValue* v, bool* f = nullptr) { return {k, v, f}; }
 
 // Decodes a top-level map (definite or indefinite) from `data` into `fields`.
 // Errors: kTypeMismatch (payload is not a map, non-text key, known key of the wrong type),
