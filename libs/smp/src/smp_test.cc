@@ -64,7 +64,7 @@ TEST(ParseResponse, BothErrorShapes) {
   EXPECT_EQ(r1->reason, "magic mismatch");
   EXPECT_EQ(DescribeError(*r1, text), "rc 1 (EUNKNOWN: unknown error), reason: magic mismatch");
   // success with rc 0 (legacy-rc servers)
-  const std::vector<uint8_t> ok = {0x0b, 0, 0, 4, 0, 1, 1, 1, 0xa1, 0x62, 0x72, 0x63, 0x00};
+  const std::vector<uint8_t> ok = {0x0b, 0, 0, 5, 0, 1, 1, 1, 0xa1, 0x62, 0x72, 0x63, 0x00};
   ASSERT_TRUE(ParseResponse(ok)->ok());
   // length mismatch
   EXPECT_FALSE(ParseResponse(ConstByteSpan(v2.data(), v2.size() - 1)).ok());
