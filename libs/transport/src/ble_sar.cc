@@ -7,8 +7,8 @@ namespace smpkit::transport {
 
 Result<size_t> SmpPacketSize(ConstByteSpan header) {
   if (header.size() < kSmpHeaderSize) {
-    return Error::Format(Errc::kTruncated, "SMP header needs %zu bytes, have %zu",
-                         kSmpHeaderSize, header.size());
+    return Error::Format(Errc::kTruncated, "SMP header needs %zu bytes, have %zu", kSmpHeaderSize,
+                         header.size());
   }
   return kSmpHeaderSize + LoadBe16(&header[2]);
 }
@@ -45,8 +45,8 @@ PacketResult BleReassembler::Feed(ConstByteSpan fragment) {
     const size_t total = kSmpHeaderSize + LoadBe16(&fragment[2]);
     if (total > buffer_.size()) {
       return Error::Format(Errc::kNoSpace,
-                           "SMP packet of %zu bytes exceeds the reassembly buffer of %zu",
-                           total, buffer_.size());
+                           "SMP packet of %zu bytes exceeds the reassembly buffer of %zu", total,
+                           buffer_.size());
     }
     expected_ = total;
   }

@@ -37,8 +37,8 @@ LinePlan PlanLine(size_t remaining, bool first) {
 constexpr size_t LineSize(size_t body_bytes) { return 2 + Base64EncodedSize(body_bytes) + 1; }
 
 bool IsBase64Char(uint8_t c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '+' || c == '/' || c == '=';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/' || c == '=';
 }
 
 }  // namespace
@@ -46,15 +46,14 @@ bool IsBase64Char(uint8_t c) {
 // ---------------------------------------------------------------------------------------------
 // Encoder
 
-SerialEncoder::SerialEncoder(ConstByteSpan packet)
-    : packet_(packet), crc_(Crc16Xmodem(packet)) {}
+SerialEncoder::SerialEncoder(ConstByteSpan packet) : packet_(packet), crc_(Crc16Xmodem(packet)) {}
 
 Result<SerialEncoder> SerialEncoder::Create(ConstByteSpan packet) {
   if (packet.empty()) return Error(Errc::kInvalidArgument, "cannot frame an empty SMP packet");
   if (packet.size() > kSerialMaxPacketSize) {
     return Error::Format(Errc::kInvalidArgument,
-                         "SMP packet of %zu bytes exceeds the serial maximum of %zu",
-                         packet.size(), kSerialMaxPacketSize);
+                         "SMP packet of %zu bytes exceeds the serial maximum of %zu", packet.size(),
+                         kSerialMaxPacketSize);
   }
   return SerialEncoder(packet);
 }
@@ -103,8 +102,7 @@ Result<size_t> SerialEncoder::NextLine(ByteSpan out) {
   const LinePlan plan = PlanLine(packet_.size() - encoded, first);
   const size_t size = LineSize(plan.body_bytes);
   if (out.size() < size) {
-    return Error::Format(Errc::kNoSpace, "serial line needs %zu bytes, have %zu", size,
-                         out.size());
+    return Error::Format(Errc::kNoSpace, "serial line needs %zu bytes, have %zu", size, out.size());
   }
   const uint8_t* marker = first ? kSerialPacketMarker : kSerialContinuationMarker;
   out[0] = marker[0];
@@ -209,17 +207,17 @@ SerialDecoder::Step SerialDecoder::Consume(uint8_t byte) {
       }
       if (byte == '\r') return Step::kMore;
       if (!IsBase64Char(byte)) {
-        const Step step = Fail(Error::Format(
-            Errc::kInvalidArgument, "byte 0x%02x in an SMP line is not base64 (line dropped)",
-            byte));
+        const Step step =
+            Fail(Error::Format(Errc::kInvalidArgument,
+                               "byte 0x%02x in an SMP line is not base64 (line dropped)", byte));
         // The offending byte may open a new frame (e.g. a line cut short by a reset).
         if (byte == kSerialPacketMarker[0]) state_ = State::kMarkerPacket;
         if (byte == kSerialContinuationMarker[0]) state_ = State::kMarkerContinuation;
         return step;
       }
       if (line_padded_) {
-        return Fail(Error(Errc::kInvalidArgument,
-                          "base64 continues after '=' padding within an SMP line"));
+        return Fail(
+            Error(Errc::kInvalidArgument, "base64 continues after '=' padding within an SMP line"));
       }
       quad_[quad_len_++] = static_cast<char>(byte);
       if (quad_len_ == 4) return DecodeQuad();

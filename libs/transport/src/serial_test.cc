@@ -106,8 +106,8 @@ Decoded DecodeAll(SerialDecoder& decoder, const Bytes& wire) {
 
 // smp-protocol.md §12.2 I.
 const Bytes kSpecIPacket = FromHex("0a 00 00 06 00 00 01 00 a1 61 64 62 68 69");
-const Bytes kSpecILine = FromHex(
-    "06 09 41 42 41 4b 41 41 41 47 41 41 41 42 41 4b 46 68 5a 47 4a 6f 61 61 57 76 0a");
+const Bytes kSpecILine =
+    FromHex("06 09 41 42 41 4b 41 41 41 47 41 41 41 42 41 4b 46 68 5a 47 4a 6f 61 61 57 76 0a");
 
 TEST(SerialEncoder, SpecVectorI) {
   EXPECT_EQ(SerialEncoder::EncodedSize(kSpecIPacket.size()), kSpecILine.size());
@@ -496,8 +496,8 @@ TEST(SerialDecoder, BadBase64) {
        Errc::kInvalidArgument, "padding"},
       {"no length prefix", Concat({FromHex("06 09"), FromString("\n")}), Errc::kInvalidArgument,
        "length prefix"},
-      {"length prefix too small", Concat({FromHex("06 09"), FromString("AAIA\n")}),
-       Errc::kCorrupt, "length prefix 2"},
+      {"length prefix too small", Concat({FromHex("06 09"), FromString("AAIA\n")}), Errc::kCorrupt,
+       "length prefix 2"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -525,8 +525,8 @@ TEST(SerialDecoder, MarkerInsideSmpLineStartsOver) {
 TEST(SerialDecoder, SplitAtEveryByteBoundary) {
   const Bytes packet_a = Pattern(200, 1);
   const Bytes packet_b = kSpecIPacket;
-  const Bytes wire = Concat({FromString("log\n"), EncodeOrDie(packet_a), FromString("shell> "),
-                             EncodeOrDie(packet_b)});
+  const Bytes wire = Concat(
+      {FromString("log\n"), EncodeOrDie(packet_a), FromString("shell> "), EncodeOrDie(packet_b)});
   for (size_t cut = 0; cut <= wire.size(); ++cut) {
     SCOPED_TRACE(cut);
     SerialDecoderBuffer<256> decoder;

@@ -48,9 +48,7 @@ class BleFragmenter {
   bool Done() const { return offset_ == packet_.size(); }
   size_t max_fragment() const { return max_fragment_; }
   // Number of fragments Next() yields for the whole packet.
-  size_t FragmentCount() const {
-    return (packet_.size() + max_fragment_ - 1) / max_fragment_;
-  }
+  size_t FragmentCount() const { return (packet_.size() + max_fragment_ - 1) / max_fragment_; }
 
  private:
   BleFragmenter(ConstByteSpan packet, size_t max_fragment)

@@ -117,12 +117,12 @@ class SerialDecoder {
   ByteSpan buffer_;
   State state_ = State::kText;
   bool in_progress_ = false;
-  bool line_padded_ = false;   // the current line already ended a quad with '=' padding
+  bool line_padded_ = false;  // the current line already ended a quad with '=' padding
   uint8_t quad_len_ = 0;
   char quad_[4] = {};
-  size_t body_len_ = 0;        // decoded bytes of BE16(len) || P || CRC so far
-  size_t expected_ = 0;        // the length prefix: len(P) + 2
-  size_t packet_size_ = 0;     // size of the packet last emitted
+  size_t body_len_ = 0;     // decoded bytes of BE16(len) || P || CRC so far
+  size_t expected_ = 0;     // the length prefix: len(P) + 2
+  size_t packet_size_ = 0;  // size of the packet last emitted
   Error error_;
 };
 
