@@ -1,0 +1,42 @@
+#pragma once
+// A stop-and-wait image upload over the GATT SMP service, as in ble-calibration.md: the
+// central writes each request in (MTU - 3)-octet Write Commands, the peripheral spends the
+// flash-write time of the request's image data between radio events, then answers with one
+// small notification. The traffic is modelled by size only (no SMP parsing here).
+
+#include <cstddef>
+#include <cstdint>
+
+#include "smpkit/base/result.h"
+#include "smpkit/ble/link.h"
+
+namespace smpkit::ble {
+
+struct UploadScenario {
+  LinkConfig link;
+  uint16_t att_mtu = 498;              // both sides offer this in the MTU exchange
+  size_t image_size = 64 * 1024;
+  size_t chunk_data = 2392;            // image octets per request
+  size_t request_overhead = 83;        // SMP header + CBOR keys around the data (2475 total)
+  size_t response_size = 20;
+  sim::Duration word_write_time = std::chrono::microseconds(42);
+  size_t word_size = 4;
+  sim::Duration per_request_cpu{0};    // extra processing per request, also between events
+  sim::Duration idle_before_start = std::chrono::seconds(2);  // after setup, before request 1
+  sim::Duration give_up_after = std::chrono::seconds(600);
+  uint64_t seed = 1;
+};
+
+struct UploadResult {
+  sim::Duration elapsed{0};  // first request queued -> last response received
+  size_t requests = 0;
+  double bytes_per_second = 0;
+  LinkStats stats;
+};
+
+// Errors: kInvalidArgument for a bad link configuration or request larger than the SMP
+// buffers would allow; kTimeout if the upload does not finish within give_up_after;
+// kIo if the link drops.
+Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& scenario);
+
+}  // namespace smpkit::ble
