@@ -143,7 +143,8 @@ const Link::Pdu* Link::PeekTx(Side& s, sim::Time at, size_t data_sent) const {
 }
 
 bool Link::AnythingPending() const {
-  return HasTx(central_) || HasTx(peripheral_) || update_.has_value();
+  // Paused device work waits for the end of a radio event, so it keeps events foreground too.
+  return HasTx(central_) || HasTx(peripheral_) || update_.has_value() || !jobs_.empty();
 }
 
 void Link::ScheduleEvent(sim::Time anchor) {
@@ -473,6 +474,7 @@ void Link::TearDown(uint8_t reason) {
 void Link::RunBetweenRadioEvents(sim::Duration work, std::function<void()> done) {
   jobs_.push_back(Job{work, std::move(done)});
   if (jobs_.size() == 1 && (radio_busy_ == 0 || !connected_)) StartJob();
+  EnsureForeground();
 }
 
 void Link::StartJob() {
