@@ -23,18 +23,7 @@ namespace {
 
 namespace mb = smpkit::mcuboot;
 
-// A failure with the exit code it maps to; printed as one line on stderr.
-struct Failure {
-  int code;
-  std::string message;
-};
-
-template <typename T>
-struct Outcome {
-  std::optional<T> value;
-  Failure failure{kExitOk, {}};
-};
-
+// Prints one line on stderr and returns the exit code.
 int Fail(int code, const std::string& message) {
   std::fprintf(stderr, "smpkit image: %s\n", message.c_str());
   return code;
@@ -277,6 +266,8 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
         name, std::string(name) == "sign" ? "build (and sign) an image like imgtool sign"
                                           : "alias of sign");
     SignArgs& a = *sign_args;
+    // Like imgtool (click), a repeated option overrides the earlier one.
+    sign->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     sign->add_option("-k,--key", a.key_file, "private key PEM; omit for a hash-only image");
     sign->add_option("-H,--header-size", a.header_size, "header size (default 0x20)");
     sign->add_flag("--pad-header", a.pad_header, "prepend header-size erased bytes");
