@@ -1,6 +1,11 @@
 #include "smpkit/mcuboot/boot.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <fstream>
 #include <iterator>
@@ -8,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "smpkit/flash/file_flash.h"
 #include "smpkit/flash/flash.h"
 #include "smpkit/flash/partition.h"
 #include "smpkit/mcuboot/image_create.h"
@@ -545,6 +551,57 @@ TEST(PowerCutTest, CutAfterErasedPages) {
     EXPECT_EQ(*d.boot->PendingSwapType(), SwapType::kNone);
     EXPECT_EQ(d.SlotHash(1), kOldHash);
   }
+}
+
+// The swap survives a process killed (-9) in the middle of it: the flash file holds the
+// state of the completed operations and the next process finishes the swap.
+TEST(PowerCutTest, FileFlashSurvivesKillDuringSwap) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("smpkit-boot-kill-" + std::to_string(getpid()) + ".bin");
+  std::filesystem::remove(path);
+  const flash::Geometry geo{.size = 2 * kSlot, .page_size = kPage, .write_align = 4};
+  auto open_device = [&](auto&& body) {
+    auto f = flash::FileFlash::Open(path.string(), geo, {.sync = false});
+    ASSERT_TRUE(f.ok()) << f.error().message();
+    auto layout = flash::MakeLayout(**f, {.slot_size = kSlot});
+    ASSERT_TRUE(layout.ok());
+    Bootloader boot(std::span(layout->images.data(), 1), SwapMove());
+    body(**f, *layout, boot);
+  };
+  open_device([](flash::Flash&, flash::Layout& l, Bootloader& boot) {
+    Bytes a = OldImage(), b = NewImage();
+    b.resize((b.size() + 3) / 4 * 4, 0xFF);
+    ASSERT_TRUE(l.images[0].primary.Write(0, a).ok());
+    ASSERT_TRUE(l.images[0].secondary.Write(0, b).ok());
+    ASSERT_TRUE(boot.RequestUpgrade(0, false).ok());
+  });
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto f = flash::FileFlash::Open(path.string(), geo, {.sync = false});
+    if (!f.ok()) _exit(2);
+    auto layout = flash::MakeLayout(**f, {.slot_size = kSlot});
+    Bootloader boot(std::span(layout->images.data(), 1), SwapMove());
+    // Die (SIGKILL) right after the 40th flash mutation of the swap.
+    (*f)->CutPowerAtMutation(40);
+    (void)boot.Boot();
+    kill(getpid(), SIGKILL);
+    _exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  open_device([](flash::Flash&, flash::Layout& l, Bootloader& boot) {
+    auto pt = ReadTrailer(l.images[0].primary, boot.trailer_layout());
+    ASSERT_TRUE(pt.ok());
+    EXPECT_EQ(pt->magic, MagicState::kGood);  // the swap had started...
+    EXPECT_EQ(pt->copy_done, FlagState::kUnset);  // ...and not finished
+    auto r = boot.Boot();
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->images[0].resumed);
+    EXPECT_EQ(r->images[0].hash, kNewHash);
+  });
+  std::filesystem::remove(path);
 }
 
 // ------------------------------------------------------------------------------------------
