@@ -1,0 +1,349 @@
+#include "smpkit/mgmt/img_group.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "smpkit/cbor/reader.h"
+
+namespace smpkit::mgmt {
+
+using smp::ImgErr;
+using smp::MgmtErr;
+using smp::Op;
+using smp::Outcome;
+
+namespace {
+Outcome ImgError(ImgErr e, const char* reason = nullptr) {
+  return Outcome::GroupError(smp::kGroupImage, static_cast<uint16_t>(e), reason);
+}
+constexpr uint8_t kMagic[4] = {0x3d, 0xb8, 0xf3, 0x96};
+}  // namespace
+
+ImgGroup::ImgGroup(mcuboot::Bootloader& boot, std::span<const flash::SlotPair> slots,
+                   const ImgGroupConfig& config, ImgHooks& hooks)
+    : smp::Group(smp::kGroupImage), boot_(boot), config_(config), hooks_(hooks) {
+  image_count_ = static_cast<uint32_t>(std::min(slots.size(), slots_.size()));
+  std::copy_n(slots.begin(), image_count_, slots_.begin());
+}
+
+const flash::Partition& ImgGroup::SlotPartition(uint8_t abs_slot) const {
+  const auto& pair = slots_[abs_slot / 2];
+  return abs_slot % 2 == 0 ? pair.primary : pair.secondary;
+}
+
+bool ImgGroup::Supports(uint8_t command, Op op) const {
+  switch (command) {
+    case kState: return true;
+    case kUpload: return op == Op::kWrite;
+    case kErase: return op == Op::kWrite;
+    case kSlotInfo: return config_.slot_info && op == Op::kRead;
+    default: return false;
+  }
+}
+
+Outcome ImgGroup::Handle(const smp::Request& r, cbor::Writer& w) {
+  switch (r.header.id) {
+    case kState: return r.op() == Op::kRead ? StateRead(w) : StateWrite(r, w);
+    case kUpload: return Upload(r, w);
+    case kErase: return Erase(r);
+    case kSlotInfo: return SlotInfo(w);
+    default: return Outcome::Rc(MgmtErr::kNotSup);
+  }
+}
+
+Outcome ImgGroup::StateRead(cbor::Writer& w) {
+  auto list = boot_.ReadImageState();
+  if (!list.ok()) return ImgError(ImgErr::kFlashReadFailed);
+  w.Key("images").BeginArray();
+  for (const auto& s : list->view()) {
+    if (!s.has_hash) continue;  // Zephyr lists only images with a SHA-256 TLV
+    w.BeginMap();
+    if (image_count_ > 1) w.Key("image").Uint(s.image);
+    char version[mcuboot::kMaxVersionStringSize];
+    w.Key("slot").Uint(s.slot).Key("version").Text(s.version.Format(version));
+    w.Key("hash").Bytes(s.hash);
+    w.Key("bootable").Bool(s.bootable).Key("pending").Bool(s.pending);
+    w.Key("confirmed").Bool(s.confirmed).Key("active").Bool(s.active);
+    w.Key("permanent").Bool(s.permanent);
+    w.End();
+  }
+  w.End();
+  w.Key("splitStatus").Int(0);
+  return Outcome::Success();
+}
+
+Outcome ImgGroup::StateWrite(const smp::Request& r, cbor::Writer& w) {
+  ConstByteSpan hash;
+  bool has_hash = false;
+  bool confirm = false;
+  if (!cbor::DecodeMap(r.payload, {cbor::BytesField("hash", &hash, &has_hash),
+                                   cbor::BoolField("confirm", &confirm)})
+           .ok()) {
+    return Outcome::Rc(MgmtErr::kInval);
+  }
+  if (!has_hash && !confirm) return ImgError(ImgErr::kInvalidHash);
+  if (has_hash && hash.size() != 32) return ImgError(ImgErr::kInvalidHash);
+  bool active_target = !has_hash;
+  if (has_hash) {
+    auto list = boot_.ReadImageState();
+    if (!list.ok()) return ImgError(ImgErr::kFlashReadFailed);
+    const mcuboot::ImageSlotState* found = nullptr;
+    for (const auto& s : list->view()) {
+      if (s.has_hash && std::equal(hash.begin(), hash.end(), s.hash.begin())) {
+        found = &s;
+        break;
+      }
+    }
+    if (found == nullptr) return ImgError(ImgErr::kHashNotFound);
+    if (!confirm && found->active) return ImgError(ImgErr::kImageSettingTestToActiveDenied);
+    active_target = found->active;
+  }
+  Status st = has_hash ? boot_.WriteImageState(hash, confirm)
+                       : boot_.WriteImageState(std::nullopt, confirm);
+  if (!st.ok()) {
+    switch (st.error().code()) {
+      case Errc::kInvalidArgument: return ImgError(ImgErr::kInvalidHash);
+      case Errc::kNotFound: return ImgError(ImgErr::kHashNotFound);
+      case Errc::kAccessDenied:
+        return ImgError(confirm ? ImgErr::kImageConfirmationDenied
+                                : ImgErr::kImageSettingTestToActiveDenied);
+      case Errc::kBusy: return ImgError(ImgErr::kImageAlreadyPending);
+      case Errc::kIo: return ImgError(ImgErr::kFlashWriteFailed);
+      default: return ImgError(ImgErr::kUnknown);
+    }
+  }
+  if (confirm && active_target) hooks_.OnDfuEvent(DfuEvent::kConfirmed);
+  return StateRead(w);
+}
+
+Outcome ImgGroup::Fail(ImgErr err, const char* reason) {
+  const bool was_active = session_.active;
+  ResetSession();
+  if (was_active) hooks_.OnDfuEvent(DfuEvent::kStopped);
+  return ImgError(err, reason);
+}
+
+Status ImgGroup::WriteData(ConstByteSpan data) {
+  const flash::Partition& part = SlotPartition(session_.slot);
+  const uint32_t align = std::max<uint32_t>(1, part.write_align());
+  if (align > session_.tail.size()) return Error(Errc::kNotSupported, "flash write unit > 16");
+  // Offset in flash of the first byte not yet written.
+  uint32_t flash_off = session_.off - session_.tail_len;
+  while (!data.empty()) {
+    if (session_.tail_len > 0 || data.size() < align) {
+      const size_t take = std::min<size_t>(align - session_.tail_len, data.size());
+      std::memcpy(session_.tail.data() + session_.tail_len, data.data(), take);
+      session_.tail_len = static_cast<uint8_t>(session_.tail_len + take);
+      data = data.subspan(take);
+      if (session_.tail_len == align) {
+        SMPKIT_TRY(part.Write(flash_off, ConstByteSpan(session_.tail.data(), align)));
+        flash_off += align;
+        session_.tail_len = 0;
+      }
+      continue;
+    }
+    const size_t whole = data.size() / align * align;
+    SMPKIT_TRY(part.Write(flash_off, data.first(whole)));
+    flash_off += static_cast<uint32_t>(whole);
+    data = data.subspan(whole);
+  }
+  return Ok();
+}
+
+Status ImgGroup::Flush() {
+  if (session_.tail_len == 0) return Ok();
+  const flash::Partition& part = SlotPartition(session_.slot);
+  const uint32_t align = std::max<uint32_t>(1, part.write_align());
+  std::fill(session_.tail.begin() + session_.tail_len, session_.tail.begin() + align, 0xff);
+  SMPKIT_TRY(part.Write(session_.off - session_.tail_len,
+                        ConstByteSpan(session_.tail.data(), align)));
+  session_.tail_len = 0;
+  return Ok();
+}
+
+Result<bool> ImgGroup::FinalMatch() {
+  if (session_.sha_len != 32) return false;
+  const flash::Partition& part = SlotPartition(session_.slot);
+  mcuboot::Hasher hasher(mcuboot::HashAlg::kSha256);
+  std::array<uint8_t, 256> buf;
+  for (uint32_t pos = 0; pos < session_.len;) {
+    const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(buf.size()), session_.len - pos);
+    SMPKIT_TRY(part.Read(pos, ByteSpan(buf.data(), n)));
+    SMPKIT_TRY(hasher.Update(ConstByteSpan(buf.data(), n)));
+    pos += n;
+  }
+  SMPKIT_ASSIGN_OR_RETURN(mcuboot::Digest d, hasher.Final());
+  return std::equal(session_.sha.begin(), session_.sha.end(), d.bytes.begin());
+}
+
+Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
+  uint64_t image = 0, len = 0, off = 0;
+  ConstByteSpan sha, data;
+  bool has_len = false, has_off = false, upgrade = false;
+  if (!cbor::DecodeMap(r.payload, {cbor::UintField("image", &image),
+                                   cbor::UintField("len", &len, &has_len),
+                                   cbor::UintField("off", &off, &has_off),
+                                   cbor::BytesField("sha", &sha), cbor::BytesField("data", &data),
+                                   cbor::BoolField("upgrade", &upgrade)})
+           .ok()) {
+    return Outcome::Rc(MgmtErr::kInval);
+  }
+  if (!has_off) return Fail(ImgErr::kInvalidOffset, "invalid offset");
+
+  UploadCheck check;
+  check.off = static_cast<uint32_t>(std::min<uint64_t>(off, UINT32_MAX));
+  check.data_len = static_cast<uint32_t>(data.size());
+  check.upgrade = upgrade;
+
+  if (off == 0) {
+    if (data.size() < 32) return Fail(ImgErr::kInvalidImageHeader, "header malformed");
+    if (!has_len) return Fail(ImgErr::kInvalidLength, "invalid length");
+    if (!std::equal(std::begin(kMagic), std::end(kMagic), data.begin())) {
+      return Fail(ImgErr::kInvalidImageHeaderMagic, "magic mismatch");
+    }
+    if (sha.size() > 32) return Fail(ImgErr::kInvalidHash, "invalid hash");
+    if (session_.active && !sha.empty() && sha.size() == session_.sha_len &&
+        std::equal(sha.begin(), sha.end(), session_.sha.begin())) {
+      w.Key("off").Uint(session_.off);  // resume: nothing written
+      return Outcome::Success();
+    }
+    // Destination: the slot opposite the running one of that image (§6.5.4).
+    const uint32_t img = image_count_ > 1 ? static_cast<uint32_t>(image) : 0;
+    if (img >= image_count_) return Fail(ImgErr::kNoFreeSlot, "no slot");
+    const uint8_t rel = static_cast<uint8_t>(boot_.active_slot(img) ^ 1);
+    auto in_use = boot_.SlotInUse(img, rel);
+    if (!in_use.ok()) return Fail(ImgErr::kFlashReadFailed, nullptr);
+    if (*in_use) return Fail(ImgErr::kNoFreeSlot, "no slot");
+    const uint8_t abs_slot = static_cast<uint8_t>(img * 2 + rel);
+    const flash::Partition& part = SlotPartition(abs_slot);
+    if (len > part.size()) return Fail(ImgErr::kInvalidImageTooLarge, "img too large");
+    if (upgrade) {
+      auto hdr = mcuboot::ImageHeader::Decode(data.first(32));
+      auto state = boot_.ReadImageState();
+      if (!hdr.ok() || !state.ok()) return Fail(ImgErr::kVersionGetFailed, nullptr);
+      for (const auto& s : state->view()) {
+        if (s.image == 0 && s.active &&
+            mcuboot::CompareVersions(s.version, hdr->version, config_.version_cmp_use_build) >= 0) {
+          return Fail(ImgErr::kCurrentVersionIsNewer, "downgrade");
+        }
+      }
+    }
+    auto erased = part.IsErased(0, part.size());
+    if (!erased.ok()) return Fail(ImgErr::kFlashReadFailed, nullptr);
+    check.image = static_cast<uint8_t>(img);
+    check.len = static_cast<uint32_t>(len);
+    check.slot = abs_slot;
+    check.erase = !*erased;
+    Outcome verdict = hooks_.OnUploadChunk(check);
+    if (verdict.kind() == Outcome::Kind::kRc) {
+      if (session_.active) hooks_.OnDfuEvent(DfuEvent::kStopped);
+      ResetSession();
+      return verdict;
+    }
+    if (verdict.kind() == Outcome::Kind::kGroupError) {
+      smp::WriteGroupError(w, verdict.group(), verdict.group_rc());
+      w.Key("off").Uint(session_.active ? session_.off : 0);
+      return verdict.KeepBody();
+    }
+    session_ = Session{};
+    session_.active = true;
+    session_.slot = abs_slot;
+    session_.len = static_cast<uint32_t>(len);
+    session_.sha_len = static_cast<uint8_t>(sha.size());
+    std::copy(sha.begin(), sha.end(), session_.sha.begin());
+    hooks_.OnDfuEvent(DfuEvent::kStarted);
+    if (!*erased) {
+      // Pages covering [0, len) and the trailer at the end of the slot.
+      const uint32_t page = part.page_size();
+      const uint32_t body = std::min(part.size(), (session_.len + page - 1) / page * page);
+      if (!part.Erase(0, body).ok() || !part.Erase(part.size() - page, page).ok()) {
+        return Fail(ImgErr::kFlashEraseFailed, "fa erase fail");
+      }
+    }
+  } else {
+    const uint32_t expected = session_.active ? session_.off : 0;
+    if (off != expected) {
+      w.Key("off").Uint(expected);  // not an error: the client rewinds
+      return Outcome::Success();
+    }
+    if (off + data.size() > session_.len) {
+      return Fail(ImgErr::kInvalidImageDataOverrun, "data overrun");
+    }
+    check.image = static_cast<uint8_t>(session_.slot / 2);
+    check.len = session_.len;
+    check.slot = session_.slot;
+    Outcome verdict = hooks_.OnUploadChunk(check);
+    if (verdict.kind() == Outcome::Kind::kRc) {
+      hooks_.OnDfuEvent(DfuEvent::kStopped);
+      ResetSession();
+      return verdict;
+    }
+    if (verdict.kind() == Outcome::Kind::kGroupError) {
+      smp::WriteGroupError(w, verdict.group(), verdict.group_rc());
+      w.Key("off").Uint(session_.off);
+      return verdict.KeepBody();
+    }
+  }
+
+  if (!WriteData(data).ok()) return Fail(ImgErr::kFlashWriteFailed, "fa write fail");
+  session_.off += static_cast<uint32_t>(data.size());
+  w.Key("off").Uint(session_.off);
+  if (session_.off >= session_.len) {
+    if (!Flush().ok()) return Fail(ImgErr::kFlashWriteFailed, "fa write fail");
+    if (config_.image_check) {
+      auto match = FinalMatch();
+      w.Key("match").Bool(match.ok() && *match);
+    }
+    ResetSession();
+    hooks_.OnDfuEvent(DfuEvent::kPending);
+  } else {
+    hooks_.OnDfuEvent(DfuEvent::kChunk);
+  }
+  return Outcome::Success();
+}
+
+Outcome ImgGroup::Erase(const smp::Request& r) {
+  uint64_t slot = 1;
+  bool has_slot = false;
+  if (!cbor::DecodeMap(r.payload, {cbor::UintField("slot", &slot, &has_slot)}).ok()) {
+    return Outcome::Rc(MgmtErr::kInval);
+  }
+  if (!has_slot) slot = static_cast<uint64_t>(boot_.active_slot(0) ^ 1);
+  if (slot >= 2 * image_count_) return ImgError(ImgErr::kFlashOpenFailed);
+  const uint32_t img = static_cast<uint32_t>(slot / 2);
+  const uint8_t rel = static_cast<uint8_t>(slot % 2);
+  auto in_use = boot_.SlotInUse(img, rel);
+  if (!in_use.ok()) return ImgError(ImgErr::kFlashReadFailed);
+  if (*in_use) return ImgError(ImgErr::kNoFreeSlot, "no slot");
+  const flash::Partition& part = SlotPartition(static_cast<uint8_t>(slot));
+  auto erased = part.IsErased(0, part.size());
+  if (!erased.ok()) return ImgError(ImgErr::kFlashReadFailed);
+  if (*erased) {
+    if (config_.erase_blank_is_error) return ImgError(ImgErr::kUnknown);
+  } else if (!part.EraseAll().ok()) {
+    if (session_.active) hooks_.OnDfuEvent(DfuEvent::kStopped);
+    ResetSession();
+    return ImgError(ImgErr::kFlashEraseFailed, "fa erase fail");
+  }
+  ResetSession();
+  return Outcome::Success();
+}
+
+Outcome ImgGroup::SlotInfo(cbor::Writer& w) {
+  w.Key("images").BeginArray();
+  for (uint32_t i = 0; i < image_count_; ++i) {
+    w.BeginMap().Key("image").Uint(i).Key("slots").BeginArray();
+    for (uint8_t s = 0; s < 2; ++s) {
+      w.BeginMap().Key("slot").Uint(s).Key("size").Uint(SlotPartition(static_cast<uint8_t>(i * 2 + s)).size());
+      if (s != boot_.active_slot(i)) w.Key("upload_image_id").Uint(i);
+      w.End();
+    }
+    w.End();
+    w.Key("max_image_size").Uint(boot_.MaxImageSize(i));
+    w.End();
+  }
+  w.End();
+  return Outcome::Success();
+}
+
+}  // namespace smpkit::mgmt
