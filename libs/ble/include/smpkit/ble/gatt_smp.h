@@ -3,7 +3,8 @@
 // characteristic, Write Without Response from the central, notifications (only once the
 // client has enabled them in the CCC) from the peripheral. Payload-agnostic: it moves ATT
 // values of at most MTU - 3 octets; SMP fragmentation and reassembly live in
-// smpkit::transport.
+// smpkit::transport. Both classes register handlers on the Link and must not outlive it
+// (nor be destroyed before it while it may still disconnect).
 
 #include <array>
 #include <cstdint>
