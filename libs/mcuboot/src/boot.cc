@@ -127,9 +127,14 @@ Result<bool> Bootloader::ValidateOrErase(uint32_t image, uint8_t slot, ImageBoot
   report->rejected = fault;
   report->rejected_slot = slot;
   report->rejection = v.error();
-  SMPKIT_TRY(EraseTrailer(Slot(image, slot), layouts_[image]));
-  SMPKIT_TRY(Slot(image, slot).EraseAll());
+  SMPKIT_TRY(EraseSlot(image, slot));
   return false;
+}
+
+Status Bootloader::EraseSlot(uint32_t image, uint8_t slot) {
+  const auto& area = Slot(image, slot);
+  SMPKIT_TRY(EraseTrailer(area, layouts_[image]));
+  return area.Erase(0, FirstTrailerPage(area, layouts_[image]) * area.page_size());
 }
 
 Status Bootloader::FinalizeRunning(uint32_t image, uint8_t slot, ImageBootReport* report) {
@@ -186,8 +191,7 @@ Result<ImageBootReport> Bootloader::BootSwap(uint32_t image) {
           report.rejection = Error::Format(
               Errc::kAccessDenied, "downgrade from %.*s to %.*s prevented",
               static_cast<int>(vb.size()), vb.data(), static_cast<int>(va.size()), va.data());
-          SMPKIT_TRY(EraseTrailer(s, l));
-          SMPKIT_TRY(s.EraseAll());
+          SMPKIT_TRY(EraseSlot(image, 1));
           t = SwapType::kNone;
         }
       }
@@ -236,8 +240,7 @@ Result<ImageBootReport> Bootloader::BootDirectXip(uint32_t image) {
           (t.copy_done == FlagState::kSet && t.image_ok != FlagState::kSet)) {
         // Not marked for a trial, or tried and never confirmed: revert by erasing it.
         if (t.magic == MagicState::kGood) report.swap = SwapType::kRevert;
-        SMPKIT_TRY(EraseTrailer(area, l));
-        SMPKIT_TRY(area.EraseAll());
+        SMPKIT_TRY(EraseSlot(image, slot));
         available[slot] = false;
         continue;
       }

@@ -178,6 +178,8 @@ class Bootloader {
                     const flash::Partition& src, uint32_t src_sector);
   uint32_t ImageTotalSize(const flash::Partition& slot);
   Status FinalizeRunning(uint32_t image, uint8_t slot, ImageBootReport* report);
+  // Erases a slot, trailer pages first (so a reset midway leaves no request behind).
+  Status EraseSlot(uint32_t image, uint8_t slot);
 
   BootConfig config_;
   std::array<flash::SlotPair, flash::kMaxImages> images_{};
