@@ -177,7 +177,11 @@ Result<ImageBootReport> Bootloader::BootSwap(uint32_t image) {
       SMPKIT_ASSIGN_OR_RETURN(bool valid, ValidateOrErase(image, 1, &report, &incoming));
       if (!valid) {
         // A revert whose old image is gone: keep the running image, drop its stuck trailer.
-        if (t == SwapType::kRevert) SMPKIT_TRY(EraseTrailer(p, l));
+        // Likewise a swap initialised in the primary trailer but never started (MCUboot's
+        // FAIL case): without the request it would otherwise look like one to resume.
+        const bool stale_init = pt.magic == MagicState::kGood &&
+                                pt.copy_done == FlagState::kUnset && IsUpgrade(pt.swap_type);
+        if (t == SwapType::kRevert || stale_init) SMPKIT_TRY(EraseTrailer(p, l));
         t = SwapType::kNone;
       } else if (t != SwapType::kRevert && config_.downgrade_prevention) {
         auto running = ReadSlotImage(p, buffer_);

@@ -410,6 +410,30 @@ TEST(BootTest, InvalidPrimaryIsNotBooted) {
   EXPECT_EQ(r.error().code(), Errc::kNotFound);
 }
 
+// A reset right after the primary trailer was initialised, and then the secondary turns out
+// invalid: nothing was moved yet, so the old image keeps running and no swap is resumed.
+TEST(BootTest, InitialisedSwapWithInvalidSecondaryIsDropped) {
+  Device d(SwapMove());
+  d.Load(0, OldImage());
+  Bytes bad = NewImage();
+  bad[0x300] ^= 0x01;
+  d.Load(1, bad);
+  ASSERT_TRUE(d.boot->RequestUpgrade(0, false).ok());
+  const auto& l = d.boot->trailer_layout();
+  ASSERT_TRUE(WriteSwapInfo(d.slot(0), l, SwapType::kTest, 0).ok());
+  ASSERT_TRUE(WriteSwapSize(d.slot(0), l, 4 * kPage).ok());
+  ASSERT_TRUE(WriteMagic(d.slot(0), l).ok());
+  auto r = d.boot->Boot();
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->images[0].rejected, ImageFault::kBadHash);
+  EXPECT_EQ(r->images[0].hash, kOldHash);
+  d.Reset();
+  r = d.boot->Boot();
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_FALSE(r->images[0].resumed);
+  EXPECT_EQ(r->images[0].hash, kOldHash);
+}
+
 TEST(BootTest, RevertWithMissingOldImageKeepsRunningImage) {
   Device d(SwapMove());
   d.Load(0, OldImage());
