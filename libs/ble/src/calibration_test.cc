@@ -90,10 +90,11 @@ TEST(CalibrationTest, Latency99CancelledOnReceiveCostsOnlyTheFirstExchange) {
   ASSERT_TRUE(lat64.ok() && lat256.ok());
   const double t64 = sim::ToSeconds(lat64->elapsed);
   const double t256 = sim::ToSeconds(lat256->elapsed);
-  std::printf("15 ms, latency 99 (cancelled on receive), 1 s idle before the upload: 64 KiB "
-              "%.3f s (ref 2.510), 256 KiB %.3f s (ref 8.555); extra %.3f / %.3f s (ref +0.495); "
-              "mean extra over phases %.3f s\n",
-              t64, t256, t64 - base64, t256 - base256, mean_extra);
+  std::printf(
+      "15 ms, latency 99 (cancelled on receive), 1 s idle before the upload: 64 KiB "
+      "%.3f s (ref 2.510), 256 KiB %.3f s (ref 8.555); extra %.3f / %.3f s (ref +0.495); "
+      "mean extra over phases %.3f s\n",
+      t64, t256, t64 - base64, t256 - base256, mean_extra);
   EXPECT_NEAR(t256 - base256, t64 - base64, 0.05);
   EXPECT_NEAR(t64, 2.510, 0.15 * 2.510);
   EXPECT_NEAR(t256, 8.555, 0.15 * 8.555);

@@ -16,8 +16,8 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
   for (size_t off = 0; off < l2cap; off += dle) frags.push_back(std::min(dle, l2cap - off));
   cap.pdus_per_write = frags.size();
   const sim::Duration interval = config.params.Interval();
-  cap.event_limit = std::min({config.central.max_event_length, config.peripheral.max_event_length,
-                              interval - kTifs});
+  cap.event_limit = std::min(
+      {config.central.max_event_length, config.peripheral.max_event_length, interval - kTifs});
   auto air = [&](size_t len) { return PduAirTime(config.phy, len, config.encrypted); };
   auto pair = [&](size_t len) { return air(len) + kTifs + air(0); };
   const size_t max_pdus = config.central.max_pdus_per_event;
@@ -57,9 +57,9 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
       "{:.2f} PDUs per event\n"
       "  {:.2f} events/s x {:.2f} PDUs / {} PDUs per write = {:.1f} writes/s x {} octets = "
       "{:.1f} kB/s",
-      PhyName(config.phy), dle, config.encrypted ? " (+4 MIC)" : "", att_mtu,
-      cap.value_per_write, l2cap, frags.size(), fr, us(air(dle)), us(kTifs), us(air(0)),
-      us(kTifs), us(pair(dle) + kTifs),
+      PhyName(config.phy), dle, config.encrypted ? " (+4 MIC)" : "", att_mtu, cap.value_per_write,
+      l2cap, frags.size(), fr, us(air(dle)), us(kTifs), us(air(0)), us(kTifs),
+      us(pair(dle) + kTifs),
       sim::ToMillis(std::min(config.central.max_event_length, config.peripheral.max_event_length)),
       sim::ToMillis(interval), sim::ToMillis(cap.event_limit),
       max_pdus ? fmt::format(", at most {} PDUs", max_pdus) : std::string(), cap.pdus_per_event,
@@ -93,8 +93,8 @@ DfuBound ComputeDfuBound(const Capacity& air, sim::Duration word_write_time, siz
       b.limited_by = "flash erase";
     }
   }
-  b.arithmetic += fmt::format(" -> bound {:.1f} kB/s ({})", b.bytes_per_second / 1000.0,
-                              b.limited_by);
+  b.arithmetic +=
+      fmt::format(" -> bound {:.1f} kB/s ({})", b.bytes_per_second / 1000.0, b.limited_by);
   return b;
 }
 

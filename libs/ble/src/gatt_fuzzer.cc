@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ConstByteSpan payload(data + i + 2, len);
     i += 2 + len;
     const ble::Role from = (sel & 0x80) ? ble::Role::kPeripheral : ble::Role::kCentral;
-    const uint16_t cid = (sel & 0x03) == 0 ? ble::kL2capAttCid
+    const uint16_t cid = (sel & 0x03) == 0   ? ble::kL2capAttCid
                          : (sel & 0x03) == 1 ? ble::kL2capSignalingCid
                                              : static_cast<uint16_t>(0x40 + (sel & 0x03));
     (void)link.SendL2cap(from, cid, payload);

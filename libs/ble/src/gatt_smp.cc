@@ -44,7 +44,8 @@ Result<std::array<uint8_t, 16>> ParseUuid128(std::string_view text) {
 }
 
 GattSmpServer::GattSmpServer(Link& link, uint16_t rx_mtu) : link_(link), rx_mtu_(ClampMtu(rx_mtu)) {
-  link_.SetChannelHandler(Role::kPeripheral, kL2capAttCid, [this](ConstByteSpan pdu) { OnAtt(pdu); });
+  link_.SetChannelHandler(Role::kPeripheral, kL2capAttCid,
+                          [this](ConstByteSpan pdu) { OnAtt(pdu); });
   link_.AddDisconnectListener([this](uint8_t) {
     mtu_ = kAttDefaultMtu;  // unbonded: CCC and MTU do not survive the connection
     ccc_ = 0;

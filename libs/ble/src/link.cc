@@ -34,7 +34,8 @@ Status ValidateConnParams(const ConnParams& p) {
     return Error::Format(Errc::kInvalidArgument,
                          "supervision timeout %u ms not above (1 + latency %u) * interval %.2f ms "
                          "* 2 = %.1f ms",
-                         p.timeout * 10, p.latency, p.interval * 1.25, static_cast<double>(min_us) / 1000.0);
+                         p.timeout * 10, p.latency, p.interval * 1.25,
+                         static_cast<double>(min_us) / 1000.0);
   }
   return Ok();
 }
@@ -62,8 +63,8 @@ Status Link::Connect() {
   if (config_.central.acl_tx_buffers == 0 || config_.peripheral.acl_tx_buffers == 0) {
     return Error(Errc::kInvalidArgument, "ACL TX buffer count must be at least 1");
   }
-  const sim::Duration pair = PduAirTime(config_.phy, config_.data_length, config_.encrypted) * 2 +
-                             kTifs;
+  const sim::Duration pair =
+      PduAirTime(config_.phy, config_.data_length, config_.encrypted) * 2 + kTifs;
   if (pair + kTifs > config_.params.Interval()) {
     return Error::Format(Errc::kInvalidArgument,
                          "a %u-octet PDU exchange on %s takes %lld us, longer than the %.2f ms "
@@ -149,8 +150,8 @@ bool Link::AnythingPending() const {
 
 void Link::ScheduleEvent(sim::Time anchor) {
   next_anchor_ = anchor;
-  prepare_task_ = scheduler_.PostAt(anchor - config_.radio_guard_before, [this] { Prepare(); },
-                                    sim::TaskKind::kBackground);
+  prepare_task_ = scheduler_.PostAt(
+      anchor - config_.radio_guard_before, [this] { Prepare(); }, sim::TaskKind::kBackground);
   event_task_foreground_ = AnythingPending();
   event_task_ = scheduler_.PostAt(
       anchor, [this] { RunEvent(); },
@@ -173,8 +174,8 @@ void Link::Prepare() {
   const bool instant = update_ && update_->delivered && n == update_->instant;
   const bool cancelled =
       peripheral_.cfg.latency_mode == LatencyMode::kCancelledOnReceive && listen_next_;
-  attend_ = p.latency == 0 || must_listen || HasTx(peripheral_) || missed_last_ || instant ||
-            cancelled;
+  attend_ =
+      p.latency == 0 || must_listen || HasTx(peripheral_) || missed_last_ || instant || cancelled;
   if (attend_) RadioBusy();
 }
 
@@ -201,9 +202,8 @@ void Link::RunEvent() {
     });
   }
   const ConnParams& params = config_.params;
-  const sim::Duration limit = std::min({central_.cfg.max_event_length,
-                                        peripheral_.cfg.max_event_length,
-                                        params.Interval() - kTifs});
+  const sim::Duration limit = std::min(
+      {central_.cfg.max_event_length, peripheral_.cfg.max_event_length, params.Interval() - kTifs});
   auto air = [this](size_t len) { return PduAirTime(config_.phy, len, config_.encrypted); };
   auto lost = [this] {
     if (channel_blocked_) return true;

@@ -208,8 +208,7 @@ TEST(LinkTest, ParameterUpdateTakesEffectAtTheInstant) {
   ASSERT_GT(first_new, 0u);
   // The instant event itself still follows the old interval; the next uses 15 ms.
   const uint16_t instant = f.events[first_new - 1].counter;
-  EXPECT_EQ(f.events[first_new - 1].anchor - f.events[first_new - 2].anchor,
-            microseconds(7500));
+  EXPECT_EQ(f.events[first_new - 1].anchor - f.events[first_new - 2].anchor, microseconds(7500));
   EXPECT_EQ(updates[0].first, f.events[first_new - 1].anchor);
   // The central queued the IND after receiving the request in some event k; instant = k+1+6.
   size_t request_event = 0;

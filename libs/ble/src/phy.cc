@@ -4,10 +4,14 @@ namespace smpkit::ble {
 
 std::string_view PhyName(Phy phy) {
   switch (phy) {
-    case Phy::k1M: return "1M";
-    case Phy::k2M: return "2M";
-    case Phy::kCodedS2: return "Coded S2";
-    case Phy::kCodedS8: return "Coded S8";
+    case Phy::k1M:
+      return "1M";
+    case Phy::k2M:
+      return "2M";
+    case Phy::kCodedS2:
+      return "Coded S2";
+    case Phy::kCodedS8:
+      return "Coded S8";
   }
   return "?";
 }

@@ -21,9 +21,8 @@ Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& sc) {
   SMPKIT_TRY(link.Connect());
 
   bool ready = false;
-  SMPKIT_TRY(client.ExchangeMtu([&](uint16_t) {
-    (void)client.SetNotifications(true, [&] { ready = true; });
-  }));
+  SMPKIT_TRY(client.ExchangeMtu(
+      [&](uint16_t) { (void)client.SetNotifications(true, [&] { ready = true; }); }));
   if (!sched.RunUntilCondition([&] { return ready || dropped; }, sched.Now() + sc.give_up_after) ||
       dropped) {
     return Error(Errc::kIo, "link setup (MTU exchange, CCC) did not complete");
@@ -59,7 +58,8 @@ Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& sc) {
     if (received < current_len) return;
     received = 0;
     const size_t words = (current_data + sc.word_size - 1) / sc.word_size;
-    const sim::Duration work = sc.word_write_time * static_cast<int64_t>(words) + sc.per_request_cpu;
+    const sim::Duration work =
+        sc.word_write_time * static_cast<int64_t>(words) + sc.per_request_cpu;
     link.RunBetweenRadioEvents(work, [&] {
       const std::vector<uint8_t> rsp(sc.response_size, 0);
       auto st = server.Notify(rsp);

@@ -16,7 +16,7 @@ struct Capacity {
   size_t pdus_per_write = 0;    // LL PDUs one (MTU - 3)-octet write takes
   size_t value_per_write = 0;   // MTU - 3
   sim::Duration event_limit{0};
-  std::string arithmetic;       // the calculation, one step per line
+  std::string arithmetic;  // the calculation, one step per line
 };
 
 // Capacity for back-to-back Write Without Response of MTU - 3 octets, each answered by an

@@ -244,10 +244,10 @@ class Link {
   sim::TaskId prepare_task_ = sim::kNoTask;
   sim::TaskId event_task_ = sim::kNoTask;
   bool event_task_foreground_ = false;
-  bool attend_ = true;             // peripheral attends the prepared event
+  bool attend_ = true;  // peripheral attends the prepared event
   uint16_t last_attended_ = 0;
-  bool listen_next_ = false;       // kCancelledOnReceive: data flowed in the last event
-  bool missed_last_ = false;       // the last attended event received nothing valid
+  bool listen_next_ = false;  // kCancelledOnReceive: data flowed in the last event
+  bool missed_last_ = false;  // the last attended event received nothing valid
   std::optional<PendingUpdate> update_;
   uint8_t next_signal_id_ = 1;
   std::map<uint8_t, std::function<void(bool)>> signal_waiters_;

@@ -14,8 +14,8 @@ enum class Phy : uint8_t { k1M, k2M, kCodedS2, kCodedS8 };
 std::string_view PhyName(Phy phy);
 
 inline constexpr sim::Duration kTifs = std::chrono::microseconds(150);  // inter-frame space
-inline constexpr size_t kMicSize = 4;          // added to non-empty PDUs on encrypted links
-inline constexpr uint16_t kMinDataLength = 27;   // LL payload octets
+inline constexpr size_t kMicSize = 4;           // added to non-empty PDUs on encrypted links
+inline constexpr uint16_t kMinDataLength = 27;  // LL payload octets
 inline constexpr uint16_t kMaxDataLength = 251;
 
 // On-air time of one data PDU carrying `payload` octets (header, CRC, preamble and access

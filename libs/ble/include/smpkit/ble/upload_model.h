@@ -14,14 +14,14 @@ namespace smpkit::ble {
 
 struct UploadScenario {
   LinkConfig link;
-  uint16_t att_mtu = 498;              // both sides offer this in the MTU exchange
+  uint16_t att_mtu = 498;  // both sides offer this in the MTU exchange
   size_t image_size = 64 * 1024;
-  size_t chunk_data = 2392;            // image octets per request
-  size_t request_overhead = 83;        // SMP header + CBOR keys around the data (2475 total)
+  size_t chunk_data = 2392;      // image octets per request
+  size_t request_overhead = 83;  // SMP header + CBOR keys around the data (2475 total)
   size_t response_size = 20;
   sim::Duration word_write_time = std::chrono::microseconds(42);
   size_t word_size = 4;
-  sim::Duration per_request_cpu{0};    // extra processing per request, also between events
+  sim::Duration per_request_cpu{0};  // extra processing per request, also between events
   sim::Duration idle_before_start = std::chrono::seconds(2);  // after setup, before request 1
   sim::Duration give_up_after = std::chrono::seconds(600);
   uint64_t seed = 1;
