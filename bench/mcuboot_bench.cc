@@ -74,7 +74,7 @@ void BM_Verify(benchmark::State& state) {
 
 void Args(benchmark::internal::Benchmark* b) {
   b->ArgName("key")->Unit(benchmark::kMillisecond);
-  b->Arg(-1);                                           // hash only
+  b->Arg(-1);  // hash only
   b->Arg(static_cast<int>(mb::KeyType::kEcdsaP256));
   b->Arg(static_cast<int>(mb::KeyType::kEd25519));
 }

@@ -64,8 +64,8 @@ bool ParseNumber(const std::string& text, uint64_t max, uint64_t* out) {
 
 struct SignArgs {
   std::string infile, outfile, key_file, version = "0", security_counter, dependencies;
-  std::string header_size = "0x20", align = "1", max_align, slot_size = "0",
-              max_sectors = "128", load_addr, rom_fixed, erased_val = "0xff";
+  std::string header_size = "0x20", align = "1", max_align, slot_size = "0", max_sectors = "128",
+              load_addr, rom_fixed, erased_val = "0xff";
   std::string public_key_format = "hash", sha = "auto";
   bool pad_header = false, pad = false, confirm = false, test = false, overwrite_only = false,
        non_bootable = false;
@@ -73,8 +73,7 @@ struct SignArgs {
 
 int RunSign(const SignArgs& a) {
   mb::CreateOptions o;
-  auto num = [](const std::string& text, const char* flag, uint64_t max,
-                uint64_t* out) -> bool {
+  auto num = [](const std::string& text, const char* flag, uint64_t max, uint64_t* out) -> bool {
     if (ParseNumber(text, max, out)) return true;
     std::fprintf(stderr, "smpkit image: bad %s value \"%s\"\n", flag, text.c_str());
     return false;
@@ -140,8 +139,8 @@ int RunSign(const SignArgs& a) {
   }
   // --sha auto: SHA-384 for P-384 keys, otherwise SHA-256 (imgtool's default).
   if (a.sha == "auto") {
-    o.hash = key && key->type() == mb::KeyType::kEcdsaP384 ? mb::HashAlg::kSha384
-                                                           : mb::HashAlg::kSha256;
+    o.hash =
+        key && key->type() == mb::KeyType::kEcdsaP384 ? mb::HashAlg::kSha384 : mb::HashAlg::kSha256;
   } else if (a.sha == "256") {
     o.hash = mb::HashAlg::kSha256;
   } else if (a.sha == "384") {
@@ -188,8 +187,8 @@ int RunVerify(const std::string& file, const std::string& key_file, bool json) {
   mb::ParseOptions opts;
   opts.strict = false;  // as imgtool verify; MCUboot-policy checks are for the device side
   auto img = mb::Parse(data, opts);
-  if (!img.ok()) return Fail(kExitBadInput, file + ": not a valid MCUboot image: " +
-                                                Msg(img.error()));
+  if (!img.ok())
+    return Fail(kExitBadInput, file + ": not a valid MCUboot image: " + Msg(img.error()));
   auto r = mb::Verify(*img, key ? &*key : nullptr);
   if (!r.ok()) return Fail(kExitFailure, file + ": verification failed: " + Msg(r.error()));
   if (json) {
@@ -200,10 +199,10 @@ int RunVerify(const std::string& file, const std::string& key_file, bool json) {
                                 {"signature", std::string(mb::SignatureTypeName(r->signature))}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("Image was correctly validated%s\n",
-                key ? (" (" + std::string(mb::SignatureTypeName(r->signature)) + " signature)")
-                          .c_str()
-                    : " (hash only)");
+    std::printf(
+        "Image was correctly validated%s\n",
+        key ? (" (" + std::string(mb::SignatureTypeName(r->signature)) + " signature)").c_str()
+            : " (hash only)");
     std::printf("Image version: %s\n", r->version.ToImgtoolString().c_str());
     std::printf("Image digest: %s\n", Hex(r->digest.view()).c_str());
   }
@@ -216,8 +215,8 @@ int RunInfo(const std::string& file, bool json) {
   if (!ReadFile(file, &data, &err)) return Fail(kExitBadInput, err);
   std::string name = std::filesystem::path(file).filename().string();
   auto out = json ? mb::ImageInfoJson(data, name) : mb::ImageInfoText(data, name);
-  if (!out.ok()) return Fail(kExitBadInput, file + ": not a valid MCUboot image: " +
-                                                Msg(out.error()));
+  if (!out.ok())
+    return Fail(kExitBadInput, file + ": not a valid MCUboot image: " + Msg(out.error()));
   std::fputs(out->c_str(), stdout);
   if (json) std::fputs("\n", stdout);
   return kExitOk;
@@ -233,10 +232,9 @@ int RunKeygen(const std::string& file, const std::string& type_name) {
   std::string err;
   if (!WriteFile(file, pem->data(), pem->size(), &err)) return Fail(kExitBadInput, err);
   std::error_code ec;  // private key: owner read/write only; best effort
-  std::filesystem::permissions(file,
-                               std::filesystem::perms::owner_read |
-                                   std::filesystem::perms::owner_write,
-                               std::filesystem::perm_options::replace, ec);
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace, ec);
   return kExitOk;
 }
 
@@ -262,9 +260,9 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
   // Option storage must outlive parsing; the CLI app lives for the whole process.
   auto sign_args = std::make_shared<SignArgs>();
   for (const char* name : {"sign", "create"}) {
-    CLI::App* sign = image->add_subcommand(
-        name, std::string(name) == "sign" ? "build (and sign) an image like imgtool sign"
-                                          : "alias of sign");
+    CLI::App* sign = image->add_subcommand(name, std::string(name) == "sign"
+                                                     ? "build (and sign) an image like imgtool sign"
+                                                     : "alias of sign");
     SignArgs& a = *sign_args;
     // Like imgtool (click), a repeated option overrides the earlier one.
     sign->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

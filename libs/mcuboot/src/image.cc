@@ -12,31 +12,56 @@ namespace smpkit::mcuboot {
 
 std::string_view TlvTypeName(uint16_t type) {
   switch (type) {
-    case kTlvKeyHash: return "KEYHASH";
-    case kTlvPubKey: return "PUBKEY";
-    case kTlvSha256: return "SHA256";
-    case kTlvSha384: return "SHA384";
-    case kTlvSha512: return "SHA512";
-    case kTlvRsa2048: return "RSA2048";
-    case kTlvEcdsaSig: return "ECDSASIG";
-    case kTlvRsa3072: return "RSA3072";
-    case kTlvEd25519: return "ED25519";
-    case kTlvSigPure: return "SIG_PURE";
-    case kTlvEncRsa2048: return "ENCRSA2048";
-    case kTlvEncKw: return "ENCKW";
-    case kTlvEncEc256: return "ENCEC256";
-    case kTlvEncX25519: return "ENCX25519";
-    case kTlvEncX25519Sha512: return "ENCX25519_SHA512";
-    case kTlvDependency: return "DEPENDENCY";
-    case kTlvSecCnt: return "SEC_CNT";
-    case kTlvBootRecord: return "BOOT_RECORD";
-    case kTlvDecompSize: return "DECOMP_SIZE";
-    case kTlvDecompSha: return "DECOMP_SHA";
-    case kTlvDecompSignature: return "DECOMP_SIGNATURE";
-    case kTlvCompDecSize: return "COMP_DEC_SIZE";
-    case kTlvUuidVid: return "UUID_VID";
-    case kTlvUuidCid: return "UUID_CID";
-    default: return "UNKNOWN";
+    case kTlvKeyHash:
+      return "KEYHASH";
+    case kTlvPubKey:
+      return "PUBKEY";
+    case kTlvSha256:
+      return "SHA256";
+    case kTlvSha384:
+      return "SHA384";
+    case kTlvSha512:
+      return "SHA512";
+    case kTlvRsa2048:
+      return "RSA2048";
+    case kTlvEcdsaSig:
+      return "ECDSASIG";
+    case kTlvRsa3072:
+      return "RSA3072";
+    case kTlvEd25519:
+      return "ED25519";
+    case kTlvSigPure:
+      return "SIG_PURE";
+    case kTlvEncRsa2048:
+      return "ENCRSA2048";
+    case kTlvEncKw:
+      return "ENCKW";
+    case kTlvEncEc256:
+      return "ENCEC256";
+    case kTlvEncX25519:
+      return "ENCX25519";
+    case kTlvEncX25519Sha512:
+      return "ENCX25519_SHA512";
+    case kTlvDependency:
+      return "DEPENDENCY";
+    case kTlvSecCnt:
+      return "SEC_CNT";
+    case kTlvBootRecord:
+      return "BOOT_RECORD";
+    case kTlvDecompSize:
+      return "DECOMP_SIZE";
+    case kTlvDecompSha:
+      return "DECOMP_SHA";
+    case kTlvDecompSignature:
+      return "DECOMP_SIGNATURE";
+    case kTlvCompDecSize:
+      return "COMP_DEC_SIZE";
+    case kTlvUuidVid:
+      return "UUID_VID";
+    case kTlvUuidCid:
+      return "UUID_CID";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -269,11 +294,21 @@ namespace {
 // Types MCUboot's allow-list accepts outside the hashed region (§3).
 bool AllowedUnprotected(uint16_t type) {
   switch (type) {
-    case kTlvKeyHash: case kTlvPubKey:
-    case kTlvSha256: case kTlvSha384: case kTlvSha512:
-    case kTlvRsa2048: case kTlvEcdsa224: case kTlvEcdsaSig: case kTlvRsa3072:
-    case kTlvEd25519: case kTlvSigPure:
-    case kTlvEncRsa2048: case kTlvEncKw: case kTlvEncEc256: case kTlvEncX25519:
+    case kTlvKeyHash:
+    case kTlvPubKey:
+    case kTlvSha256:
+    case kTlvSha384:
+    case kTlvSha512:
+    case kTlvRsa2048:
+    case kTlvEcdsa224:
+    case kTlvEcdsaSig:
+    case kTlvRsa3072:
+    case kTlvEd25519:
+    case kTlvSigPure:
+    case kTlvEncRsa2048:
+    case kTlvEncKw:
+    case kTlvEncEc256:
+    case kTlvEncX25519:
     case kTlvEncX25519Sha512:
       return true;
     default:
@@ -284,22 +319,34 @@ bool AllowedUnprotected(uint16_t type) {
 // Types that make no sense twice (a second copy could shadow the first for some reader).
 bool SingleInstance(uint16_t type) {
   switch (type) {
-    case kTlvSha256: case kTlvSha384: case kTlvSha512: case kTlvSigPure:
-    case kTlvEncRsa2048: case kTlvEncKw: case kTlvEncEc256: case kTlvEncX25519:
+    case kTlvSha256:
+    case kTlvSha384:
+    case kTlvSha512:
+    case kTlvSigPure:
+    case kTlvEncRsa2048:
+    case kTlvEncKw:
+    case kTlvEncEc256:
+    case kTlvEncX25519:
     case kTlvEncX25519Sha512:
-    case kTlvSecCnt: case kTlvBootRecord: case kTlvDecompSize: case kTlvDecompSha:
-    case kTlvDecompSignature: case kTlvCompDecSize: case kTlvUuidVid: case kTlvUuidCid:
+    case kTlvSecCnt:
+    case kTlvBootRecord:
+    case kTlvDecompSize:
+    case kTlvDecompSha:
+    case kTlvDecompSignature:
+    case kTlvCompDecSize:
+    case kTlvUuidVid:
+    case kTlvUuidCid:
       return true;
     default:
       return false;
   }
 }
 
-Result<TlvBlock> ParseBlock(ConstByteSpan data, size_t off, uint16_t want_magic,
-                            const char* what, bool strict, bool protected_block) {
+Result<TlvBlock> ParseBlock(ConstByteSpan data, size_t off, uint16_t want_magic, const char* what,
+                            bool strict, bool protected_block) {
   if (off + kTlvInfoSize > data.size()) {
-    return Error::Format(Errc::kTruncated, "%sTLV info at 0x%zx is past the data end 0x%zx",
-                         what, off, data.size());
+    return Error::Format(Errc::kTruncated, "%sTLV info at 0x%zx is past the data end 0x%zx", what,
+                         off, data.size());
   }
   uint16_t magic = LoadLe16(&data[off]);
   uint16_t total = LoadLe16(&data[off + 2]);
@@ -308,14 +355,14 @@ Result<TlvBlock> ParseBlock(ConstByteSpan data, size_t off, uint16_t want_magic,
                          what, off, magic, want_magic);
   }
   if (total < kTlvInfoSize) {
-    return Error::Format(Errc::kCorrupt, "%sTLV area length 0x%x at 0x%zx is below 4", what,
-                         total, off);
+    return Error::Format(Errc::kCorrupt, "%sTLV area length 0x%x at 0x%zx is below 4", what, total,
+                         off);
   }
   size_t end = off + total;
   if (end > data.size()) {
     return Error::Format(Errc::kTruncated,
-                         "%sTLV area length 0x%x at 0x%zx exceeds image end 0x%zx", what,
-                         total, off, data.size());
+                         "%sTLV area length 0x%x at 0x%zx exceeds image end 0x%zx", what, total,
+                         off, data.size());
   }
   std::bitset<256> seen;
   size_t pos = off + kTlvInfoSize;
@@ -328,8 +375,8 @@ Result<TlvBlock> ParseBlock(ConstByteSpan data, size_t off, uint16_t want_magic,
     uint16_t len = LoadLe16(&data[pos + 2]);
     if (pos + kTlvEntryHeaderSize + len > end) {
       return Error::Format(Errc::kCorrupt,
-                           "%sTLV 0x%02x at 0x%zx: length %u exceeds area end 0x%zx", what,
-                           type, pos, len, end);
+                           "%sTLV 0x%02x at 0x%zx: length %u exceeds area end 0x%zx", what, type,
+                           pos, len, end);
     }
     if (strict) {
       if (!protected_block && !AllowedUnprotected(type)) {
@@ -342,8 +389,8 @@ Result<TlvBlock> ParseBlock(ConstByteSpan data, size_t off, uint16_t want_magic,
       if (SingleInstance(type)) {
         if (seen[type & 0xFF]) {
           return Error::Format(Errc::kCorrupt, "duplicate %.*s TLV at 0x%zx",
-                               static_cast<int>(TlvTypeName(type).size()),
-                               TlvTypeName(type).data(), pos);
+                               static_cast<int>(TlvTypeName(type).size()), TlvTypeName(type).data(),
+                               pos);
         }
         seen[type & 0xFF] = true;
       }
@@ -363,8 +410,7 @@ Result<ParsedImage> Parse(ConstByteSpan data, const ParseOptions& options) {
   if (body_end > data.size()) {
     return Error::Format(Errc::kTruncated,
                          "image body ends at 0x%llx, past the data end 0x%zx (img_size 0x%x)",
-                         static_cast<unsigned long long>(body_end), data.size(),
-                         header.img_size);
+                         static_cast<unsigned long long>(body_end), data.size(), header.img_size);
   }
   size_t off = static_cast<size_t>(body_end);
   if (header.protect_tlv_size != 0) {
@@ -402,37 +448,50 @@ Result<ParsedImage> Parse(ConstByteSpan data, const ParseOptions& options) {
 
 size_t HashSize(HashAlg alg) {
   switch (alg) {
-    case HashAlg::kSha256: return 32;
-    case HashAlg::kSha384: return 48;
-    case HashAlg::kSha512: return 64;
+    case HashAlg::kSha256:
+      return 32;
+    case HashAlg::kSha384:
+      return 48;
+    case HashAlg::kSha512:
+      return 64;
   }
   return 0;
 }
 
 uint16_t HashTlvType(HashAlg alg) {
   switch (alg) {
-    case HashAlg::kSha256: return kTlvSha256;
-    case HashAlg::kSha384: return kTlvSha384;
-    case HashAlg::kSha512: return kTlvSha512;
+    case HashAlg::kSha256:
+      return kTlvSha256;
+    case HashAlg::kSha384:
+      return kTlvSha384;
+    case HashAlg::kSha512:
+      return kTlvSha512;
   }
   return 0;
 }
 
 std::optional<HashAlg> HashAlgForTlv(uint16_t tlv_type) {
   switch (tlv_type) {
-    case kTlvSha256: return HashAlg::kSha256;
-    case kTlvSha384: return HashAlg::kSha384;
-    case kTlvSha512: return HashAlg::kSha512;
-    default: return std::nullopt;
+    case kTlvSha256:
+      return HashAlg::kSha256;
+    case kTlvSha384:
+      return HashAlg::kSha384;
+    case kTlvSha512:
+      return HashAlg::kSha512;
+    default:
+      return std::nullopt;
   }
 }
 
 namespace {
 const EVP_MD* Md(HashAlg alg) {
   switch (alg) {
-    case HashAlg::kSha256: return EVP_sha256();
-    case HashAlg::kSha384: return EVP_sha384();
-    case HashAlg::kSha512: return EVP_sha512();
+    case HashAlg::kSha256:
+      return EVP_sha256();
+    case HashAlg::kSha384:
+      return EVP_sha384();
+    case HashAlg::kSha512:
+      return EVP_sha512();
   }
   return nullptr;
 }
@@ -483,8 +542,8 @@ namespace {
 Result<Digest> DigestFromTlv(const Tlv& t, HashAlg alg) {
   if (t.value.size() != HashSize(alg)) {
     return Error::Format(Errc::kCorrupt, "%.*s TLV at 0x%zx has length %zu, expected %zu",
-                         static_cast<int>(TlvTypeName(t.type).size()),
-                         TlvTypeName(t.type).data(), t.offset, t.value.size(), HashSize(alg));
+                         static_cast<int>(TlvTypeName(t.type).size()), TlvTypeName(t.type).data(),
+                         t.offset, t.value.size(), HashSize(alg));
   }
   Digest d;
   d.alg = alg;
@@ -513,12 +572,18 @@ Result<Digest> StoredHash(const ParsedImage& image, std::optional<HashAlg> alg) 
 
 std::string_view SignatureTypeName(SignatureType type) {
   switch (type) {
-    case SignatureType::kNone: return "none";
-    case SignatureType::kEcdsaP256: return "ECDSA P-256";
-    case SignatureType::kEcdsaP384: return "ECDSA P-384";
-    case SignatureType::kEd25519: return "Ed25519";
-    case SignatureType::kRsa2048: return "RSA-2048 PSS";
-    case SignatureType::kRsa3072: return "RSA-3072 PSS";
+    case SignatureType::kNone:
+      return "none";
+    case SignatureType::kEcdsaP256:
+      return "ECDSA P-256";
+    case SignatureType::kEcdsaP384:
+      return "ECDSA P-384";
+    case SignatureType::kEd25519:
+      return "Ed25519";
+    case SignatureType::kRsa2048:
+      return "RSA-2048 PSS";
+    case SignatureType::kRsa3072:
+      return "RSA-3072 PSS";
   }
   return "unknown";
 }
@@ -526,11 +591,15 @@ std::string_view SignatureTypeName(SignatureType type) {
 namespace {
 bool HashAllowedForKey(HashAlg alg, KeyType key) {
   switch (key) {
-    case KeyType::kEcdsaP256: return alg == HashAlg::kSha256;
-    case KeyType::kEcdsaP384: return alg == HashAlg::kSha384;
-    case KeyType::kEd25519: return alg == HashAlg::kSha256 || alg == HashAlg::kSha512;
+    case KeyType::kEcdsaP256:
+      return alg == HashAlg::kSha256;
+    case KeyType::kEcdsaP384:
+      return alg == HashAlg::kSha384;
+    case KeyType::kEd25519:
+      return alg == HashAlg::kSha256 || alg == HashAlg::kSha512;
     case KeyType::kRsa2048:
-    case KeyType::kRsa3072: return alg == HashAlg::kSha256;
+    case KeyType::kRsa3072:
+      return alg == HashAlg::kSha256;
   }
   return false;
 }
@@ -635,8 +704,7 @@ Result<std::optional<uint32_t>> SecurityCounter(const ParsedImage& image) {
   std::optional<Tlv> t = image.protected_tlvs.Find(kTlvSecCnt);
   if (!t) return std::optional<uint32_t>();
   if (t->value.size() != 4) {
-    return Error::Format(Errc::kCorrupt, "SEC_CNT TLV has length %zu, expected 4",
-                         t->value.size());
+    return Error::Format(Errc::kCorrupt, "SEC_CNT TLV has length %zu, expected 4", t->value.size());
   }
   return std::optional<uint32_t>(LoadLe32(t->value.data()));
 }

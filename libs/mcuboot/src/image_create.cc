@@ -8,17 +8,14 @@ namespace smpkit::mcuboot {
 
 namespace {
 
-constexpr std::array<uint8_t, 16> kClassicMagic = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2,
-                                                   0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f,
-                                                   0x2c, 0xb6, 0x79, 0x80};
+constexpr std::array<uint8_t, 16> kClassicMagic = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+                                                   0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
 constexpr std::array<uint8_t, 14> kMagicV2Tail = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
                                                   0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
 
 uint32_t AlignUp(uint32_t v, uint32_t a) { return (v + a - 1) / a * a; }
 
-bool ValidAlign(uint32_t a) {
-  return a == 1 || a == 2 || a == 4 || a == 8 || a == 16 || a == 32;
-}
+bool ValidAlign(uint32_t a) { return a == 1 || a == 2 || a == 4 || a == 8 || a == 16 || a == 32; }
 
 void AppendTlv(std::vector<uint8_t>& out, uint16_t type, ConstByteSpan value) {
   out.push_back(static_cast<uint8_t>(type));
@@ -54,8 +51,7 @@ Result<uint32_t> ImgtoolTrailerSize(uint32_t align, uint32_t max_align, uint32_t
     return Error::Format(Errc::kInvalidArgument, "invalid alignment %u (1,2,4,8,16,32)", align);
   }
   if (max_align < 8 || max_align > 32 || (max_align & (max_align - 1)) != 0) {
-    return Error::Format(Errc::kInvalidArgument, "invalid max alignment %u (8,16,32)",
-                         max_align);
+    return Error::Format(Errc::kInvalidArgument, "invalid max alignment %u (8,16,32)", max_align);
   }
   uint32_t magic_area = AlignUp(16, max_align);
   if (overwrite_only) return 2 * max_align + magic_area;
@@ -126,8 +122,7 @@ Result<std::vector<uint8_t>> CreateImage(ConstByteSpan payload, const CreateOpti
   }
   uint32_t max_align = o.max_align.value_or(std::max<uint32_t>(8, o.align));
   SMPKIT_ASSIGN_OR_RETURN(uint32_t trailer_size,
-                          ImgtoolTrailerSize(o.align, max_align, o.max_sectors,
-                                             o.overwrite_only));
+                          ImgtoolTrailerSize(o.align, max_align, o.max_sectors, o.overwrite_only));
   bool pad = o.pad || o.confirm;
   if (pad && o.slot_size == 0) {
     return Error(Errc::kInvalidArgument, "padding to the trailer needs a slot size");

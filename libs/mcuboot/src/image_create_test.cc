@@ -15,8 +15,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name,
-                   std::ios::binary);
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
   EXPECT_TRUE(in.good()) << name;
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
 }

@@ -127,8 +127,8 @@ Result<std::string> ImageInfoText(ConstByteSpan file, std::string_view filename)
     std::snprintf(line, sizeof(line), fmt, args...);
     out += line;
   };
-  add("file:               %.*s (%zu bytes)\n", static_cast<int>(filename.size()),
-      filename.data(), file.size());
+  add("file:               %.*s (%zu bytes)\n", static_cast<int>(filename.size()), filename.data(),
+      file.size());
   add("magic:              0x%08x\n", h.magic);
   add("load_addr:          0x%08x\n", h.load_addr);
   add("hdr_size:           0x%x\n", unsigned{h.hdr_size});

@@ -13,8 +13,7 @@ namespace smpkit::mcuboot {
 namespace {
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name,
-                   std::ios::binary);
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
   EXPECT_TRUE(in.good()) << name;
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
 }
@@ -36,9 +35,8 @@ TEST_P(DumpInfoTest, JsonEqualsImgtoolDumpinfo) {
   for (auto it = ordered["header"].begin(); it != ordered["header"].end(); ++it) {
     keys.push_back(it.key());
   }
-  EXPECT_EQ(keys, (std::vector<std::string>{"magic", "load_addr", "hdr_size",
-                                            "protected_tlv_size", "img_size", "flags",
-                                            "version"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"magic", "load_addr", "hdr_size", "protected_tlv_size",
+                                            "img_size", "flags", "version"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, DumpInfoTest,

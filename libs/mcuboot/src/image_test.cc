@@ -17,8 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name,
-                   std::ios::binary);
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
   EXPECT_TRUE(in.good()) << name;
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
 }
@@ -54,8 +53,8 @@ TEST(ImageVersionTest, ParsesImgtoolSyntax) {
 }
 
 TEST(ImageVersionTest, RejectsBadSyntax) {
-  for (const char* bad : {"", "1.", ".1", "256", "1.256", "1.2.65536", "1.2.3+4294967296",
-                          "01.2", "1.2+3", "1.2.3.4.5", "1.2.3.4+5", "a.b", "1.2.3+", "-1"}) {
+  for (const char* bad : {"", "1.", ".1", "256", "1.256", "1.2.65536", "1.2.3+4294967296", "01.2",
+                          "1.2+3", "1.2.3.4.5", "1.2.3.4+5", "a.b", "1.2.3+", "-1"}) {
     auto v = ImageVersion::Parse(bad);
     EXPECT_FALSE(v.ok()) << bad;
     if (!v.ok()) {
@@ -69,8 +68,7 @@ TEST(ImageVersionTest, FormatsLikeSmpAndImgtool) {
   EXPECT_EQ((ImageVersion{1, 2, 3, 7}).ToString(), "1.2.3.7");
   EXPECT_EQ((ImageVersion{1, 2, 3, 4}).ToImgtoolString(), "1.2.3+4");
   EXPECT_EQ((ImageVersion{1, 2, 3, 0}).ToImgtoolString(), "1.2.3+0");
-  EXPECT_EQ((ImageVersion{255, 255, 65535, 4294967295u}).ToString(),
-            "255.255.65535.4294967295");
+  EXPECT_EQ((ImageVersion{255, 255, 65535, 4294967295u}).ToString(), "255.255.65535.4294967295");
   char small[6];
   EXPECT_EQ((ImageVersion{1, 2, 3, 0}).Format(small), "1.2.3");
   char tiny[4];
@@ -294,16 +292,14 @@ TEST(ParseTest, EmptyInputs) {
 // Hash and verification
 
 TEST(HashTest, MatchesSpecDigestsAndTlvs) {
-  for (const char* name : {"signed-ecdsa-p256.bin", "signed-ed25519.bin",
-                           "unsigned-hashonly.bin", "unsigned-pad-test.bin",
-                           "signed-ecdsa-p256-pad-confirm.bin"}) {
+  for (const char* name : {"signed-ecdsa-p256.bin", "signed-ed25519.bin", "unsigned-hashonly.bin",
+                           "unsigned-pad-test.bin", "signed-ecdsa-p256-pad-confirm.bin"}) {
     auto file = ReadVector(name);
     auto img = Parse(file);
     ASSERT_TRUE(img.ok()) << name;
     auto d = ComputeHash(*img);
     ASSERT_TRUE(d.ok());
-    EXPECT_EQ(std::vector<uint8_t>(d->view().begin(), d->view().end()), FromHex(kDigest))
-        << name;
+    EXPECT_EQ(std::vector<uint8_t>(d->view().begin(), d->view().end()), FromHex(kDigest)) << name;
     auto stored = StoredHash(*img);
     ASSERT_TRUE(stored.ok());
     EXPECT_EQ(*stored, *d);
@@ -332,9 +328,9 @@ TEST(HashTest, IncrementalEqualsOneShot) {
 }
 
 TEST(VerifyTest, AllVectorsVerifyWithoutKey) {
-  for (const char* name : {"signed-ecdsa-p256.bin", "signed-ed25519.bin",
-                           "unsigned-hashonly.bin", "unsigned-pad-test.bin",
-                           "unsigned-prot-tlv.bin", "signed-ecdsa-p256-pad-confirm.bin"}) {
+  for (const char* name :
+       {"signed-ecdsa-p256.bin", "signed-ed25519.bin", "unsigned-hashonly.bin",
+        "unsigned-pad-test.bin", "unsigned-prot-tlv.bin", "signed-ecdsa-p256-pad-confirm.bin"}) {
     auto r = Verify(ReadVector(name));
     ASSERT_TRUE(r.ok()) << name << ": " << r.error().message();
     EXPECT_EQ(r->signature, SignatureType::kNone);

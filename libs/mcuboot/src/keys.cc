@@ -47,7 +47,8 @@ Error CryptoError(Errc code, const char* what) {
 
 Result<KeyType> DetectType(EVP_PKEY* pkey) {
   switch (EVP_PKEY_get_base_id(pkey)) {
-    case EVP_PKEY_ED25519: return KeyType::kEd25519;
+    case EVP_PKEY_ED25519:
+      return KeyType::kEd25519;
     case EVP_PKEY_EC: {
       char group[64] = {};
       size_t len = 0;
@@ -84,9 +85,12 @@ std::string BioString(BIO* bio) {
 
 const EVP_MD* Md(HashAlg alg) {
   switch (alg) {
-    case HashAlg::kSha256: return EVP_sha256();
-    case HashAlg::kSha384: return EVP_sha384();
-    case HashAlg::kSha512: return EVP_sha512();
+    case HashAlg::kSha256:
+      return EVP_sha256();
+    case HashAlg::kSha384:
+      return EVP_sha384();
+    case HashAlg::kSha512:
+      return EVP_sha512();
   }
   return nullptr;
 }
@@ -118,18 +122,23 @@ Status SetupDigestCtx(EVP_PKEY_CTX* ctx, KeyType type, HashAlg alg) {
 
 std::string_view KeyTypeName(KeyType type) {
   switch (type) {
-    case KeyType::kEcdsaP256: return "ecdsa-p256";
-    case KeyType::kEcdsaP384: return "ecdsa-p384";
-    case KeyType::kEd25519: return "ed25519";
-    case KeyType::kRsa2048: return "rsa-2048";
-    case KeyType::kRsa3072: return "rsa-3072";
+    case KeyType::kEcdsaP256:
+      return "ecdsa-p256";
+    case KeyType::kEcdsaP384:
+      return "ecdsa-p384";
+    case KeyType::kEd25519:
+      return "ed25519";
+    case KeyType::kRsa2048:
+      return "rsa-2048";
+    case KeyType::kRsa3072:
+      return "rsa-3072";
   }
   return "unknown";
 }
 
 Result<KeyType> ParseKeyType(std::string_view name) {
-  for (KeyType t : {KeyType::kEcdsaP256, KeyType::kEcdsaP384, KeyType::kEd25519,
-                    KeyType::kRsa2048, KeyType::kRsa3072}) {
+  for (KeyType t : {KeyType::kEcdsaP256, KeyType::kEcdsaP384, KeyType::kEd25519, KeyType::kRsa2048,
+                    KeyType::kRsa3072}) {
     if (KeyTypeName(t) == name) return t;
   }
   return Error::Format(Errc::kInvalidArgument,
@@ -141,21 +150,30 @@ Result<KeyType> ParseKeyType(std::string_view name) {
 uint16_t SignatureTlvType(KeyType type) {
   switch (type) {
     case KeyType::kEcdsaP256:
-    case KeyType::kEcdsaP384: return kTlvEcdsaSig;
-    case KeyType::kEd25519: return kTlvEd25519;
-    case KeyType::kRsa2048: return kTlvRsa2048;
-    case KeyType::kRsa3072: return kTlvRsa3072;
+    case KeyType::kEcdsaP384:
+      return kTlvEcdsaSig;
+    case KeyType::kEd25519:
+      return kTlvEd25519;
+    case KeyType::kRsa2048:
+      return kTlvRsa2048;
+    case KeyType::kRsa3072:
+      return kTlvRsa3072;
   }
   return 0;
 }
 
 SignatureType SignatureTypeFor(KeyType type) {
   switch (type) {
-    case KeyType::kEcdsaP256: return SignatureType::kEcdsaP256;
-    case KeyType::kEcdsaP384: return SignatureType::kEcdsaP384;
-    case KeyType::kEd25519: return SignatureType::kEd25519;
-    case KeyType::kRsa2048: return SignatureType::kRsa2048;
-    case KeyType::kRsa3072: return SignatureType::kRsa3072;
+    case KeyType::kEcdsaP256:
+      return SignatureType::kEcdsaP256;
+    case KeyType::kEcdsaP384:
+      return SignatureType::kEcdsaP384;
+    case KeyType::kEd25519:
+      return SignatureType::kEd25519;
+    case KeyType::kRsa2048:
+      return SignatureType::kRsa2048;
+    case KeyType::kRsa3072:
+      return SignatureType::kRsa3072;
   }
   return SignatureType::kNone;
 }

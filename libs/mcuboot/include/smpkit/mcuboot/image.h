@@ -119,9 +119,7 @@ struct ImageHeader {
   void Encode(std::span<uint8_t, kImageHeaderSize> out) const;
 
   // hdr_size + img_size + protect_tlv_size (the hashed region), in 64 bits (no overflow).
-  uint64_t HashedSize() const {
-    return uint64_t{hdr_size} + img_size + protect_tlv_size;
-  }
+  uint64_t HashedSize() const { return uint64_t{hdr_size} + img_size + protect_tlv_size; }
   bool bootable() const { return (flags & kFlagNonBootable) == 0; }
 };
 
@@ -200,12 +198,12 @@ struct ParseOptions {
 // A validated view over an image held in memory.
 struct ParsedImage {
   ImageHeader header;
-  ConstByteSpan image;       // [0, total size): header, body, both TLV blocks
-  ConstByteSpan body;        // [hdr_size, hdr_size + img_size)
-  ConstByteSpan hashed;      // [0, hdr_size + img_size + protect_tlv_size)
-  TlvBlock protected_tlvs;   // present() == false if there is none
-  TlvBlock tlvs;             // the unprotected block (always present)
-  ConstByteSpan after;       // bytes of the input after the image (padding, trailer)
+  ConstByteSpan image;      // [0, total size): header, body, both TLV blocks
+  ConstByteSpan body;       // [hdr_size, hdr_size + img_size)
+  ConstByteSpan hashed;     // [0, hdr_size + img_size + protect_tlv_size)
+  TlvBlock protected_tlvs;  // present() == false if there is none
+  TlvBlock tlvs;            // the unprotected block (always present)
+  ConstByteSpan after;      // bytes of the input after the image (padding, trailer)
 
   size_t size() const { return image.size(); }
 };
@@ -267,8 +265,8 @@ enum class SignatureType : uint8_t { kNone, kEcdsaP256, kEcdsaP384, kEd25519, kR
 std::string_view SignatureTypeName(SignatureType type);
 
 struct VerifyResult {
-  Digest digest;                                  // computed == stored hash
-  SignatureType signature = SignatureType::kNone; // the signature that verified, if a key
+  Digest digest;                                   // computed == stored hash
+  SignatureType signature = SignatureType::kNone;  // the signature that verified, if a key
   ImageVersion version;
 };
 

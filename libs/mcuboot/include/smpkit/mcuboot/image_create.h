@@ -18,26 +18,26 @@
 namespace smpkit::mcuboot {
 
 struct CreateOptions {
-  uint16_t header_size = kImageHeaderSize;  // -H/--header-size
-  bool pad_header = false;                  // --pad-header: prepend hdr_size erased bytes
-  uint32_t align = 1;                       // --align: 1,2,4,8,16,32 (trailer size only)
-  std::optional<uint32_t> max_align;        // --max-align (default max(8, align))
-  uint32_t slot_size = 0;                   // -S/--slot-size; 0 = no size check
-  uint32_t max_sectors = 128;               // -M/--max-sectors
-  ImageVersion version;                     // -v/--version
-  uint32_t load_addr = 0;                   // -L/--load-addr (sets RAM_LOAD when != 0)
-  std::optional<uint32_t> rom_fixed;        // -F/--rom-fixed (sets ROM_FIXED)
-  bool non_bootable = false;                // --non-bootable
-  bool pad = false;                         // --pad: erased fill + trailer magic to slot end
-  bool confirm = false;                     // --confirm: implies pad, sets image_ok
-  bool overwrite_only = false;              // --overwrite-only: small trailer, no image_ok
-  uint8_t erased_val = 0xFF;                // -R/--erased-val
+  uint16_t header_size = kImageHeaderSize;   // -H/--header-size
+  bool pad_header = false;                   // --pad-header: prepend hdr_size erased bytes
+  uint32_t align = 1;                        // --align: 1,2,4,8,16,32 (trailer size only)
+  std::optional<uint32_t> max_align;         // --max-align (default max(8, align))
+  uint32_t slot_size = 0;                    // -S/--slot-size; 0 = no size check
+  uint32_t max_sectors = 128;                // -M/--max-sectors
+  ImageVersion version;                      // -v/--version
+  uint32_t load_addr = 0;                    // -L/--load-addr (sets RAM_LOAD when != 0)
+  std::optional<uint32_t> rom_fixed;         // -F/--rom-fixed (sets ROM_FIXED)
+  bool non_bootable = false;                 // --non-bootable
+  bool pad = false;                          // --pad: erased fill + trailer magic to slot end
+  bool confirm = false;                      // --confirm: implies pad, sets image_ok
+  bool overwrite_only = false;               // --overwrite-only: small trailer, no image_ok
+  uint8_t erased_val = 0xFF;                 // -R/--erased-val
   std::optional<uint32_t> security_counter;  // -s N (use AutoSecurityCounter for "auto")
   std::vector<Dependency> dependencies;      // -d "(idx,ver), ..."
   std::vector<std::pair<uint16_t, std::vector<uint8_t>>> custom_tlvs;  // --custom-tlv
-  const PrivateKey* key = nullptr;           // -k; nullptr = hash only
-  bool public_key_full = false;              // --public-key-format full (PUBKEY, not KEYHASH)
-  HashAlg hash = HashAlg::kSha256;           // --sha
+  const PrivateKey* key = nullptr;                                     // -k; nullptr = hash only
+  bool public_key_full = false;     // --public-key-format full (PUBKEY, not KEYHASH)
+  HashAlg hash = HashAlg::kSha256;  // --sha
 };
 
 // imgtool's `-s auto`: (major << 24) + (minor << 16) + revision.
