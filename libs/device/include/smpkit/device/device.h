@@ -1,0 +1,112 @@
+#pragma once
+// A simulated SMP device, sans-I/O: flash with an MCUboot layout, the bootloader model run at
+// every start, and an SMP server with the OS and image groups. Transports (UDP, serial,
+// BLE, in-process) feed it packets; the owner of the clock performs the restart the OS
+// group asks for (Zephyr: CONFIG_MCUMGR_GRP_OS_RESET_MS, 250 ms after the response).
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "smpkit/flash/flash.h"
+#include "smpkit/flash/partition.h"
+#include "smpkit/mcuboot/boot.h"
+#include "smpkit/mgmt/img_group.h"
+#include "smpkit/mgmt/os_group.h"
+#include "smpkit/smp/server.h"
+
+namespace smpkit::device {
+
+struct DeviceConfig {
+  // Flash layout: bootloader, then one slot pair (nRF52840-like defaults, 4 KiB pages).
+  uint32_t bootloader_size = 0xC000;
+  uint32_t slot_size = 0x69000;
+  uint32_t page_size = 4096;
+  uint32_t write_align = 4;
+  smp::ServerConfig server;  // buf_size / buf_count, legacy support, CBOR style
+  mgmt::OsGroupConfig os;
+  mgmt::ImgGroupConfig img;
+  mcuboot::BootConfig boot;
+  std::chrono::milliseconds reset_delay{250};
+
+  // Total flash needed for this layout.
+  uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
+  flash::Geometry Geometry() const { return {FlashSize(), page_size, write_align, 0xff}; }
+};
+
+// Application hooks (upload check, DFU events, reset veto) chained to the device.
+class DeviceHooks : public mgmt::ImgHooks {
+ public:
+  virtual smp::Outcome OnResetRequest(bool force) {
+    (void)force;
+    return smp::Outcome::Success();
+  }
+};
+
+class Device : public smp::ResponseSink {
+ public:
+  // `flash` must outlive the device and be at least config.FlashSize() bytes.
+  Device(flash::Flash& flash, const DeviceConfig& config, DeviceHooks* hooks = nullptr);
+  ~Device() override;
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // Writes `image` into the primary slot (first start of a fresh flash).
+  // Errors: kNoSpace if it does not fit, flash errors.
+  Status Provision(ConstByteSpan image);
+
+  // Power on / reset: runs the bootloader (swap, revert, validation), then starts the SMP
+  // server. Errors: the bootloader's (e.g. nothing bootable), flash errors.
+  Result<mcuboot::BootReport> Boot();
+  bool running() const { return running_; }
+
+  // Handles one transport packet (one or more SMP frames). Responses go to `sink`.
+  // Returns the number of frames answered. Allocation-free.
+  size_t HandlePacket(ConstByteSpan packet, smp::ResponseSink& sink);
+
+  // Set when an OS reset was accepted; the runner calls Boot() after reset_delay.
+  bool reset_requested() const { return reset_requested_; }
+
+  // Image state as the SMP image group reports it.
+  Result<mcuboot::ImageStateList> ImageState();
+
+  const DeviceConfig& config() const { return config_; }
+  const flash::Layout& layout() const { return layout_; }
+  mcuboot::Bootloader& bootloader() { return *boot_; }
+  mgmt::ImgGroup& img_group() { return *img_; }
+  smp::Server& server() { return *server_; }
+  const mcuboot::BootReport& last_boot() const { return last_boot_; }
+  uint32_t boot_count() const { return boot_count_; }
+
+ private:
+  class OsHooksImpl;
+  void SendResponse(ConstByteSpan) override {}
+
+  flash::Flash& flash_;
+  DeviceConfig config_;
+  DeviceHooks default_hooks_;
+  DeviceHooks* hooks_;
+  flash::Layout layout_{};
+  Status layout_status_;
+  std::optional<mcuboot::Bootloader> boot_;
+  std::unique_ptr<OsHooksImpl> os_hooks_;
+  std::optional<mgmt::OsGroup> os_;
+  std::optional<mgmt::ImgGroup> img_;
+  std::optional<smp::Registry> registry_;
+  std::optional<smp::Server> server_;
+  std::vector<uint8_t> scratch_;
+  mcuboot::BootReport last_boot_{};
+  uint32_t boot_count_ = 0;
+  bool running_ = false;
+  bool reset_requested_ = false;
+};
+
+// Builds a bootable hash-only MCUboot image of `body_size` pseudo-random bytes with the
+// given version ("1.0.0"), as the factory image for a fresh flash. Errors: bad version.
+Result<std::vector<uint8_t>> MakeFactoryImage(std::string_view version, uint32_t body_size,
+                                              uint32_t seed = 1);
+
+}  // namespace smpkit::device

@@ -1,0 +1,104 @@
+#include "smpkit/device/device.h"
+
+#include <random>
+
+#include "smpkit/mcuboot/image_create.h"
+
+namespace smpkit::device {
+
+class Device::OsHooksImpl : public mgmt::OsHooks {
+ public:
+  explicit OsHooksImpl(Device& d) : d_(d) {}
+  smp::Outcome OnResetRequest(bool force, uint8_t) override {
+    return d_.hooks_->OnResetRequest(force);
+  }
+  void ScheduleReset(uint8_t) override { d_.reset_requested_ = true; }
+
+ private:
+  Device& d_;
+};
+
+Device::Device(flash::Flash& flash, const DeviceConfig& config, DeviceHooks* hooks)
+    : flash_(flash), config_(config), hooks_(hooks ? hooks : &default_hooks_) {
+  auto layout = flash::MakeLayout(flash_, {config_.bootloader_size, config_.slot_size, 1, 0, 0});
+  if (layout.ok()) {
+    layout_ = *layout;
+  } else {
+    layout_status_ = layout.error();
+  }
+  scratch_.resize(config_.server.buf_size);
+}
+
+Device::~Device() = default;
+
+Status Device::Provision(ConstByteSpan image) {
+  SMPKIT_TRY(layout_status_);
+  const flash::Partition& primary = layout_.images[0].primary;
+  if (image.size() > primary.size()) {
+    return Error::Format(Errc::kNoSpace, "image of %zu bytes does not fit the %u-byte slot",
+                         image.size(), primary.size());
+  }
+  SMPKIT_TRY(primary.EraseAll());
+  const uint32_t align = std::max<uint32_t>(1, primary.write_align());
+  const size_t whole = image.size() / align * align;
+  SMPKIT_TRY(primary.Write(0, image.first(whole)));
+  if (whole < image.size()) {
+    std::array<uint8_t, 64> tail;
+    tail.fill(0xff);
+    std::copy(image.begin() + static_cast<std::ptrdiff_t>(whole), image.end(), tail.begin());
+    SMPKIT_TRY(primary.Write(static_cast<uint32_t>(whole), ConstByteSpan(tail.data(), align)));
+  }
+  return Ok();
+}
+
+Result<mcuboot::BootReport> Device::Boot() {
+  SMPKIT_TRY(layout_status_);
+  running_ = false;
+  reset_requested_ = false;
+  // A reset loses all RAM state: tear the server down and run the bootloader afresh.
+  server_.reset();
+  registry_.reset();
+  img_.reset();
+  os_.reset();
+  boot_.reset();
+  boot_.emplace(std::span<const flash::SlotPair>(layout_.images.data(), 1), config_.boot);
+  SMPKIT_ASSIGN_OR_RETURN(last_boot_, boot_->Boot());
+  ++boot_count_;
+  os_hooks_ = std::make_unique<OsHooksImpl>(*this);
+  os_.emplace(config_.os, config_.server, *os_hooks_);
+  img_.emplace(*boot_, std::span<const flash::SlotPair>(layout_.images.data(), 1), config_.img,
+               *hooks_);
+  registry_.emplace();
+  SMPKIT_TRY(registry_->Register(*os_));
+  SMPKIT_TRY(registry_->Register(*img_));
+  server_.emplace(*registry_, config_.server);
+  running_ = true;
+  return last_boot_;
+}
+
+size_t Device::HandlePacket(ConstByteSpan packet, smp::ResponseSink& sink) {
+  if (!running_ || reset_requested_) return 0;  // rebooting: packets are lost
+  return server_->Process(packet, scratch_, sink);
+}
+
+Result<mcuboot::ImageStateList> Device::ImageState() {
+  if (!boot_) return Error(Errc::kBadState, "device has not booted");
+  return boot_->ReadImageState();
+}
+
+Result<std::vector<uint8_t>> MakeFactoryImage(std::string_view version, uint32_t body_size,
+                                              uint32_t seed) {
+  SMPKIT_ASSIGN_OR_RETURN(mcuboot::ImageVersion v, mcuboot::ImageVersion::Parse(version));
+  std::vector<uint8_t> body(body_size);
+  std::mt19937 rng(seed);
+  for (auto& b : body) b = static_cast<uint8_t>(rng());
+  mcuboot::CreateOptions options;
+  options.header_size = 0x200;
+  options.pad_header = true;
+  options.version = v;
+  std::vector<uint8_t> payload(0x200, 0xff);
+  payload.insert(payload.end(), body.begin(), body.end());
+  return mcuboot::CreateImage(payload, options);
+}
+
+}  // namespace smpkit::device
