@@ -1,0 +1,162 @@
+// The whole DFU flow against the in-process device, with raw SMP frames: upload a vector
+// image, test, reset (the bootloader swaps), confirm; then an unconfirmed test reverts.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "smpkit/cbor/reader.h"
+#include "smpkit/device/device.h"
+#include "smpkit/mcuboot/image.h"
+#include "smpkit/smp/message.h"
+
+namespace smpkit::device {
+namespace {
+
+std::vector<uint8_t> ReadVector(const std::string& name) {
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/" + name, std::ios::binary);
+  EXPECT_TRUE(in.good()) << name;
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class Capture : public smp::ResponseSink {
+ public:
+  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
+  std::vector<std::vector<uint8_t>> frames;
+};
+
+class DeviceTest : public ::testing::Test {
+ protected:
+  DeviceTest() : flash_(Config().Geometry()), dev_(flash_, Config()) {}
+  static DeviceConfig Config() {
+    DeviceConfig c;
+    c.slot_size = 0x20000;
+    c.server.buf_size = 1024;
+    return c;
+  }
+  void SetUp() override {
+    auto factory = MakeFactoryImage("1.0.0", 3000);
+    ASSERT_TRUE(factory.ok());
+    ASSERT_TRUE(dev_.Provision(*factory).ok());
+    auto boot = dev_.Boot();
+    ASSERT_TRUE(boot.ok()) << boot.error().message();
+  }
+  template <typename Body>
+  smp::Response Send(uint8_t op, uint16_t group, uint8_t id, Body&& body) {
+    smp::Header h;
+    h.op = op;
+    h.group = group;
+    h.id = id;
+    h.seq = seq_++;
+    auto frame = smp::BuildFrame(h, buf_, body);
+    EXPECT_TRUE(frame.ok());
+    Capture cap;
+    dev_.HandlePacket(*frame, cap);
+    EXPECT_EQ(cap.frames.size(), 1u);
+    last_ = cap.frames.empty() ? std::vector<uint8_t>{} : cap.frames.back();
+    auto r = smp::ParseResponse(last_);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : smp::Response{};
+  }
+  uint64_t Upload(const std::vector<uint8_t>& image, size_t chunk) {
+    uint64_t off = 0;
+    while (off < image.size()) {
+      const size_t n = std::min(chunk, image.size() - off);
+      auto r = Send(2, 1, 1, [&](cbor::Writer& w) {
+        if (off == 0) w.Key("image").Uint(0).Key("len").Uint(image.size());
+        w.Key("off").Uint(off).Key("data").Bytes(ConstByteSpan(image.data() + off, n));
+      });
+      EXPECT_TRUE(r.ok());
+      uint64_t next = 0;
+      EXPECT_TRUE(cbor::DecodeMap(r.payload, {cbor::UintField("off", &next)}).ok());
+      EXPECT_EQ(next, off + n);
+      off = next;
+    }
+    return off;
+  }
+  void Reset() {
+    auto r = Send(2, 0, 5, [](cbor::Writer&) {});
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(dev_.reset_requested());
+    auto boot = dev_.Boot();
+    ASSERT_TRUE(boot.ok()) << boot.error().message();
+  }
+  const mcuboot::ImageSlotState* Slot(const mcuboot::ImageStateList& list, uint8_t slot) {
+    for (const auto& s : list.view())
+      if (s.slot == slot) return &s;
+    return nullptr;
+  }
+
+  flash::RamFlash flash_;
+  Device dev_;
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(1024);
+  std::vector<uint8_t> last_;
+  uint8_t seq_ = 0;
+};
+
+TEST_F(DeviceTest, UploadTestResetConfirmThenRevert) {
+  const auto image = ReadVector("mcuboot/unsigned-hashonly.bin");
+  auto parsed = mcuboot::Parse(image);
+  ASSERT_TRUE(parsed.ok());
+  auto hash = mcuboot::StoredHash(*parsed);
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(Upload(image, 700), image.size());
+
+  auto state = dev_.ImageState();
+  ASSERT_TRUE(state.ok());
+  const auto* s1 = Slot(*state, 1);
+  ASSERT_NE(s1, nullptr);
+  EXPECT_TRUE(std::equal(s1->hash.begin(), s1->hash.end(), hash->view().begin()));
+
+  // test
+  auto t = Send(2, 1, 0, [&](cbor::Writer& w) { w.Key("hash").Bytes(hash->view()).Key("confirm").Bool(false); });
+  ASSERT_TRUE(t.ok());
+  Reset();
+  state = dev_.ImageState();
+  const auto* active = Slot(*state, 0);
+  ASSERT_NE(active, nullptr);
+  EXPECT_TRUE(active->active);
+  EXPECT_FALSE(active->confirmed);  // running the test image
+  EXPECT_TRUE(std::equal(active->hash.begin(), active->hash.end(), hash->view().begin()));
+  // confirm
+  auto c = Send(2, 1, 0, [](cbor::Writer& w) { w.Key("confirm").Bool(true); });
+  ASSERT_TRUE(c.ok());
+  state = dev_.ImageState();
+  EXPECT_TRUE(Slot(*state, 0)->confirmed);
+  Reset();
+  state = dev_.ImageState();
+  EXPECT_TRUE(std::equal(Slot(*state, 0)->hash.begin(), Slot(*state, 0)->hash.end(),
+                         hash->view().begin()));  // permanent
+
+  // A second upgrade (back to a 1.0.1 image) tested but never confirmed reverts.
+  auto other = MakeFactoryImage("1.0.1", 2000, 7);
+  ASSERT_TRUE(other.ok());
+  auto other_parsed = mcuboot::Parse(*other);
+  auto other_hash = mcuboot::StoredHash(*other_parsed);
+  EXPECT_EQ(Upload(*other, 500), other->size());
+  ASSERT_TRUE(Send(2, 1, 0, [&](cbor::Writer& w) {
+                w.Key("hash").Bytes(other_hash->view()).Key("confirm").Bool(false);
+              }).ok());
+  Reset();  // runs 1.0.1 unconfirmed
+  state = dev_.ImageState();
+  EXPECT_TRUE(std::equal(Slot(*state, 0)->hash.begin(), Slot(*state, 0)->hash.end(),
+                         other_hash->view().begin()));
+  Reset();  // no confirm: revert
+  state = dev_.ImageState();
+  EXPECT_TRUE(std::equal(Slot(*state, 0)->hash.begin(), Slot(*state, 0)->hash.end(),
+                         hash->view().begin()));
+  EXPECT_TRUE(Slot(*state, 0)->confirmed);
+}
+
+TEST_F(DeviceTest, PacketsDuringResetAreLost) {
+  auto r = Send(2, 0, 5, [](cbor::Writer&) {});
+  ASSERT_TRUE(r.ok());
+  Capture cap;
+  const uint8_t echo[] = {0x0a, 0, 0, 1, 0, 0, 0, 0, 0xa0};
+  EXPECT_EQ(dev_.HandlePacket(echo, cap), 0u);
+  EXPECT_TRUE(cap.frames.empty());
+}
+
+}  // namespace
+}  // namespace smpkit::device
