@@ -1,0 +1,84 @@
+#pragma once
+// The seam between the SMP client session and a transport. A Link carries whole SMP packets
+// (header + CBOR payload) in both directions; an Executor gives the session its clock and
+// timers. Both are small interfaces so that the same session runs on Asio in real time
+// (libs/io) and on a virtual-time sim::Scheduler in tests (SchedulerExecutor below), without
+// depending on either.
+//
+// Threading: everything happens on one thread, the one running the executor. A Link calls
+// its receive handler from that thread only (from inside the executor's event loop, never
+// re-entrantly from inside Send()).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "smpkit/base/bytes.h"
+#include "smpkit/base/result.h"
+
+namespace smpkit::sim {
+class Scheduler;
+}
+
+namespace smpkit::client {
+
+using Duration = std::chrono::nanoseconds;
+using Time = std::chrono::nanoseconds;  // since the executor's epoch
+using TimerId = uint64_t;
+inline constexpr TimerId kNoTimer = 0;
+
+// Clock, timers and the event loop the session runs on.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual Time Now() const = 0;
+  // Calls `fn` once after `delay` (from inside RunUntil). Never calls it synchronously.
+  virtual TimerId PostAfter(Duration delay, std::function<void()> fn) = 0;
+  // Cancels a pending timer; false if it already ran or was cancelled.
+  virtual bool Cancel(TimerId id) = 0;
+  // Runs events (timers, link I/O) until `done()` holds; checked before each event. Returns
+  // false if no event could ever make it hold (the loop ran dry).
+  virtual bool RunUntil(const std::function<bool()>& done) = 0;
+};
+
+// What a transport can carry, for sizing requests.
+struct LinkInfo {
+  // Largest SMP packet (header included) one transport unit carries: a UDP datagram, one
+  // GATT write at the negotiated ATT MTU, the serial frame limit.
+  size_t mtu = 0;
+  // True when the transport itself splits and reassembles packets larger than `mtu`
+  // (serial framing, BLE SMP SAR): then only the server's buffer limits the packet size.
+  bool reassembles = false;
+};
+
+class Link {
+ public:
+  // One complete received SMP packet; the span is valid during the call only.
+  using ReceiveHandler = std::function<void(ConstByteSpan packet)>;
+
+  virtual ~Link() = default;
+
+  // Queues one complete SMP packet. Errors: kNoSpace when it exceeds what the link can
+  // carry, kIo when the transport failed (a lost packet is not an error: the session's
+  // timeouts handle it).
+  virtual Status Send(ConstByteSpan packet) = 0;
+  // Sets who receives packets (replaces any previous handler; an empty one drops them).
+  virtual void SetReceiveHandler(ReceiveHandler handler) = 0;
+  virtual LinkInfo Info() const = 0;
+};
+
+// An Executor on a virtual-time sim::Scheduler (for tests and simulations).
+class SchedulerExecutor final : public Executor {
+ public:
+  explicit SchedulerExecutor(sim::Scheduler& scheduler) : scheduler_(scheduler) {}
+  Time Now() const override;
+  TimerId PostAfter(Duration delay, std::function<void()> fn) override;
+  bool Cancel(TimerId id) override;
+  bool RunUntil(const std::function<bool()>& done) override;
+
+ private:
+  sim::Scheduler& scheduler_;
+};
+
+}  // namespace smpkit::client
