@@ -1,0 +1,207 @@
+#pragma once
+// Test helpers: start `smpkit device` as a child process (bounded in time), talk raw SMP
+// to it over UDP or its serial pty.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smpkit/smp/message.h"
+#include "smpkit/transport/serial.h"
+
+namespace smpkit::testing {
+
+inline std::string SmpkitBinary() { return std::string(SMPKIT_BINARY_DIR) + "/apps/smpkit/smpkit"; }
+
+inline std::vector<uint8_t> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// A child `smpkit device ...`, killed (SIGKILL) when destroyed unless stopped before.
+class DeviceProcess {
+ public:
+  explicit DeviceProcess(std::vector<std::string> args) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      std::vector<char*> argv;
+      std::string bin = SmpkitBinary();
+      argv.push_back(bin.data());
+      std::string dev = "device";
+      argv.push_back(dev.data());
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    out_ = out[0];
+    // Read the endpoint lines (bounded: 10 s).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::string buf;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char c[256];
+      const ssize_t n = read(out_, c, sizeof(c));
+      if (n <= 0) break;
+      buf.append(c, static_cast<size_t>(n));
+      ParseLines(buf);
+      if ((want_udp_ == 0 || udp_port_) && (!want_serial_ || !pty_.empty())) {
+        if (udp_port_ || !pty_.empty()) break;
+      }
+    }
+  }
+  ~DeviceProcess() {
+    Kill(SIGKILL);
+    if (out_ >= 0) close(out_);
+  }
+  void Kill(int sig) {
+    if (pid_ > 0) {
+      kill(pid_, sig);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      exit_status_ = status;
+      pid_ = -1;
+    }
+  }
+  uint16_t udp_port() const { return udp_port_; }
+  const std::string& pty() const { return pty_; }
+  int exit_status() const { return exit_status_; }
+  void ExpectSerial() { want_serial_ = true; }
+
+ private:
+  void ParseLines(const std::string& buf) {
+    size_t pos = 0;
+    while (true) {
+      const size_t nl = buf.find('\n', pos);
+      if (nl == std::string::npos) break;
+      const std::string line = buf.substr(pos, nl - pos);
+      if (line.rfind("udp: 127.0.0.1:", 0) == 0) udp_port_ = static_cast<uint16_t>(std::stoi(line.substr(15)));
+      if (line.rfind("serial: ", 0) == 0) pty_ = line.substr(8);
+      pos = nl + 1;
+    }
+  }
+  pid_t pid_ = -1;
+  int out_ = -1;
+  uint16_t udp_port_ = 0;
+  std::string pty_;
+  int want_udp_ = 0;
+  bool want_serial_ = false;
+  int exit_status_ = 0;
+};
+
+// Raw SMP over one transport: send a frame, wait (bounded) for the response with its seq.
+class RawLink {
+ public:
+  virtual ~RawLink() = default;
+  virtual bool Send(ConstByteSpan frame) = 0;
+  // Returns the next received SMP packet within `timeout`, or nullopt.
+  virtual std::optional<std::vector<uint8_t>> Receive(std::chrono::milliseconds timeout) = 0;
+};
+
+class UdpLink : public RawLink {
+ public:
+  explicit UdpLink(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    addr_.sin_family = AF_INET;
+    addr_.sin_port = htons(port);
+    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  ~UdpLink() override { close(fd_); }
+  bool Send(ConstByteSpan frame) override {
+    return sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&addr_),
+                  sizeof(addr_)) == static_cast<ssize_t>(frame.size());
+  }
+  std::optional<std::vector<uint8_t>> Receive(std::chrono::milliseconds timeout) override {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+    std::vector<uint8_t> buf(65536);
+    const ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    if (n <= 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(n));
+    return buf;
+  }
+
+ private:
+  int fd_;
+  sockaddr_in addr_{};
+};
+
+class PtyLink : public RawLink {
+ public:
+  explicit PtyLink(const std::string& path) : decoder_(ByteSpan(dec_buf_)) {
+    fd_ = open(path.c_str(), O_RDWR | O_NOCTTY);
+    if (fd_ >= 0) {
+      termios t{};
+      tcgetattr(fd_, &t);
+      cfmakeraw(&t);
+      tcsetattr(fd_, TCSANOW, &t);
+    }
+  }
+  ~PtyLink() override {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  bool Send(ConstByteSpan frame) override {
+    std::vector<uint8_t> wire(transport::SerialEncoder::EncodedSize(frame.size()));
+    auto n = transport::SerialEncoder::Encode(frame, wire);
+    if (!n.ok()) return false;
+    return WriteAll(ConstByteSpan(wire.data(), *n));
+  }
+  bool WriteAll(ConstByteSpan bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t w = write(fd_, bytes.data() + done, bytes.size() - done);
+      if (w <= 0) return false;
+      done += static_cast<size_t>(w);
+    }
+    return true;
+  }
+  std::optional<std::vector<uint8_t>> Receive(std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      while (pending_pos_ < pending_.size()) {
+        auto r = decoder_.Feed(ConstByteSpan(pending_.data() + pending_pos_, pending_.size() - pending_pos_));
+        pending_pos_ += r.consumed;
+        if (r.packet.ok() && r.packet->has_value()) {
+          return std::vector<uint8_t>((*r.packet)->begin(), (*r.packet)->end());
+        }
+        if (r.consumed == 0) break;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      uint8_t buf[4096];
+      const ssize_t n = read(fd_, buf, sizeof(buf));
+      if (n <= 0) return std::nullopt;
+      pending_.assign(buf, buf + n);
+      pending_pos_ = 0;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::array<uint8_t, 8192> dec_buf_{};
+  transport::SerialDecoder decoder_;
+  std::vector<uint8_t> pending_;
+  size_t pending_pos_ = 0;
+};
+
+}  // namespace smpkit::testing
