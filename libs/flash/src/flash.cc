@@ -1,5 +1,7 @@
 #include "smpkit/flash/flash.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <array>
 
@@ -99,26 +101,44 @@ Status Flash::Write(uint32_t offset, ConstByteSpan data) {
   interrupt_this_ = false;
   // NOR rule: a write may only move bits away from the erased state.
   const uint8_t erased = geometry_.erased_value;
-  std::array<uint8_t, 64> cur{};
+  std::array<uint8_t, 256> cur;  // only used when the backend is not mapped
+  const uint64_t erased_word = erased * 0x0101010101010101ull;
+  const ConstByteSpan mapped = Mapped();
   for (size_t done = 0; done < data.size(); done += cur.size()) {
     const size_t n = std::min(cur.size(), data.size() - done);
     const uint32_t at = offset + static_cast<uint32_t>(done);
-    Status st = DoRead(at, ByteSpan(cur.data(), n));
-    if (!st.ok()) {
+    const uint8_t* cur_bytes = cur.data();
+    if (!mapped.empty()) {
+      cur_bytes = mapped.data() + at;
+    } else if (Status st = DoRead(at, ByteSpan(cur.data(), n)); !st.ok()) {
       if (interrupted) powered_ = false;
       return st;
     }
-    for (size_t i = 0; i < n; ++i) {
+    // Eight bytes at a time; the byte loop below only runs to name the offending byte.
+    bool clean = true;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t c, w;
+      std::memcpy(&c, cur_bytes + i, 8);
+      std::memcpy(&w, data.data() + done + i, 8);
+      const uint64_t cur_prog = c ^ erased_word;
+      if ((cur_prog & (w ^ erased_word)) != cur_prog) {
+        clean = false;
+        break;
+      }
+    }
+    if (clean && i == n) continue;
+    for (i = 0; i < n; ++i) {
       const uint8_t want = data[done + i];
       // Bits that differ from the erased state may only be added, never removed.
-      const uint8_t cur_prog = static_cast<uint8_t>(cur[i] ^ erased);
+      const uint8_t cur_prog = static_cast<uint8_t>(cur_bytes[i] ^ erased);
       const uint8_t want_prog = static_cast<uint8_t>(want ^ erased);
       if ((cur_prog & want_prog) != cur_prog) {
         if (interrupted) powered_ = false;
         return Error::Format(Errc::kBadState,
                              "flash write at 0x%zx would un-program bits (flash 0x%02x, data "
                              "0x%02x); erase first",
-                             at + i, cur[i], want);
+                             at + i, cur_bytes[i], want);
       }
     }
   }

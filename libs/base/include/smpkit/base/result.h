@@ -2,6 +2,7 @@
 // Result<T>: a value or an Error, shaped like std::expected (C++23) for g++ 12.
 
 #include <cassert>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -41,14 +42,14 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const Error& error() const { assert(!ok_); return error_; }
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { assert(!ok()); return *error_; }
 
  private:
-  Error error_;
-  bool ok_ = true;
+  // Empty on success, so that returning Ok() does not build a whole Error.
+  std::optional<Error> error_;
 };
 
 using Status = Result<void>;

@@ -112,6 +112,8 @@ class Flash {
   // Backends: plain byte storage; the range has been checked.
   virtual Status DoRead(uint32_t offset, ByteSpan out) = 0;
   virtual Status DoStore(uint32_t offset, ConstByteSpan data) = 0;
+  // Backends held in memory expose it, so a write checks the NOR rule in place (no copy).
+  virtual ConstByteSpan Mapped() const { return {}; }
 
  private:
   Status Begin(bool mutation);
@@ -146,6 +148,7 @@ class RamFlash : public Flash {
  protected:
   Status DoRead(uint32_t offset, ByteSpan out) override;
   Status DoStore(uint32_t offset, ConstByteSpan data) override;
+  ConstByteSpan Mapped() const override { return mem_; }
 
  private:
   std::vector<uint8_t> mem_;
