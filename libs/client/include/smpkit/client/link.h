@@ -50,6 +50,9 @@ struct LinkInfo {
   // True when the transport itself splits and reassembles packets larger than `mtu`
   // (serial framing, BLE SMP SAR): then only the server's buffer limits the packet size.
   bool reassembles = false;
+  // Bytes of the server's packet buffer the transport's own framing occupies (serial: the
+  // length prefix and CRC, 4), to subtract from the server's buf_size.
+  size_t server_overhead = 0;
 };
 
 class Link {

@@ -1,0 +1,161 @@
+#pragma once
+// SMP commands for the host side on top of a Session: OS group (echo, reset, params, info)
+// and image group (state, test, confirm, erase, slot info), plus the pipelined uploader
+// and the whole upgrade flow (upload -> mark -> reset -> wait -> check -> confirm).
+//
+// Every call runs the session's executor until its answer arrived (or failed), so they
+// work the same on Asio in real time and on a virtual-time scheduler.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smpkit/base/bytes.h"
+#include "smpkit/base/result.h"
+#include "smpkit/client/session.h"
+
+namespace smpkit::client {
+
+struct McumgrParams {
+  uint32_t buf_size = 0;
+  uint32_t buf_count = 0;
+};
+
+// One entry of the image state list (smp-protocol.md §6.4.1); missing flags are false.
+struct ImageSlotState {
+  uint32_t image = 0;
+  uint32_t slot = 0;
+  std::string version;
+  std::vector<uint8_t> hash;
+  bool bootable = false;
+  bool pending = false;
+  bool confirmed = false;
+  bool active = false;
+  bool permanent = false;
+};
+
+struct SlotInfo {
+  uint32_t image = 0;
+  uint32_t slot = 0;
+  std::optional<uint32_t> size;
+  std::optional<uint32_t> upload_image_id;
+  std::optional<uint32_t> max_image_size;  // of the image
+};
+
+// Progress of an upload or upgrade, for progress bars and JSON-lines events.
+struct Progress {
+  std::string phase;  // "probe", "upload", "mark", "reset", "wait", "check", "confirm", "done"
+  uint64_t offset = 0;
+  uint64_t total = 0;
+  double elapsed_s = 0;
+  double rate_bps = 0;  // bytes per second over the upload so far
+  size_t window = 0;
+  uint64_t retransmits = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct UploadOptions {
+  uint32_t image = 0;            // "image" field (0 = default)
+  bool upgrade = false;          // "upgrade": reject downgrades
+  size_t max_window = 4;         // outstanding chunks at most (also capped by buf_count - 1)
+  size_t initial_window = 1;     // the window grows while the link is clean
+  size_t max_chunk = 0;          // data bytes per chunk at most (0 = as large as fits)
+  size_t align = 1;              // round chunk data down to this (not the last chunk)
+  Duration first_timeout = std::chrono::seconds(20);  // chunk 0 erases the slot
+  bool skip_if_present = true;   // skip when image state lists the image's hash
+  ProgressFn progress;
+};
+
+struct UploadResult {
+  bool skipped = false;          // already on the device
+  uint64_t size = 0;
+  uint64_t resumed_from = 0;     // offset the device reported for our first chunk
+  std::optional<bool> match;     // the device's final "match", when present
+  double elapsed_s = 0;
+  uint64_t chunks_sent = 0;
+  uint64_t rewinds = 0;          // times the device's offset sent us back
+  uint64_t retransmits = 0;
+  size_t max_window_used = 0;
+  size_t chunk_data = 0;         // data bytes of a full continuation chunk
+};
+
+enum class UpgradeMode : uint8_t { kTestAndConfirm, kConfirmOnly, kTestOnly };
+std::string_view UpgradeModeName(UpgradeMode mode);
+Result<UpgradeMode> ParseUpgradeMode(std::string_view text);
+
+struct UpgradeOptions {
+  UpgradeMode mode = UpgradeMode::kTestAndConfirm;
+  UploadOptions upload;
+  Duration reset_wait = std::chrono::seconds(30);   // for the device to come back
+  Duration poll_interval = std::chrono::milliseconds(500);
+};
+
+struct UpgradeResult {
+  UploadResult upload;
+  std::vector<uint8_t> hash;     // the image's hash TLV
+  std::string version;
+  bool already_running = false;  // nothing to do: the image was active and confirmed
+  std::vector<ImageSlotState> final_state;
+};
+
+// The hash the device reports for an image: its hash TLV. Errors: the image does not parse
+// as an MCUboot image (kCorrupt / kTruncated naming the field) or has no hash TLV.
+Result<std::vector<uint8_t>> ImageHashOf(ConstByteSpan image);
+
+class Client {
+ public:
+  explicit Client(Session& session) : session_(session) {}
+
+  Result<std::string> Echo(std::string_view text);
+  Status Reset(bool force = false);
+  // nullopt when the device does not implement the command (rc 8).
+  Result<std::optional<McumgrParams>> Params();
+  // Reads params once and applies buf_size to the session; later calls return the cache.
+  Result<std::optional<McumgrParams>> ProbeParams();
+  Result<std::string> Info(std::string_view format = "a");
+
+  Result<std::vector<ImageSlotState>> ImageState();
+  Result<std::vector<ImageSlotState>> ImageTest(ConstByteSpan hash);
+  // No hash: confirm the running image.
+  Result<std::vector<ImageSlotState>> ImageConfirm(std::optional<ConstByteSpan> hash = {});
+  Status ImageErase(std::optional<uint32_t> slot = {});
+  Result<std::vector<SlotInfo>> SlotInfos();
+
+  // Uploads `image` (the whole file). Errors: kRemote for a rejected chunk (naming the image
+  // error), kTimeout, kCorrupt if the device's final "match" is false.
+  Result<UploadResult> Upload(ConstByteSpan image, const UploadOptions& options);
+
+  // The full upgrade. Errors: kInvalidArgument/kCorrupt for a file that is not an MCUboot
+  // image, kNoSpace for an image larger than the slot, the steps' errors otherwise.
+  Result<UpgradeResult> Upgrade(ConstByteSpan image, const UpgradeOptions& options);
+
+  // Polls echo until the device answers or `wait` passed. Errors: kTimeout.
+  Status WaitForDevice(Duration wait, Duration poll_interval);
+
+  Session& session() { return session_; }
+  const std::optional<McumgrParams>& params() const { return params_; }
+
+ private:
+  Result<Reply> Call(Request request);
+  Result<std::vector<ImageSlotState>> StateWrite(std::optional<ConstByteSpan> hash,
+                                                 bool confirm);
+
+  Session& session_;
+  bool params_probed_ = false;
+  std::optional<McumgrParams> params_;
+};
+
+// Exact size of an upload request frame (header + CBOR payload) for a chunk.
+size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off,
+                       size_t sha_size, bool upgrade, size_t data_size);
+// Largest data size whose upload frame fits `packet_limit` (0 if not even 1 byte fits).
+size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len,
+                      uint64_t off, size_t sha_size, bool upgrade);
+// Encodes an upload request payload (CBOR map) into `out`.
+void EncodeUploadPayload(std::vector<uint8_t>& out, bool first, uint32_t image, uint64_t len,
+                         uint64_t off, ConstByteSpan sha, bool upgrade, ConstByteSpan data);
+
+}  // namespace smpkit::client

@@ -1,0 +1,483 @@
+// Client session, uploader and upgrade flow against the simulated device, in virtual time.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <fstream>
+#include <iterator>
+
+#include "smpkit/cbor/reader.h"
+#include "smpkit/cbor/writer.h"
+#include "smpkit/client/client.h"
+#include "smpkit/client/device_link.h"
+#include "smpkit/client/link_filter.h"
+#include "smpkit/client/serial_link.h"
+#include "smpkit/client/session.h"
+#include "smpkit/device/device.h"
+#include "smpkit/flash/flash.h"
+#include "smpkit/mcuboot/image.h"
+#include "smpkit/mcuboot/image_create.h"
+#include "smpkit/sim/scheduler.h"
+
+namespace smpkit::client {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<uint8_t> ReadVector(const std::string& name) {
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name,
+                   std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+device::DeviceConfig SmallDevice(size_t buf_size = 1024, size_t buf_count = 4) {
+  device::DeviceConfig c;
+  c.slot_size = 0x20000;
+  c.server.buf_size = buf_size;
+  c.server.buf_count = buf_count;
+  return c;
+}
+
+// A device with a factory image, booted.
+struct Bench {
+  explicit Bench(device::DeviceConfig config = SmallDevice())
+      : flash(config.Geometry()), dev(flash, config), ex(sched) {
+    auto factory = device::MakeFactoryImage("1.0.0", 3000);
+    EXPECT_TRUE(factory.ok());
+    EXPECT_TRUE(dev.Provision(*factory).ok());
+    auto boot = dev.Boot();
+    EXPECT_TRUE(boot.ok());
+  }
+  flash::RamFlash flash;
+  device::Device dev;
+  sim::Scheduler sched;
+  SchedulerExecutor ex{sched};
+};
+
+// A test image of `size` bytes (hash-only MCUboot image) with a version.
+std::vector<uint8_t> TestImage(const char* version, uint32_t body, uint32_t seed) {
+  auto img = device::MakeFactoryImage(version, body, seed);
+  EXPECT_TRUE(img.ok());
+  return *img;
+}
+
+const ImageSlotState* Slot(const std::vector<ImageSlotState>& s, uint32_t slot) {
+  for (const auto& e : s)
+    if (e.slot == slot) return &e;
+  return nullptr;
+}
+
+// A scripted link: records what the session sends; the test injects responses.
+class ScriptLink : public Link {
+ public:
+  Status Send(ConstByteSpan p) override {
+    sent.emplace_back(p.begin(), p.end());
+    return {};
+  }
+  void SetReceiveHandler(ReceiveHandler h) override { handler = std::move(h); }
+  LinkInfo Info() const override { return {1500, false, 0}; }
+  void Reply(const std::vector<uint8_t>& request, uint8_t version,
+             const std::function<void(cbor::Writer&)>& body) {
+    auto h = smp::DecodeHeader(request);
+    smp::Header r = *h;
+    r.op = smp::ResponseOp(h->op);
+    r.version = version;
+    std::vector<uint8_t> buf(256);
+    auto f = smp::BuildFrame(r, buf, body);
+    ASSERT_TRUE(f.ok());
+    handler(*f);
+  }
+  std::vector<std::vector<uint8_t>> sent;
+  ReceiveHandler handler;
+};
+
+Request EchoRequest(const char* text) {
+  Request r;
+  r.op = 2;
+  r.group = 0;
+  r.id = 0;
+  std::vector<uint8_t> p(64);
+  cbor::Writer w(p);
+  w.BeginMap().Key("d").Text(text).End();
+  p.resize(w.size());
+  r.payload = p;
+  return r;
+}
+
+std::string EchoText(const Result<Reply>& r) {
+  if (!r.ok()) return "error: " + std::string(r.error().message());
+  std::string_view t;
+  (void)cbor::DecodeMap(r->payload, {cbor::TextField("r", &t)});
+  return std::string(t);
+}
+
+TEST(SessionTest, LateAndDuplicateResponsesAreNeverTakenForTheNextRequest) {
+  sim::Scheduler sched;
+  SchedulerExecutor ex(sched);
+  ScriptLink link;
+  Session s(link, ex, {.timeout = sim::Ms(100), .retries = 2});
+  std::optional<Result<Reply>> first, second;
+  s.Submit(EchoRequest("one"), [&](Result<Reply> r) { first = std::move(r); });
+  // No answer: the session retransmits with a new sequence number.
+  sched.RunFor(sim::Ms(150));
+  ASSERT_EQ(link.sent.size(), 2u);
+  auto h0 = smp::DecodeHeader(link.sent[0]);
+  auto h1 = smp::DecodeHeader(link.sent[1]);
+  EXPECT_NE(h0->seq, h1->seq);
+  // The late answer to the first transmission completes the request.
+  link.Reply(link.sent[0], 1, [](cbor::Writer& w) { w.Key("r").Text("one"); });
+  sched.RunUntilIdle();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(EchoText(*first), "one");
+  s.Submit(EchoRequest("two"), [&](Result<Reply> r) { second = std::move(r); });
+  // Answers to the retired transmissions (duplicates) must be dropped.
+  link.Reply(link.sent[1], 1, [](cbor::Writer& w) { w.Key("r").Text("one"); });
+  link.Reply(link.sent[0], 1, [](cbor::Writer& w) { w.Key("r").Text("one"); });
+  EXPECT_FALSE(second.has_value());
+  EXPECT_EQ(s.stats().dropped_stale, 2u);
+  // A response with the right seq but another command is not taken either.
+  auto bogus = link.sent.back();
+  bogus[7] = 9;  // command id
+  link.Reply(bogus, 1, [](cbor::Writer& w) { w.Key("r").Text("one"); });
+  EXPECT_FALSE(second.has_value());
+  link.Reply(link.sent.back(), 1, [](cbor::Writer& w) { w.Key("r").Text("two"); });
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(EchoText(*second), "two");
+}
+
+TEST(SessionTest, TimeoutNamesTheCommandAndAttempts) {
+  sim::Scheduler sched;
+  SchedulerExecutor ex(sched);
+  ScriptLink link;
+  Session s(link, ex, {.timeout = sim::Ms(100), .retries = 2});
+  auto r = s.Call(EchoRequest("x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kTimeout);
+  EXPECT_EQ(r.error().message(), "no response to os echo after 3 attempts");
+  EXPECT_EQ(link.sent.size(), 3u);
+  // The last attempt of a server never heard from goes out in SMP v1.
+  EXPECT_EQ(smp::DecodeHeader(link.sent[0])->version, smp::kVersion2);
+  EXPECT_EQ(smp::DecodeHeader(link.sent[2])->version, smp::kVersion1);
+  EXPECT_EQ(sched.Now(), sim::Ms(300));
+}
+
+TEST(SessionTest, FallsBackToV1OnTooNewAndOnVersion0Answers) {
+  sim::Scheduler sched;
+  SchedulerExecutor ex(sched);
+  ScriptLink link;
+  Session s(link, ex, {.timeout = sim::Ms(100), .retries = 1});
+  std::optional<Result<Reply>> got;
+  s.Submit(EchoRequest("a"), [&](Result<Reply> r) { got = std::move(r); });
+  link.Reply(link.sent[0], 1, [](cbor::Writer& w) { w.Key("rc").Uint(13); });
+  ASSERT_EQ(link.sent.size(), 2u);
+  EXPECT_EQ(smp::DecodeHeader(link.sent[1])->version, smp::kVersion1);
+  link.Reply(link.sent[1], 0, [](cbor::Writer& w) { w.Key("r").Text("a"); });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(EchoText(*got), "a");
+  EXPECT_FALSE(s.using_v2());
+
+  // Strict v2: a version-0 answer is an error naming the cause.
+  ScriptLink link2;
+  Session strict(link2, ex, {.timeout = sim::Ms(100), .retries = 1, .allow_v1_fallback = false});
+  std::optional<Result<Reply>> got2;
+  strict.Submit(EchoRequest("a"), [&](Result<Reply> r) { got2 = std::move(r); });
+  link2.Reply(link2.sent[0], 0, [](cbor::Writer& w) { w.Key("r").Text("a"); });
+  ASSERT_TRUE(got2.has_value());
+  ASSERT_FALSE(got2->ok());
+  EXPECT_EQ(got2->error().code(), Errc::kNotSupported);
+  EXPECT_THAT(std::string(got2->error().message()), HasSubstr("SMP v1 only"));
+}
+
+TEST(SessionTest, BothErrorShapesAreDescribed) {
+  sim::Scheduler sched;
+  SchedulerExecutor ex(sched);
+  ScriptLink link;
+  Session s(link, ex);
+  std::optional<Result<Reply>> got;
+  s.Submit(EchoRequest("a"), [&](Result<Reply> r) { got = std::move(r); });
+  link.Reply(link.sent[0], 1, [](cbor::Writer& w) {
+    w.Key("err").BeginMap().Key("group").Uint(1).Key("rc").Uint(9).End();
+  });
+  ASSERT_TRUE(got.has_value() && got->ok());
+  Status st = ReplyStatus(**got);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Errc::kRemote);
+  EXPECT_THAT(std::string(st.error().message()), HasSubstr("os echo: "));
+  EXPECT_THAT(std::string(st.error().message()), HasSubstr("9"));
+  got.reset();
+  s.Submit(EchoRequest("b"), [&](Result<Reply> r) { got = std::move(r); });
+  link.Reply(link.sent[1], 1, [](cbor::Writer& w) { w.Key("rc").Uint(8); });
+  ASSERT_TRUE(got.has_value() && got->ok());
+  st = ReplyStatus(**got);
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.error().message()), HasSubstr("8"));
+}
+
+TEST(ChunkSizingTest, FramesFillThePacketLimitExactly) {
+  std::vector<uint8_t> sha(32, 0xab), data(9000, 0x5a), payload;
+  for (size_t limit : {64, 100, 128, 300, 384, 512, 1024, 1500, 2048, 8192, 65543}) {
+    for (uint64_t off : {uint64_t{0}, uint64_t{23}, uint64_t{300}, uint64_t{70000}}) {
+      bool first = off == 0;
+      size_t n = UploadChunkFit(limit, first, 0, 100000, off, sha.size(), false);
+      if (n == 0) continue;
+      n = std::min(n, data.size());
+      EncodeUploadPayload(payload, first, 0, 100000, off, sha, false,
+                          ConstByteSpan(data).first(n));
+      size_t frame = smp::kHeaderSize + payload.size();
+      EXPECT_LE(frame, limit) << limit << " " << off;
+      if (n < data.size()) {
+        // One more data byte must not fit (the bstr head may grow by 1..2 bytes).
+        EncodeUploadPayload(payload, first, 0, 100000, off, sha, false,
+                            ConstByteSpan(data).first(n + 1));
+        EXPECT_GT(smp::kHeaderSize + payload.size(), limit) << limit << " " << off;
+        EXPECT_GE(frame + 2, limit) << limit << " " << off;
+      }
+    }
+  }
+  // The spec's worked example (smp-protocol.md §6.5.5): 384-byte buffer, continuation chunk
+  // with 32-bit offset ≈ 358 bytes; exactly: 384 - 8 - {a2 63'off' 1a.... 64'data' 59 xxxx}.
+  EXPECT_EQ(UploadChunkFit(384, false, 0, 100000, 70000, 32, false), 384u - 8 - 1 - 4 - 5 - 5 - 3);
+}
+
+struct Upgraded {
+  Result<UpgradeResult> result;
+  std::vector<ImageSlotState> state;
+};
+
+TEST(UpgradeTest, VectorImageAllModes) {
+  auto image = ReadVector("unsigned-hashonly.bin");
+  ASSERT_EQ(image.size(), 2052u);
+  auto hash = ImageHashOf(image);
+  ASSERT_TRUE(hash.ok());
+  for (UpgradeMode mode :
+       {UpgradeMode::kTestAndConfirm, UpgradeMode::kConfirmOnly, UpgradeMode::kTestOnly}) {
+    SCOPED_TRACE(std::string(UpgradeModeName(mode)));
+    Bench b(SmallDevice(384));
+    DevicePacketLink dlink(b.dev, b.ex);
+    LinkFilter link(dlink, b.ex, {}, {}, 1);
+    Session session(link, b.ex);
+    Client client(session);
+    std::vector<std::string> phases;
+    UpgradeOptions opt;
+    opt.mode = mode;
+    opt.upload.progress = [&](const Progress& p) {
+      if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+    };
+    auto r = client.Upgrade(image, opt);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->version, "1.2.3.4");
+    EXPECT_EQ(r->upload.match, std::optional<bool>(true));
+    EXPECT_EQ(b.dev.boot_count(), 2u);
+    std::vector<std::string> expected = {"probe", "upload", "mark", "reset", "wait", "check"};
+    if (mode == UpgradeMode::kTestAndConfirm) expected.push_back("confirm");
+    expected.push_back("done");
+    EXPECT_EQ(phases, expected);
+    auto st = client.ImageState();
+    ASSERT_TRUE(st.ok());
+    const ImageSlotState* s0 = Slot(*st, 0);
+    ASSERT_NE(s0, nullptr);
+    EXPECT_EQ(s0->hash, *hash);
+    EXPECT_TRUE(s0->active);
+    EXPECT_EQ(s0->confirmed, mode != UpgradeMode::kTestOnly);
+    EXPECT_EQ(s0->version, "1.2.3.4");
+    // Running it again is a no-op for the confirming modes.
+    if (mode != UpgradeMode::kTestOnly) {
+      auto again = client.Upgrade(image, opt);
+      ASSERT_TRUE(again.ok());
+      EXPECT_TRUE(again->already_running);
+    }
+  }
+}
+
+// Uploads `image` through `link` and checks the device's slot 1 holds it with match true.
+void ExpectUploadLands(Bench& b, Link& link, const std::vector<uint8_t>& image,
+                       size_t window, uint64_t* retransmits) {
+  Session session(link, b.ex, {.timeout = sim::Ms(50), .retries = 8});
+  Client client(session);
+  UploadOptions opt;
+  opt.max_window = window;
+  opt.first_timeout = sim::Ms(50);
+  auto r = client.Upload(image, opt);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->match, std::optional<bool>(true));
+  auto state = b.dev.ImageState();
+  ASSERT_TRUE(state.ok());
+  auto hash = ImageHashOf(image);
+  bool found = false;
+  for (const auto& s : state->view()) {
+    if (s.slot == 1) {
+      found = true;
+      EXPECT_TRUE(std::equal(s.hash.begin(), s.hash.begin() + hash->size(), hash->begin()));
+    }
+  }
+  EXPECT_TRUE(found);
+  *retransmits += r->retransmits + r->rewinds;
+}
+
+TEST(FaultTest, Udp200UploadsWithLossDuplicationReordering) {
+  FaultConfig faults;
+  faults.drop = 0.10;
+  faults.duplicate = 0.05;
+  faults.reorder = 0.05;
+  faults.delay = sim::Us(200);
+  faults.reorder_delay = sim::Ms(2);
+  uint64_t recoveries = 0;
+  int ok = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    Bench b(SmallDevice(512, 5));
+    DevicePacketLink dlink(b.dev, b.ex);
+    LinkFilter link(dlink, b.ex, faults, faults, seed);
+    auto image = TestImage("2.0.0", 6000 + static_cast<uint32_t>(seed * 37), static_cast<uint32_t>(seed));
+    ExpectUploadLands(b, link, image, 4, &recoveries);
+    if (!::testing::Test::HasFailure()) ++ok;
+  }
+  EXPECT_EQ(ok, 200);
+  EXPECT_GT(recoveries, 200u);  // the faults really hit
+}
+
+TEST(FaultTest, Serial200UploadsWithCorruptedLinesAndLogOutput) {
+  uint64_t recoveries = 0, corrupted = 0;
+  int ok = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    Bench b(SmallDevice(512, 5));
+    SerialLineFaults faults{.corrupt_line = 0.03, .drop_line = 0.01, .log_lines = true,
+                            .seed = seed};
+    DeviceSerialStream stream(b.dev, b.ex, faults);
+    SerialLink link(stream);
+    auto image = TestImage("2.0.0", 4000 + static_cast<uint32_t>(seed * 13), static_cast<uint32_t>(seed));
+    ExpectUploadLands(b, link, image, 2, &recoveries);
+    corrupted += stream.corrupted_lines();
+    if (!::testing::Test::HasFailure()) ++ok;
+  }
+  EXPECT_EQ(ok, 200);
+  EXPECT_GT(corrupted, 200u);
+}
+
+TEST(UploadTest, ChunksFillTheServerBufferAndTheWindowGrows) {
+  Bench b(SmallDevice(384, 5));
+  DevicePacketLink dlink(b.dev, b.ex);
+  // Record frame sizes going to the device.
+  class Tap : public Link {
+   public:
+    explicit Tap(Link& in) : in_(in) {}
+    Status Send(ConstByteSpan p) override {
+      sizes.push_back(p.size());
+      return in_.Send(p);
+    }
+    void SetReceiveHandler(ReceiveHandler h) override { in_.SetReceiveHandler(std::move(h)); }
+    LinkInfo Info() const override { return in_.Info(); }
+    std::vector<size_t> sizes;
+    Link& in_;
+  } tap(dlink);
+  Session session(tap, b.ex);
+  Client client(session);
+  auto image = TestImage("2.0.0", 20000, 7);
+  UploadOptions opt;
+  opt.max_window = 8;
+  auto r = client.Upload(image, opt);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->match, std::optional<bool>(true));
+  EXPECT_EQ(r->max_window_used, 4u);  // buf_count 5 - 1
+  size_t full = 0;
+  for (size_t s : tap.sizes) {
+    EXPECT_LE(s, 384u);
+    if (s == 384) ++full;
+  }
+  EXPECT_GT(full, 40u);
+}
+
+TEST(UploadTest, ResumesAfterTheClientRestartedAndSkipsWhenPresent) {
+  Bench b;
+  DevicePacketLink dlink(b.dev, b.ex);
+  auto image = TestImage("2.0.0", 30000, 9);
+  {
+    // First client: stops after ~10 KiB (the progress callback throws the client away by
+    // failing the link).
+    class Cut : public Link {
+     public:
+      explicit Cut(Link& in) : in_(in) {}
+      Status Send(ConstByteSpan p) override {
+        if (++n > 12) return Error(Errc::kIo, "cable pulled");
+        return in_.Send(p);
+      }
+      void SetReceiveHandler(ReceiveHandler h) override { in_.SetReceiveHandler(std::move(h)); }
+      LinkInfo Info() const override { return in_.Info(); }
+      int n = 0;
+      Link& in_;
+    } cut(dlink);
+    Session session(cut, b.ex);
+    Client client(session);
+    auto r = client.Upload(image, {});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(), "cable pulled");
+  }
+  b.sched.RunUntilIdle();
+  ASSERT_TRUE(b.dev.img_group().upload_in_progress());
+  uint32_t device_off = b.dev.img_group().upload_offset();
+  EXPECT_GT(device_off, 5000u);
+  Session session(dlink, b.ex);
+  Client client(session);
+  auto r = client.Upload(image, {});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->resumed_from, device_off);
+  EXPECT_EQ(r->match, std::optional<bool>(true));
+  auto again = client.Upload(image, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->skipped);
+}
+
+TEST(UploadTest, RejectedChunkAndTooLargeImageAndWrongFile) {
+  Bench b;
+  DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  // Not an image: the device rejects the first chunk (IMG 23 bad magic) -- a named error.
+  std::vector<uint8_t> junk(4000, 0x11);
+  UploadOptions opt;
+  auto r = client.Upload(junk, opt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kRemote);
+  EXPECT_THAT(std::string(r.error().message()), HasSubstr("image upload: image group (1) error 23 (INVALID_IMAGE_HEADER_MAGIC)"));
+  // The upgrade refuses it before talking to the device.
+  auto u = client.Upgrade(junk, {});
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code(), Errc::kInvalidArgument);
+  EXPECT_THAT(std::string(u.error().message()), HasSubstr("not an MCUboot image"));
+  // Too large for the 128 KiB slot.
+  auto big = TestImage("3.0.0", 0x21000, 3);
+  u = client.Upgrade(big, {});
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code(), Errc::kNoSpace);
+  EXPECT_THAT(std::string(u.error().message()), HasSubstr("does not fit slot 1"));
+  // Uploaded directly, the device answers IMG 30.
+  r = client.Upload(big, opt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.error().message()), HasSubstr("error 30 (INVALID_IMAGE_TOO_LARGE)"));
+}
+
+TEST(UploadTest, V1OnlyDeviceStillUpgradesThroughFallback) {
+  // A legacy server: ignores the version bits and answers version 0.
+  class Legacy : public Link {
+   public:
+    explicit Legacy(Link& in) : in_(in) {}
+    Status Send(ConstByteSpan p) override {
+      std::vector<uint8_t> c(p.begin(), p.end());
+      c[0] &= 0x07;
+      return in_.Send(c);
+    }
+    void SetReceiveHandler(ReceiveHandler h) override { in_.SetReceiveHandler(std::move(h)); }
+    LinkInfo Info() const override { return in_.Info(); }
+    Link& in_;
+  };
+  Bench b;
+  DevicePacketLink dlink(b.dev, b.ex);
+  Legacy legacy(dlink);
+  Session session(legacy, b.ex);
+  Client client(session);
+  auto r = client.Upgrade(ReadVector("unsigned-hashonly.bin"), {});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_FALSE(session.using_v2());
+}
+
+}  // namespace
+}  // namespace smpkit::client
