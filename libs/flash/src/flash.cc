@@ -114,19 +114,18 @@ Status Flash::Write(uint32_t offset, ConstByteSpan data) {
       if (interrupted) powered_ = false;
       return st;
     }
-    // Eight bytes at a time; the byte loop below only runs to name the offending byte.
-    bool clean = true;
+    // Eight bytes at a time, branch-free so the compiler vectorizes it; the byte loop below
+    // only runs to name the offending byte.
+    uint64_t bad = 0;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       uint64_t c, w;
       std::memcpy(&c, cur_bytes + i, 8);
       std::memcpy(&w, data.data() + done + i, 8);
       const uint64_t cur_prog = c ^ erased_word;
-      if ((cur_prog & (w ^ erased_word)) != cur_prog) {
-        clean = false;
-        break;
-      }
+      bad |= cur_prog & ~(w ^ erased_word);
     }
+    const bool clean = bad == 0;
     if (clean && i == n) continue;
     for (i = 0; i < n; ++i) {
       const uint8_t want = data[done + i];
