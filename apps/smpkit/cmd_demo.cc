@@ -1,4 +1,4 @@
-// `smpkit demo` and `smpkit echo` through an in-process device (no sockets). The demo will
+// `smpkit demo` through an in-process device (no sockets; `echo` lives in cmd_client.cc). The demo will
 // grow into the full simulated nRF Desktop DFU; for now it exercises the SMP server core.
 #include <fmt/core.h>
 
@@ -59,34 +59,7 @@ int Fail(const Error& e) {
 
 }  // namespace
 
-void RegisterDemoCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
-  auto* echo_cmd = app.add_subcommand("echo", "send TEXT to the device and print its echo");
-  auto text = std::make_shared<std::string>();
-  echo_cmd->add_option("text", *text, "text to echo")->required();
-  echo_cmd->callback([text, &global, exit_code] {
-    if (!global.conn.empty() && global.conn != "inproc") {
-      fmt::print(stderr, "smpkit: connection '{}' is not supported yet (use inproc)\n",
-                 global.conn);
-      *exit_code = kExitUsage;
-      return;
-    }
-    InProcessDevice dev;
-    std::array<uint8_t, 1024> buf;
-    auto r = Request(dev, 0, 2, mgmt::OsGroup::kEcho,
-                     [&](cbor::Writer& w) { w.Key("d").Text(*text); }, buf);
-    if (!r.ok()) {
-      *exit_code = Fail(r.error());
-      return;
-    }
-    std::string_view reply;
-    (void)cbor::DecodeMap(r->payload, {cbor::TextField("r", &reply)});
-    if (global.json) {
-      fmt::print("{{\"r\": \"{}\"}}\n", reply);
-    } else {
-      fmt::print("{}\n", reply);
-    }
-  });
-
+void RegisterDemoCommands(CLI::App& app, GlobalOptions& /*global*/, int* exit_code) {
   auto* demo = app.add_subcommand("demo", "run the end-to-end demo on a simulated device");
   demo->callback([exit_code] {
     InProcessDevice dev;

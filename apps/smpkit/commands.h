@@ -26,6 +26,7 @@ struct GlobalOptions {
 // Every Register* function adds subcommands; the callback stores the exit code in *exit_code.
 void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterDemoCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterDeviceCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace smpkit::cli

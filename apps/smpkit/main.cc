@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   RegisterImageCommands(app, global, &exit_code);
   RegisterDemoCommands(app, global, &exit_code);
+  RegisterClientCommands(app, global, &exit_code);
   RegisterDeviceCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);

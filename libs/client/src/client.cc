@@ -228,7 +228,8 @@ Result<std::optional<McumgrParams>> Client::ProbeParams() {
   if (params_probed_) return params_;
   SMPKIT_ASSIGN_OR_RETURN(params_, Params());
   params_probed_ = true;
-  if (params_) session_.set_server_buf_size(params_->buf_size);
+  // Without the command, assume Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE.
+  session_.set_server_buf_size(params_ ? params_->buf_size : kDefaultBufSize);
   return params_;
 }
 
@@ -453,7 +454,7 @@ class Uploader {
       acked_ = off;
       Report();
       if (has_match && !match) {
-        return Fail(Error(Errc::kCorrupt,
+        return Fail(Error(Errc::kCrypto,
                           "device reports the uploaded image does not match its SHA-256 "
                           "(match: false)"));
       }

@@ -19,6 +19,9 @@
 
 namespace smpkit::client {
 
+// Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE, assumed when os params is missing.
+inline constexpr size_t kDefaultBufSize = 384;
+
 struct McumgrParams {
   uint32_t buf_size = 0;
   uint32_t buf_count = 0;
@@ -102,7 +105,7 @@ struct UpgradeResult {
 };
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
-// as an MCUboot image (kCorrupt / kTruncated naming the field) or has no hash TLV.
+// as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.
 Result<std::vector<uint8_t>> ImageHashOf(ConstByteSpan image);
 
 class Client {
@@ -113,7 +116,8 @@ class Client {
   Status Reset(bool force = false);
   // nullopt when the device does not implement the command (rc 8).
   Result<std::optional<McumgrParams>> Params();
-  // Reads params once and applies buf_size to the session; later calls return the cache.
+  // Reads params once and applies buf_size (kDefaultBufSize when the device does not
+  // implement the command) to the session; later calls return the cache.
   Result<std::optional<McumgrParams>> ProbeParams();
   Result<std::string> Info(std::string_view format = "a");
 
@@ -125,10 +129,10 @@ class Client {
   Result<std::vector<SlotInfo>> SlotInfos();
 
   // Uploads `image` (the whole file). Errors: kRemote for a rejected chunk (naming the image
-  // error), kTimeout, kCorrupt if the device's final "match" is false.
+  // error), kTimeout, kCrypto if the device's final "match" is false.
   Result<UploadResult> Upload(ConstByteSpan image, const UploadOptions& options);
 
-  // The full upgrade. Errors: kInvalidArgument/kCorrupt for a file that is not an MCUboot
+  // The full upgrade. Errors: kInvalidArgument for a file that is not an MCUboot
   // image, kNoSpace for an image larger than the slot, the steps' errors otherwise.
   Result<UpgradeResult> Upgrade(ConstByteSpan image, const UpgradeOptions& options);
 

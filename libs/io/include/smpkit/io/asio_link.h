@@ -1,0 +1,108 @@
+#pragma once
+// Thin Asio adapters for the SMP client: an Executor on an io_context (steady clock),
+// a UDP link (IPv4/IPv6, one SMP packet per datagram, large datagrams), a serial byte stream
+// for real ports and ptys (raw termios, baud rate) to run client::SerialLink over, and a
+// connection-string parser/opener ("udp:HOST[:PORT]", "serial:PATH[,BAUD]").
+
+#include <asio.hpp>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "smpkit/base/result.h"
+#include "smpkit/client/link.h"
+#include "smpkit/client/serial_link.h"
+
+namespace smpkit::io {
+
+class AsioExecutor final : public client::Executor {
+ public:
+  explicit AsioExecutor(asio::io_context& io);
+  ~AsioExecutor() override;
+  client::Time Now() const override;
+  client::TimerId PostAfter(client::Duration delay, std::function<void()> fn) override;
+  bool Cancel(client::TimerId id) override;
+  bool RunUntil(const std::function<bool()>& done) override;
+  asio::io_context& io() { return io_; }
+
+ private:
+  asio::io_context& io_;
+  std::chrono::steady_clock::time_point epoch_;
+  client::TimerId next_id_ = 1;
+  std::map<client::TimerId, std::shared_ptr<asio::steady_timer>> timers_;
+};
+
+// Largest UDP payload over IPv4.
+inline constexpr size_t kMaxUdpPayload = 65507;
+
+class UdpLink final : public client::Link {
+ public:
+  // Resolves `host` and connects a UDP socket to it. Errors: kNotFound (resolution),
+  // kIo (socket).
+  static Result<std::unique_ptr<UdpLink>> Open(asio::io_context& io, const std::string& host,
+                                               uint16_t port, size_t mtu = kMaxUdpPayload);
+  ~UdpLink() override;
+  Status Send(ConstByteSpan packet) override;
+  void SetReceiveHandler(ReceiveHandler handler) override { handler_ = std::move(handler); }
+  client::LinkInfo Info() const override { return {mtu_, false, 0}; }
+  std::string peer() const;
+
+ private:
+  UdpLink(asio::io_context& io, size_t mtu);
+  void Receive();
+  asio::ip::udp::socket socket_;
+  asio::ip::udp::endpoint peer_;
+  size_t mtu_;
+  std::vector<uint8_t> rx_;
+  ReceiveHandler handler_;
+  std::shared_ptr<bool> alive_;
+};
+
+// A serial port or pty as a byte stream (raw mode, 8N1, no flow control).
+class SerialPortStream final : public client::ByteStream {
+ public:
+  // Errors: kIo naming the path and the OS error; kInvalidArgument for an unsupported baud.
+  static Result<std::unique_ptr<SerialPortStream>> Open(asio::io_context& io,
+                                                        const std::string& path,
+                                                        uint32_t baud);
+  ~SerialPortStream() override;
+  Status Write(ConstByteSpan bytes) override;
+  void SetReadHandler(ReadHandler handler) override { handler_ = std::move(handler); }
+
+ private:
+  explicit SerialPortStream(asio::io_context& io);
+  void Read();
+  void WriteNext();
+  asio::serial_port port_;
+  std::vector<uint8_t> rx_;
+  std::deque<std::vector<uint8_t>> tx_;
+  bool writing_ = false;
+  ReadHandler handler_;
+  std::shared_ptr<bool> alive_;
+};
+
+struct ConnectionSpec {
+  enum class Kind { kUdp, kSerial, kSim } kind = Kind::kUdp;
+  std::string host;     // udp
+  uint16_t port = 1337; // udp
+  std::string path;     // serial
+  uint32_t baud = 115200;
+};
+
+// Parses "udp:HOST[:PORT]" (IPv6 as udp:[::1]:1337 or udp:::1), "serial:PATH[,BAUD]",
+// "sim". Errors: kInvalidArgument naming what is wrong.
+Result<ConnectionSpec> ParseConnection(std::string_view text);
+
+// An open connection: the link (and for serial the stream below it).
+struct Connection {
+  std::unique_ptr<client::ByteStream> stream;
+  std::unique_ptr<client::Link> link;
+};
+
+// Opens a udp or serial connection (not sim). Errors as the links' Open.
+Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& spec);
+
+}  // namespace smpkit::io

@@ -1,0 +1,273 @@
+#include "smpkit/io/asio_link.h"
+
+#include <charconv>
+
+namespace smpkit::io {
+
+AsioExecutor::AsioExecutor(asio::io_context& io)
+    : io_(io), epoch_(std::chrono::steady_clock::now()) {}
+
+AsioExecutor::~AsioExecutor() {
+  for (auto& [id, t] : timers_) t->cancel();
+}
+
+client::Time AsioExecutor::Now() const {
+  return std::chrono::duration_cast<client::Time>(std::chrono::steady_clock::now() - epoch_);
+}
+
+client::TimerId AsioExecutor::PostAfter(client::Duration delay, std::function<void()> fn) {
+  client::TimerId id = next_id_++;
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  timer->expires_after(delay);
+  timers_[id] = timer;
+  timer->async_wait([this, id, timer, fn = std::move(fn)](const asio::error_code& ec) {
+    if (ec) return;
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;
+    timers_.erase(it);
+    fn();
+  });
+  return id;
+}
+
+bool AsioExecutor::Cancel(client::TimerId id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return false;
+  it->second->cancel();
+  timers_.erase(it);
+  return true;
+}
+
+bool AsioExecutor::RunUntil(const std::function<bool()>& done) {
+  while (!done()) {
+    if (io_.stopped()) io_.restart();
+    if (io_.run_one() == 0) return done();
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------------------
+
+UdpLink::UdpLink(asio::io_context& io, size_t mtu)
+    : socket_(io), mtu_(mtu), rx_(kMaxUdpPayload + 1), alive_(std::make_shared<bool>(true)) {}
+
+UdpLink::~UdpLink() {
+  *alive_ = false;
+  asio::error_code ec;
+  socket_.close(ec);
+}
+
+Result<std::unique_ptr<UdpLink>> UdpLink::Open(asio::io_context& io, const std::string& host,
+                                               uint16_t port, size_t mtu) {
+  asio::error_code ec;
+  asio::ip::udp::resolver resolver(io);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty()) {
+    return Error::Format(Errc::kNotFound, "cannot resolve host '%s': %s", host.c_str(),
+                         ec ? ec.message().c_str() : "no address");
+  }
+  std::unique_ptr<UdpLink> link(new UdpLink(io, mtu));
+  link->peer_ = *results.begin();
+  link->socket_.open(link->peer_.protocol(), ec);
+  if (!ec) link->socket_.connect(link->peer_, ec);
+  if (ec) {
+    return Error::Format(Errc::kIo, "cannot open UDP socket to %s: %s", link->peer().c_str(),
+                         ec.message().c_str());
+  }
+  // Large datagrams: make the kernel buffers hold a window of them.
+  link->socket_.set_option(asio::socket_base::receive_buffer_size(1 << 20), ec);
+  link->socket_.set_option(asio::socket_base::send_buffer_size(1 << 20), ec);
+  link->Receive();
+  return link;
+}
+
+std::string UdpLink::peer() const {
+  std::string addr = peer_.address().to_string();
+  if (peer_.address().is_v6()) addr = "[" + addr + "]";
+  return addr + ":" + std::to_string(peer_.port());
+}
+
+Status UdpLink::Send(ConstByteSpan packet) {
+  if (packet.size() > mtu_) {
+    return Error::Format(Errc::kNoSpace, "packet of %zu bytes exceeds the UDP MTU %zu",
+                         packet.size(), mtu_);
+  }
+  asio::error_code ec;
+  socket_.send(asio::buffer(packet.data(), packet.size()), 0, ec);
+  // A refused or dropped datagram is a lost packet: the session's timeouts handle it.
+  if (ec && ec != asio::error::connection_refused && ec != asio::error::would_block) {
+    return Error::Format(Errc::kIo, "UDP send to %s failed: %s", peer().c_str(),
+                         ec.message().c_str());
+  }
+  return {};
+}
+
+void UdpLink::Receive() {
+  std::weak_ptr<bool> alive = alive_;
+  socket_.async_receive(asio::buffer(rx_), [this, alive](const asio::error_code& ec, size_t n) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec && n > 0 && n <= kMaxUdpPayload && handler_) {
+      handler_(ConstByteSpan(rx_.data(), n));
+    }
+    if (auto a = alive.lock(); !a || !*a) return;
+    Receive();
+  });
+}
+
+// ------------------------------------------------------------------------------------------
+
+SerialPortStream::SerialPortStream(asio::io_context& io)
+    : port_(io), rx_(4096), alive_(std::make_shared<bool>(true)) {}
+
+SerialPortStream::~SerialPortStream() {
+  *alive_ = false;
+  asio::error_code ec;
+  port_.close(ec);
+}
+
+Result<std::unique_ptr<SerialPortStream>> SerialPortStream::Open(asio::io_context& io,
+                                                                  const std::string& path,
+                                                                  uint32_t baud) {
+  std::unique_ptr<SerialPortStream> s(new SerialPortStream(io));
+  asio::error_code ec;
+  s->port_.open(path, ec);
+  if (ec) {
+    return Error::Format(Errc::kIo, "cannot open serial port %s: %s", path.c_str(),
+                         ec.message().c_str());
+  }
+  s->port_.set_option(asio::serial_port_base::baud_rate(baud), ec);
+  if (ec) {
+    return Error::Format(Errc::kInvalidArgument, "serial port %s: baud rate %u: %s",
+                         path.c_str(), baud, ec.message().c_str());
+  }
+  s->port_.set_option(asio::serial_port_base::character_size(8), ec);
+  s->port_.set_option(asio::serial_port_base::parity(asio::serial_port_base::parity::none), ec);
+  s->port_.set_option(asio::serial_port_base::stop_bits(asio::serial_port_base::stop_bits::one),
+                      ec);
+  s->port_.set_option(
+      asio::serial_port_base::flow_control(asio::serial_port_base::flow_control::none), ec);
+  s->Read();
+  return s;
+}
+
+Status SerialPortStream::Write(ConstByteSpan bytes) {
+  tx_.emplace_back(bytes.begin(), bytes.end());
+  if (!writing_) WriteNext();
+  return {};
+}
+
+void SerialPortStream::WriteNext() {
+  if (tx_.empty()) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  asio::async_write(port_, asio::buffer(tx_.front()),
+                    [this, alive](const asio::error_code& ec, size_t) {
+                      if (auto a = alive.lock(); !a || !*a) return;
+                      tx_.pop_front();
+                      if (ec) {
+                        tx_.clear();
+                        writing_ = false;
+                        return;
+                      }
+                      WriteNext();
+                    });
+}
+
+void SerialPortStream::Read() {
+  std::weak_ptr<bool> alive = alive_;
+  port_.async_read_some(asio::buffer(rx_), [this, alive](const asio::error_code& ec, size_t n) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (ec) return;  // port closed (e.g. the device went away): the session times out
+    if (handler_) handler_(ConstByteSpan(rx_.data(), n));
+    if (auto a = alive.lock(); !a || !*a) return;
+    Read();
+  });
+}
+
+// ------------------------------------------------------------------------------------------
+
+namespace {
+
+Result<uint32_t> ParseNumber(std::string_view text, const char* what, uint32_t max) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v == 0 || v > max) {
+    return Error::Format(Errc::kInvalidArgument, "bad %s '%.*s'", what,
+                         static_cast<int>(text.size()), text.data());
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<ConnectionSpec> ParseConnection(std::string_view text) {
+  ConnectionSpec spec;
+  if (text == "sim" || text == "sim:") {
+    spec.kind = ConnectionSpec::Kind::kSim;
+    return spec;
+  }
+  if (text.rfind("udp:", 0) == 0) {
+    std::string_view rest = text.substr(4);
+    spec.kind = ConnectionSpec::Kind::kUdp;
+    if (!rest.empty() && rest.front() == '[') {
+      size_t close = rest.find(']');
+      if (close == std::string_view::npos) {
+        return Error(Errc::kInvalidArgument, "udp: unterminated '[' in IPv6 address");
+      }
+      spec.host = std::string(rest.substr(1, close - 1));
+      rest = rest.substr(close + 1);
+      if (!rest.empty()) {
+        if (rest.front() != ':') return Error(Errc::kInvalidArgument, "udp: expected ':PORT'");
+        SMPKIT_ASSIGN_OR_RETURN(uint32_t port, ParseNumber(rest.substr(1), "port", 65535));
+        spec.port = static_cast<uint16_t>(port);
+      }
+    } else if (std::count(rest.begin(), rest.end(), ':') > 1) {
+      spec.host = std::string(rest);  // a bare IPv6 address, default port
+    } else {
+      size_t colon = rest.find(':');
+      spec.host = std::string(rest.substr(0, colon));
+      if (colon != std::string_view::npos) {
+        SMPKIT_ASSIGN_OR_RETURN(uint32_t port, ParseNumber(rest.substr(colon + 1), "port", 65535));
+        spec.port = static_cast<uint16_t>(port);
+      }
+    }
+    if (spec.host.empty()) return Error(Errc::kInvalidArgument, "udp: missing host");
+    return spec;
+  }
+  if (text.rfind("serial:", 0) == 0) {
+    std::string_view rest = text.substr(7);
+    spec.kind = ConnectionSpec::Kind::kSerial;
+    size_t comma = rest.find(',');
+    spec.path = std::string(rest.substr(0, comma));
+    if (comma != std::string_view::npos) {
+      SMPKIT_ASSIGN_OR_RETURN(spec.baud, ParseNumber(rest.substr(comma + 1), "baud rate", 100000000));
+    }
+    if (spec.path.empty()) return Error(Errc::kInvalidArgument, "serial: missing device path");
+    return spec;
+  }
+  return Error::Format(Errc::kInvalidArgument,
+                       "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], sim)",
+                       static_cast<int>(text.size()), text.data());
+}
+
+Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& spec) {
+  Connection c;
+  if (spec.kind == ConnectionSpec::Kind::kUdp) {
+    SMPKIT_ASSIGN_OR_RETURN(auto link, UdpLink::Open(io, spec.host, spec.port));
+    c.link = std::move(link);
+    return c;
+  }
+  if (spec.kind == ConnectionSpec::Kind::kSerial) {
+    SMPKIT_ASSIGN_OR_RETURN(auto stream, SerialPortStream::Open(io, spec.path, spec.baud));
+    c.link = std::make_unique<client::SerialLink>(*stream);
+    c.stream = std::move(stream);
+    return c;
+  }
+  return Error(Errc::kInvalidArgument, "the sim connection has no I/O to open");
+}
+
+}  // namespace smpkit::io
