@@ -89,15 +89,14 @@ Result<mcuboot::ImageStateList> Device::ImageState() {
 Result<std::vector<uint8_t>> MakeFactoryImage(std::string_view version, uint32_t body_size,
                                               uint32_t seed) {
   SMPKIT_ASSIGN_OR_RETURN(mcuboot::ImageVersion v, mcuboot::ImageVersion::Parse(version));
-  std::vector<uint8_t> body(body_size);
-  std::mt19937 rng(seed);
-  for (auto& b : body) b = static_cast<uint8_t>(rng());
   mcuboot::CreateOptions options;
   options.header_size = 0x200;
   options.pad_header = true;
   options.version = v;
-  std::vector<uint8_t> payload(0x200, 0xff);
-  payload.insert(payload.end(), body.begin(), body.end());
+  // The header area (filled in by CreateImage) followed by the pseudo-random body.
+  std::vector<uint8_t> payload(0x200 + static_cast<size_t>(body_size), 0xff);
+  std::mt19937 rng(seed);
+  for (size_t i = 0x200; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(rng());
   return mcuboot::CreateImage(payload, options);
 }
 

@@ -88,6 +88,26 @@ Status Flash::Read(uint32_t offset, ByteSpan out) {
   return Ok();
 }
 
+namespace {
+// OR of the bits that `want` would move back to the erased state (NOR flash cannot), over
+// the whole multiple-of-8 prefix of n bytes; the tail is left to the caller's byte loop.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("tree-vectorize")))
+#endif
+uint64_t ProgrammedBitsCleared(const uint8_t* cur, const uint8_t* want, size_t n,
+                               uint64_t erased_word) {
+  uint64_t bad = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t c, w;
+    std::memcpy(&c, cur + i, 8);
+    std::memcpy(&w, want + i, 8);
+    bad |= (c ^ erased_word) & ~(w ^ erased_word);
+  }
+  if (n % 8 != 0) bad |= 1;  // let the byte loop decide the tail
+  return bad;
+}
+}  // namespace
+
 Status Flash::Write(uint32_t offset, ConstByteSpan data) {
   SMPKIT_TRY(CheckRange("write", offset, data.size()));
   const uint32_t align = geometry_.write_align;
@@ -114,20 +134,10 @@ Status Flash::Write(uint32_t offset, ConstByteSpan data) {
       if (interrupted) powered_ = false;
       return st;
     }
-    // Eight bytes at a time, branch-free so the compiler vectorizes it; the byte loop below
-    // only runs to name the offending byte.
-    uint64_t bad = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t c, w;
-      std::memcpy(&c, cur_bytes + i, 8);
-      std::memcpy(&w, data.data() + done + i, 8);
-      const uint64_t cur_prog = c ^ erased_word;
-      bad |= cur_prog & ~(w ^ erased_word);
-    }
-    const bool clean = bad == 0;
-    if (clean && i == n) continue;
-    for (i = 0; i < n; ++i) {
+    // Branch-free and vectorized; the byte loop below only runs to name the offending byte.
+    const uint64_t bad = ProgrammedBitsCleared(cur_bytes, data.data() + done, n, erased_word);
+    if (bad == 0) continue;
+    for (size_t i = 0; i < n; ++i) {
       const uint8_t want = data[done + i];
       // Bits that differ from the erased state may only be added, never removed.
       const uint8_t cur_prog = static_cast<uint8_t>(cur_bytes[i] ^ erased);

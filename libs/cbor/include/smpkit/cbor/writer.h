@@ -60,7 +60,7 @@ class Writer {
   size_t pos_ = 0;
   bool ok_ = true;
   bool unbalanced_ = false;
-  Open open_[kMaxDepth] = {};
+  Open open_[kMaxDepth];  // entries below depth_ are always written before use
   size_t depth_ = 0;
 };
 
