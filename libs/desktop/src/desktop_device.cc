@@ -1,0 +1,1216 @@
+#include "smpkit/desktop/desktop_device.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdarg>
+#include <cstdio>
+#include <deque>
+#include <vector>
+
+#include "smpkit/ble/gatt_smp.h"
+#include "smpkit/mcuboot/image.h"
+#include "smpkit/transport/ble_sar.h"
+
+namespace smpkit::desktop {
+namespace {
+
+constexpr uint8_t kOwnerIdDfu = 1;
+constexpr uint8_t kOwnerIdSmp = 2;
+constexpr uint16_t kConnHandle = 0;
+constexpr uint16_t kLlpmIntervalMask = 0x0d00;
+
+class FrameCollector : public smp::ResponseSink {
+ public:
+  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
+  std::vector<std::vector<uint8_t>> frames;
+};
+
+}  // namespace
+
+struct DesktopDevice::Impl {
+  class DeviceHooksImpl;
+  Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o);
+
+  // --- infrastructure ---
+  void Log(ModuleId m, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  template <typename E>
+  void Submit(ModuleId from, const E& e) {
+    auto st = bus.Submit(from, e);
+    if (!st.ok()) Log(from, "%s", std::string(st.error().message()).c_str());
+  }
+  void StartModules();
+  void StopModules();
+  Result<mcuboot::BootReport> PowerOn();
+  Result<mcuboot::BootReport> Reboot();
+  void CheckResetRequest();
+  void Restrict(ModuleId m, PowerLevel level) { Submit(m, PowerManagerRestrictEvent{m, level}); }
+
+  // --- ble_state (and the Bluetooth host facade) ---
+  bool BleOnModuleState(const ModuleStateEvent& e);
+  Status AttachLink(ble::Link& link, std::optional<uint16_t> mtu);
+  void OnLinkDown(uint8_t reason);
+  void DropLink(uint8_t reason);
+  void OnGattWrite(ConstByteSpan value);
+  Status BleRequestParams(const ble::ConnParamRequest& req);
+  void BleSendParams(const ble::ConnParamRequest& req);
+  void BleWindowEnd();
+  ble::ConnParams BleParams() const { return link ? link->params() : ble::ConnParams{}; }
+
+  // --- smp (Era A) / dfu_mcumgr (newer era) ---
+  bool SmpOnModuleState(const ModuleStateEvent& e);
+  smp::Outcome SmpOnUploadChunk(const mgmt::UploadCheck& c);
+  void SmpOnDfuEvent(mgmt::DfuEvent e);
+  smp::Outcome SmpOnReset();
+  smp::Outcome McumgrDfuCommand(bool may_transfer);
+  void SmpSubmitTransfer();
+
+  // --- dfu (config channel) ---
+  bool DfuOnModuleState(const ModuleStateEvent& e);
+  bool DfuOnConfig(const ConfigEvent& e);
+  void DfuRespond(const ConfigEvent& req, ConstByteSpan data, ConfigStatus status = ConfigStatus::kSuccess);
+  bool DfuClaim();
+  void DfuRelease();
+  void DfuEraseStep();
+  void DfuStoreStep();
+  void DfuStart(ConstByteSpan data);
+  void DfuData(ConstByteSpan data);
+  SyncInfo DfuSync();
+  void DfuTerminate();
+  Status DfuWrite(uint32_t off, ConstByteSpan data);
+  const flash::Partition& DfuSlot();
+  const flash::Partition& RunningSlot();
+
+  // --- ble_latency ---
+  bool LatOnModuleState(const ModuleStateEvent& e);
+  bool LatOnPeer(const BlePeerEvent& e);
+  bool LatOnParams(const BlePeerConnParamsEvent& e);
+  void LatUseLowLatency();
+  void LatSetConnLatency(bool low);
+  void LatCheck();
+
+  // --- power manager ---
+  void PmKeepAlive();
+  void PmTimeout();
+  PowerLevel PmAllowed() const;
+
+  sim::Scheduler& sched;
+  flash::Flash& flash;
+  DesktopOptions opt;
+  const DesktopConfig& cfg = opt.config;
+  const DesktopTimings& tm = opt.timings;
+  EventBus bus;
+  DfuLock lock;
+  std::unique_ptr<DeviceHooksImpl> hooks;
+  std::optional<device::Device> dev;
+  Logger logger;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  bool running = false;
+
+  // ble_state
+  bool ble_ready = false;
+  ble::Link* link = nullptr;
+  uint64_t link_gen = 0;
+  std::vector<std::unique_ptr<ble::GattSmpServer>> gatt_servers;  // kept: handlers on links
+  ble::GattSmpServer* gatt = nullptr;
+  std::vector<uint8_t> reasm_buf;
+  std::optional<transport::BleReassembler> reasm;
+  sim::Time connected_at{0};
+  std::optional<ble::ConnParamRequest> deferred_req;
+  std::optional<ble::ConnParamRequest> queued_req;
+  bool req_in_flight = false;
+  bool link_secured = false;
+  sim::TaskId window_task = sim::kNoTask;
+  std::function<void(const ble::ConnParams&)> params_observer;
+
+  // smp
+  DfuLockOwner smp_owner;
+  bool smp_hooks_registered = false;
+  bool smp_service_registered = false;
+  bool smp_started = false;          // Era A
+  bool mcumgr_event_active = false;  // newer era: one transfer event in flight
+  sim::DelayableWork mcumgr_timeout;
+
+  // dfu
+  DfuLockOwner dfu_owner;
+  sim::DelayableWork dfu_timeout;
+  sim::DelayableWork reboot_work;
+  sim::DelayableWork erase_work;
+  sim::DelayableWork store_work;
+  bool transfer_open = false;
+  uint32_t cur_offset = 0, img_csum = 0, img_length = 0;
+  uint32_t sync_offset = 0, store_offset = 0, erase_offset = 0;
+  bool device_in_use = false;
+  bool flash_clean = false;
+  bool other_used_slot = false;
+  uint32_t erase_postponed = 0;
+  size_t descr_index = 0;
+  std::vector<uint8_t> sync_buf;
+
+  // ble_latency
+  bool lat_enabled = false, lat_required = false, lat_locked = false, lat_llpm = false;
+  bool lat_connected = false, lat_secured = false;
+  sim::DelayableWork security_timeout;
+  sim::DelayableWork latency_check;
+
+  // power manager
+  std::array<PowerLevel, kModuleCount> restrictions{};
+  bool suspended = false;
+  sim::TaskId pm_task = sim::kNoTask;
+
+  // config-channel transport
+  struct PendingConfig {
+    bool active = false;
+    ConfigResponse cb;
+    sim::Duration delay{0};
+  };
+  std::array<PendingConfig, 4> config_pending{};
+};
+
+class DesktopDevice::Impl::DeviceHooksImpl : public device::DeviceHooks {
+ public:
+  explicit DeviceHooksImpl(DesktopDevice::Impl& impl) : impl_(impl) {}
+  smp::Outcome OnUploadChunk(const mgmt::UploadCheck& c) override {
+    return impl_.SmpOnUploadChunk(c);
+  }
+  void OnDfuEvent(mgmt::DfuEvent e) override { impl_.SmpOnDfuEvent(e); }
+  smp::Outcome OnResetRequest(bool) override { return impl_.SmpOnReset(); }
+
+ private:
+  DesktopDevice::Impl& impl_;
+};
+
+DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
+    : sched(s),
+      flash(f),
+      opt(std::move(o)),
+      bus(s),
+      lock(opt.config.smp == SmpEra::kMcumgr ? DfuLockMode::kOwner : DfuLockMode::kEraA),
+      hooks(std::make_unique<DeviceHooksImpl>(*this)),
+      mcumgr_timeout(s, [this] {
+        Log(ModuleId::kSmp, "MCUmgr DFU timed out, releasing the DFU lock");
+        (void)lock.Release(smp_owner);
+      }),
+      dfu_timeout(s, [this] {
+        Log(ModuleId::kDfu, "DFU timed out");
+        DfuTerminate();
+      }),
+      reboot_work(s, [this] {
+        if (transfer_open) DfuTerminate();
+        Log(ModuleId::kDfu, "rebooting");
+        (void)Reboot();
+      }),
+      erase_work(s, [this] { DfuEraseStep(); }),
+      store_work(s, [this] { DfuStoreStep(); }),
+      security_timeout(s, [this] {
+        Log(ModuleId::kBleLatency, "security not established in time, disconnecting");
+        if (link != nullptr) {
+          auto st = link->Disconnect(ble::Role::kPeripheral, ble::kReasonRemoteUserTerminated);
+          if (!st.ok()) Submit(ModuleId::kBleLatency, ModuleStateEvent{ModuleId::kBleLatency, ModuleState::kError});
+        }
+      }),
+      latency_check(s, [this] { LatCheck(); }) {
+  opt.device.reset_delay = std::chrono::milliseconds(opt.config.os_reset_ms);
+  dev.emplace(flash, opt.device, hooks.get());
+  smp_owner.name = cfg.smp == SmpEra::kMcumgr ? "MCUmgr" : "smp";
+  smp_owner.id = kOwnerIdSmp;
+  smp_owner.owner_changed = [this](const DfuLockOwner* n) {
+    Log(ModuleId::kSmp, "DFU lock taken by %s: resetting the MCUmgr upload",
+        std::string(n->name).c_str());
+    dev->img_group().ResetSession();
+  };
+  dfu_owner.name = "Config Channel";
+  dfu_owner.id = kOwnerIdDfu;
+  dfu_owner.owner_changed = [this](const DfuLockOwner* n) {
+    Log(ModuleId::kDfu, "DFU lock taken by %s: slot must be erased before the next transfer",
+        std::string(n->name).c_str());
+    other_used_slot = true;
+  };
+  sync_buf.resize(size_t{cfg.sync_buffer_words} * 4);
+  reasm_buf.resize(opt.device.server.buf_size);
+  restrictions.fill(PowerLevel::kMax);
+}
+
+void DesktopDevice::Impl::Log(ModuleId m, const char* fmt, ...) {
+  if (!logger) return;
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  logger(sched.Now(), m, buf);
+}
+
+// ---------------------------------------------------------------------------------------
+// Boot and module wiring
+
+void DesktopDevice::Impl::StopModules() {
+  running = false;
+  bus.Reset();
+  lock.Reset();
+  for (auto* w : {&mcumgr_timeout, &dfu_timeout, &reboot_work, &erase_work, &store_work,
+                  &security_timeout, &latency_check})
+    w->Cancel();
+  if (window_task != sim::kNoTask) sched.Cancel(window_task);
+  if (pm_task != sim::kNoTask) sched.Cancel(pm_task);
+  window_task = pm_task = sim::kNoTask;
+  ble_ready = smp_hooks_registered = smp_service_registered = smp_started = false;
+  mcumgr_event_active = false;
+  transfer_open = false;
+  cur_offset = img_csum = img_length = sync_offset = store_offset = erase_offset = 0;
+  device_in_use = flash_clean = other_used_slot = false;
+  erase_postponed = 0;
+  descr_index = 0;
+  lat_enabled = lat_required = lat_locked = lat_llpm = lat_connected = lat_secured = false;
+  restrictions.fill(PowerLevel::kMax);
+  suspended = false;
+  for (auto& p : config_pending) p = PendingConfig{};
+  deferred_req.reset();
+  queued_req.reset();
+  req_in_flight = false;
+  link_secured = false;
+}
+
+void DesktopDevice::Impl::StartModules() {
+  using M = ModuleId;
+  const bool smp_on = cfg.smp != SmpEra::kNone;
+  // Declared sources (outputs), for the propagation table.
+  bus.DeclareSource<ModuleStateEvent>(M::kMain);
+  bus.DeclareSource<ModuleStateEvent>(M::kBleState);
+  bus.DeclareSource<BlePeerEvent>(M::kBleState);
+  bus.DeclareSource<BlePeerConnParamsEvent>(M::kBleState);
+  bus.DeclareSource<KeepAliveEvent>(M::kBleState);
+  bus.DeclareSource<PowerManagerRestrictEvent>(M::kBleState);
+  bus.DeclareSource<HidReportEvent>(M::kHidState);
+  bus.DeclareSource<KeepAliveEvent>(M::kHidState);
+  bus.DeclareSource<ConfigEvent>(M::kConfigChannel);
+
+  // ble_state: enables Bluetooth on main READY.
+  bus.Subscribe<ModuleStateEvent>(M::kBleState, Priority::kNormal,
+                                  [this](const ModuleStateEvent& e) { return BleOnModuleState(e); },
+                                  {M::kMain});
+  if (smp_on) {
+    bus.DeclareSource<BleSmpTransferEvent>(M::kSmp);
+    if (cfg.smp == SmpEra::kEraA) bus.DeclareSource<ModuleStateEvent>(M::kSmp);
+    bus.Subscribe<ModuleStateEvent>(M::kSmp, Priority::kNormal,
+                                    [this](const ModuleStateEvent& e) { return SmpOnModuleState(e); },
+                                    {M::kMain, M::kBleState});
+    if (cfg.smp == SmpEra::kMcumgr) {
+      bus.Subscribe<BleSmpTransferEvent>(M::kSmp, Priority::kFinal,
+                                         [this](const BleSmpTransferEvent&) {
+                                           mcumgr_event_active = false;
+                                           return false;
+                                         });
+    }
+  }
+  if (cfg.ble_latency) {
+    bus.DeclareSource<ModuleStateEvent>(M::kBleLatency);
+    bus.Subscribe<ModuleStateEvent>(M::kBleLatency, Priority::kNormal,
+                                    [this](const ModuleStateEvent& e) { return LatOnModuleState(e); },
+                                    {M::kMain});
+    bus.Subscribe<BlePeerEvent>(M::kBleLatency, Priority::kNormal,
+                                [this](const BlePeerEvent& e) { return LatOnPeer(e); });
+    bus.Subscribe<BlePeerConnParamsEvent>(
+        M::kBleLatency, Priority::kNormal,
+        [this](const BlePeerConnParamsEvent& e) { return LatOnParams(e); });
+    if (smp_on)
+      bus.Subscribe<BleSmpTransferEvent>(M::kBleLatency, Priority::kNormal,
+                                         [this](const BleSmpTransferEvent&) {
+                                           LatUseLowLatency();
+                                           return false;
+                                         });
+    if (cfg.config_channel_dfu)
+      bus.Subscribe<ConfigEvent>(M::kBleLatency, Priority::kEarly, [this](const ConfigEvent&) {
+        LatUseLowLatency();
+        return false;
+      });
+    if (cfg.low_latency_lock) {
+      bus.Subscribe<PowerDownEvent>(M::kBleLatency, Priority::kNormal, [this](const PowerDownEvent& e) {
+        if (!e.error) {
+          lat_locked = false;
+          if (lat_enabled) {
+            lat_required = false;
+            latency_check.Reschedule(tm.low_latency_check);
+          }
+        }
+        return false;
+      });
+      bus.Subscribe<WakeUpEvent>(M::kBleLatency, Priority::kNormal, [this](const WakeUpEvent&) {
+        lat_locked = true;
+        if (lat_llpm && !lat_enabled) LatSetConnLatency(true);
+        if (lat_llpm) latency_check.Cancel();
+        return false;
+      });
+    }
+  }
+  if (cfg.config_channel_dfu) {
+    bus.DeclareSource<ConfigEvent>(M::kDfu);
+    bus.DeclareSource<PowerManagerRestrictEvent>(M::kDfu);
+    bus.Subscribe<ModuleStateEvent>(M::kDfu, Priority::kNormal,
+                                    [this](const ModuleStateEvent& e) { return DfuOnModuleState(e); },
+                                    {M::kMain});
+    bus.Subscribe<ConfigEvent>(M::kDfu, Priority::kEarly,
+                               [this](const ConfigEvent& e) { return DfuOnConfig(e); });
+    bus.Subscribe<HidReportEvent>(M::kDfu, Priority::kNormal, [this](const HidReportEvent&) {
+      device_in_use = true;
+      return false;
+    });
+    bus.Subscribe<BlePeerEvent>(M::kDfu, Priority::kNormal, [this](const BlePeerEvent&) {
+      device_in_use = true;
+      return false;
+    });
+  }
+  // Config-channel transport: responses back to the host; requests nobody consumed time out.
+  bus.Subscribe<ConfigEvent>(M::kConfigChannel, Priority::kNormal, [this](const ConfigEvent& e) {
+    auto& p = config_pending[e.transport_id % config_pending.size()];
+    if (!p.active) return false;
+    if (e.is_request) {
+      ConfigEvent rsp = e;
+      rsp.is_request = false;
+      rsp.status = ConfigStatus::kTimeout;
+      rsp.data_len = 0;
+      Submit(ModuleId::kConfigChannel, rsp);
+      return true;
+    }
+    p.active = false;
+    auto cb = std::move(p.cb);
+    std::weak_ptr<bool> guard = alive;
+    sched.PostAfter(p.delay, [cb = std::move(cb), e, guard] {
+      if (!guard.expired() && cb) cb(e);
+    });
+    return true;
+  });
+  if (cfg.power_manager) {
+    bus.DeclareSource<PowerDownEvent>(M::kPowerManager);
+    bus.DeclareSource<WakeUpEvent>(M::kPowerManager);
+    bus.Subscribe<PowerManagerRestrictEvent>(
+        M::kPowerManager, Priority::kNormal, [this](const PowerManagerRestrictEvent& e) {
+          const PowerLevel before = PmAllowed();
+          restrictions[static_cast<size_t>(e.module)] = e.level;
+          const PowerLevel after = PmAllowed();
+          if (suspended && after < PowerLevel::kSuspended) {
+            suspended = false;
+            Submit(ModuleId::kPowerManager, WakeUpEvent{});
+          }
+          if (before != after) PmKeepAlive();
+          return false;
+        });
+    bus.Subscribe<KeepAliveEvent>(M::kPowerManager, Priority::kNormal, [this](const KeepAliveEvent&) {
+      if (suspended) {
+        suspended = false;
+        Log(ModuleId::kPowerManager, "wake up");
+        Submit(ModuleId::kPowerManager, WakeUpEvent{});
+      }
+      PmKeepAlive();
+      return false;
+    });
+    bus.Subscribe<ModuleStateEvent>(M::kPowerManager, Priority::kNormal,
+                                    [this](const ModuleStateEvent& e) {
+                                      if (e.state == ModuleState::kError)
+                                        Log(ModuleId::kPowerManager, "module %s reported ERROR",
+                                            std::string(ModuleName(e.module)).c_str());
+                                      return false;
+                                    });
+    PmKeepAlive();
+  }
+  running = true;
+  Submit(M::kMain, ModuleStateEvent{M::kMain, ModuleState::kReady});
+}
+
+Result<mcuboot::BootReport> DesktopDevice::Impl::PowerOn() {
+  StopModules();
+  SMPKIT_ASSIGN_OR_RETURN(auto report, dev->Boot());
+  Log(ModuleId::kMain, "boot #%u: running slot %u", dev->boot_count(),
+      dev->bootloader().active_slot(0));
+  StartModules();
+  return report;
+}
+
+Result<mcuboot::BootReport> DesktopDevice::Impl::Reboot() {
+  DropLink(ble::kReasonRemoteUserTerminated);
+  return PowerOn();
+}
+
+void DesktopDevice::Impl::CheckResetRequest() {
+  if (!dev->reset_requested()) return;
+  Log(ModuleId::kSmp, "OS reset accepted, rebooting in %u ms", cfg.os_reset_ms);
+  std::weak_ptr<bool> guard = alive;
+  const uint32_t boots = dev->boot_count();
+  sched.PostAfter(sim::Ms(cfg.os_reset_ms), [this, guard, boots] {
+    if (guard.expired() || dev->boot_count() != boots) return;
+    (void)Reboot();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// ble_state
+
+bool DesktopDevice::Impl::BleOnModuleState(const ModuleStateEvent& e) {
+  if (e.module == ModuleId::kMain && e.state == ModuleState::kReady && !ble_ready) {
+    ble_ready = true;  // bt_enable() done
+    Submit(ModuleId::kBleState, ModuleStateEvent{ModuleId::kBleState, ModuleState::kReady});
+  }
+  return false;
+}
+
+Status DesktopDevice::Impl::AttachLink(ble::Link& l, std::optional<uint16_t> mtu) {
+  if (!running) return Error(Errc::kBadState, "device not running");
+  if (link != nullptr) return Error(Errc::kBadState, "a link is already attached");
+  if (!l.connected()) return Error(Errc::kBadState, "link not connected");
+  link = &l;
+  const uint64_t gen = ++link_gen;
+  const uint16_t rx_mtu = std::clamp<uint16_t>(mtu.value_or(cfg.l2cap_tx_mtu), ble::kAttDefaultMtu,
+                                               ble::kAttMaxMtu);
+  gatt_servers.push_back(std::make_unique<ble::GattSmpServer>(l, rx_mtu));
+  gatt = gatt_servers.back().get();
+  reasm.emplace(reasm_buf);
+  std::weak_ptr<bool> guard = alive;
+  gatt->SetWriteHandler([this, guard, gen](ConstByteSpan v) {
+    if (guard.expired() || gen != link_gen) return;
+    OnGattWrite(v);
+  });
+  l.SetOnParamsUpdated([this, guard, gen](const ble::ConnParams& p) {
+    if (guard.expired() || gen != link_gen) return;
+    Log(ModuleId::kBleState, "conn params updated: interval %u, latency %u, timeout %u", p.interval,
+        p.latency, p.timeout);
+    if (params_observer) params_observer(p);
+    Submit(ModuleId::kBleState,
+           BlePeerConnParamsEvent{kConnHandle, p.interval, p.interval, p.latency, p.timeout, true});
+  });
+  l.AddDisconnectListener([this, guard, gen](uint8_t reason) {
+    if (guard.expired() || gen != link_gen) return;
+    OnLinkDown(reason);
+  });
+  connected_at = sched.Now();
+  link_secured = l.config().encrypted;
+  Log(ModuleId::kBleState, "connected");
+  Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kConnected, 0});
+  const auto p = l.params();
+  Submit(ModuleId::kBleState,
+         BlePeerConnParamsEvent{kConnHandle, p.interval, p.interval, p.latency, p.timeout, true});
+  // ble_state_pm: keep alive once, never power off while connected.
+  Submit(ModuleId::kBleState, KeepAliveEvent{});
+  Restrict(ModuleId::kBleState, PowerLevel::kSuspended);
+  if (link_secured) Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kSecured, 0});
+  window_task = sched.PostAfter(sim::Ms(cfg.conn_param_update_timeout_ms), [this, guard, gen] {
+    if (guard.expired() || gen != link_gen) return;
+    window_task = sim::kNoTask;
+    BleWindowEnd();
+  });
+  return Ok();
+}
+
+void DesktopDevice::Impl::OnLinkDown(uint8_t reason) {
+  link = nullptr;
+  gatt = nullptr;
+  ++link_gen;
+  reasm.reset();
+  if (window_task != sim::kNoTask) sched.Cancel(window_task);
+  window_task = sim::kNoTask;
+  deferred_req.reset();
+  queued_req.reset();
+  req_in_flight = false;
+  Log(ModuleId::kBleState, "disconnected (reason 0x%02x)", reason);
+  Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kDisconnected, reason});
+  Restrict(ModuleId::kBleState, PowerLevel::kMax);
+}
+
+void DesktopDevice::Impl::DropLink(uint8_t reason) {
+  if (link == nullptr) return;
+  ble::Link* l = link;
+  link = nullptr;
+  gatt = nullptr;
+  ++link_gen;
+  if (l->connected()) (void)l->Disconnect(ble::Role::kPeripheral, reason);
+}
+
+void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
+  if (!smp_service_registered || !reasm) return;  // no such service yet
+  auto r = reasm->Feed(value);
+  if (!r.ok()) {
+    Log(ModuleId::kSmp, "SMP reassembly: %s", std::string(r.error().message()).c_str());
+    return;
+  }
+  if (!r->has_value()) return;
+  const ConstByteSpan packet = **r;
+  const auto before = flash.elapsed();
+  auto frames = std::make_shared<FrameCollector>();
+  dev->HandlePacket(packet, *frames);
+  const sim::Duration cost = tm.smp_packet_base + (flash.elapsed() - before);
+  CheckResetRequest();
+  std::weak_ptr<bool> guard = alive;
+  const uint64_t gen = link_gen;
+  link->RunBetweenRadioEvents(cost, [this, guard, gen, frames] {
+    if (guard.expired() || gen != link_gen || gatt == nullptr) return;
+    for (const auto& f : frames->frames) {
+      auto frag = transport::BleFragmenter::Create(f, gatt->mtu());
+      if (!frag.ok()) continue;
+      while (!frag->Done()) {
+        auto st = gatt->Notify(frag->Next());
+        if (!st.ok()) {
+          Log(ModuleId::kSmp, "notify: %s", std::string(st.error().message()).c_str());
+          break;
+        }
+      }
+    }
+  });
+}
+
+Status DesktopDevice::Impl::BleRequestParams(const ble::ConnParamRequest& req) {
+  if (link == nullptr) return Error(Errc::kBadState, "not connected");
+  if (sched.Now() < connected_at + sim::Ms(cfg.conn_param_update_timeout_ms)) {
+    deferred_req = req;  // the host sends it when the post-connect window ends
+    return Ok();
+  }
+  if (req_in_flight) {
+    queued_req = req;
+    return Ok();
+  }
+  BleSendParams(req);
+  return Ok();
+}
+
+void DesktopDevice::Impl::BleSendParams(const ble::ConnParamRequest& req) {
+  std::weak_ptr<bool> guard = alive;
+  const uint64_t gen = link_gen;
+  req_in_flight = true;
+  Log(ModuleId::kBleState, "conn param update request: interval %u-%u, latency %u, timeout %u",
+      req.interval_min, req.interval_max, req.latency, req.timeout);
+  auto st = link->RequestConnParamUpdate(req, [this, guard, gen](bool accepted) {
+    if (guard.expired() || gen != link_gen) return;
+    req_in_flight = false;
+    if (!accepted) Log(ModuleId::kBleState, "conn param update rejected by the central");
+    if (queued_req) {
+      auto next = *queued_req;
+      queued_req.reset();
+      BleSendParams(next);
+    }
+  });
+  if (!st.ok()) {
+    req_in_flight = false;
+    Log(ModuleId::kBleState, "conn param update: %s", std::string(st.error().message()).c_str());
+  }
+}
+
+void DesktopDevice::Impl::BleWindowEnd() {
+  if (link == nullptr) return;
+  if (deferred_req) {
+    auto r = *deferred_req;
+    deferred_req.reset();
+    BleSendParams(r);
+    return;
+  }
+  // Zephyr's automatic update to the preferred parameters.
+  const auto p = link->params();
+  if (p.interval < cfg.pref_interval_min || p.interval > cfg.pref_interval_max ||
+      p.latency != cfg.pref_latency || p.timeout != cfg.pref_timeout) {
+    BleSendParams({cfg.pref_interval_min, cfg.pref_interval_max, cfg.pref_latency, cfg.pref_timeout});
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// smp / dfu_mcumgr
+
+bool DesktopDevice::Impl::SmpOnModuleState(const ModuleStateEvent& e) {
+  if (e.state != ModuleState::kReady) return false;
+  if (e.module == ModuleId::kMain) {
+    smp_hooks_registered = true;  // upload callback + image group
+    if (cfg.smp == SmpEra::kMcumgr && !cfg.direct_xip && cfg.confirm_at_boot) {
+      auto st = dev->bootloader().ConfirmRunning(0);
+      if (!st.ok())
+        Log(ModuleId::kSmp, "image confirm failed: %s", std::string(st.error().message()).c_str());
+    }
+  } else if (e.module == ModuleId::kBleState && !smp_service_registered) {
+    smp_service_registered = true;  // smp_bt_register()
+    Log(ModuleId::kSmp, "SMP Bluetooth service registered");
+    if (cfg.smp == SmpEra::kEraA)
+      Submit(ModuleId::kSmp, ModuleStateEvent{ModuleId::kSmp, ModuleState::kReady});
+  }
+  return false;
+}
+
+void DesktopDevice::Impl::SmpSubmitTransfer() { Submit(ModuleId::kSmp, BleSmpTransferEvent{}); }
+
+smp::Outcome DesktopDevice::Impl::SmpOnUploadChunk(const mgmt::UploadCheck& c) {
+  if (!smp_hooks_registered) return smp::Outcome::Success();
+  if (cfg.smp == SmpEra::kEraA) {
+    if (!smp_started) {
+      if (cfg.dfu_lock && !lock.Lock(smp_owner)) {
+        Log(ModuleId::kSmp, "upload at offset %u rejected: DFU lock held by %s", c.off,
+            lock.owner() ? std::string(lock.owner()->name).c_str() : "?");
+        return smp::Outcome::Rc(static_cast<smp::MgmtErr>(-1), "app reject");
+      }
+      smp_started = true;
+      Log(ModuleId::kSmp, "DFU lock taken by smp until reboot (first chunk, image %u bytes)", c.len);
+    }
+    SmpSubmitTransfer();
+    return smp::Outcome::Success();
+  }
+  if (cfg.smp == SmpEra::kMcumgr) return McumgrDfuCommand(true);
+  return smp::Outcome::Success();
+}
+
+smp::Outcome DesktopDevice::Impl::McumgrDfuCommand(bool may_transfer) {
+  mcumgr_timeout.Reschedule(tm.mcumgr_lock_hold);
+  if (cfg.dfu_lock) {
+    auto st = lock.Claim(smp_owner);
+    if (!st.ok()) {
+      mcumgr_timeout.Cancel();
+      Log(ModuleId::kSmp, "SMP DFU command refused: %s", std::string(st.error().message()).c_str());
+      return smp::Outcome::Rc(smp::MgmtErr::kAccessDenied);
+    }
+  }
+  if (may_transfer && link != nullptr && !mcumgr_event_active) {
+    mcumgr_event_active = true;
+    SmpSubmitTransfer();
+  }
+  return smp::Outcome::Success();
+}
+
+void DesktopDevice::Impl::SmpOnDfuEvent(mgmt::DfuEvent) {
+  if (cfg.smp == SmpEra::kMcumgr && smp_hooks_registered) (void)McumgrDfuCommand(true);
+}
+
+smp::Outcome DesktopDevice::Impl::SmpOnReset() {
+  if (cfg.smp == SmpEra::kMcumgr && smp_hooks_registered) return McumgrDfuCommand(false);
+  return smp::Outcome::Success();
+}
+
+// ---------------------------------------------------------------------------------------
+// dfu (config channel)
+
+const flash::Partition& DesktopDevice::Impl::RunningSlot() {
+  const auto& pair = dev->layout().images[0];
+  return dev->bootloader().active_slot(0) == 0 ? pair.primary : pair.secondary;
+}
+
+const flash::Partition& DesktopDevice::Impl::DfuSlot() {
+  const auto& pair = dev->layout().images[0];
+  return dev->bootloader().active_slot(0) == 0 ? pair.secondary : pair.primary;
+}
+
+bool DesktopDevice::Impl::DfuClaim() {
+  if (!cfg.dfu_lock) return true;
+  return lock.Claim(dfu_owner).ok();
+}
+
+void DesktopDevice::Impl::DfuRelease() {
+  if (!cfg.dfu_lock || reboot_work.IsPending()) return;
+  (void)lock.Release(dfu_owner);
+}
+
+bool DesktopDevice::Impl::DfuOnModuleState(const ModuleStateEvent& e) {
+  if (e.module != ModuleId::kMain || e.state != ModuleState::kReady) return false;
+  if (!cfg.direct_xip && cfg.confirm_at_boot) {
+    auto st = dev->bootloader().ConfirmRunning(0);
+    if (st.ok()) Log(ModuleId::kDfu, "running image confirmed");
+    else Log(ModuleId::kDfu, "image confirm failed: %s", std::string(st.error().message()).c_str());
+  }
+  if (cfg.dfu_lock && !lock.Claim(dfu_owner).ok()) {
+    Log(ModuleId::kDfu, "assertion: DFU lock not free at boot");
+  } else {
+    Log(ModuleId::kDfu, "DFU lock taken by Config Channel: background erase of the update slot");
+  }
+  erase_offset = 0;
+  erase_work.Reschedule(sim::Duration(0));
+  return false;
+}
+
+void DesktopDevice::Impl::DfuEraseStep() {
+  if (device_in_use) {
+    device_in_use = false;
+    ++erase_postponed;
+    Log(ModuleId::kDfu, "device in use: background erase postponed by %.0f s",
+        sim::ToSeconds(tm.erase_postpone));
+    erase_work.Reschedule(tm.erase_postpone);
+    return;
+  }
+  const flash::Partition& slot = DfuSlot();
+  const uint32_t page = slot.page_size();
+  const auto before = flash.elapsed();
+  sim::Duration cost = tm.blank_check_per_page;
+  auto blank = slot.IsErased(erase_offset, page);
+  Status st = blank.ok() ? Status() : Status(blank.error());
+  if (st.ok() && !*blank) st = slot.ErasePage(erase_offset);
+  cost += flash.elapsed() - before;
+  if (!st.ok()) {
+    Log(ModuleId::kDfu, "background erase failed: %s", std::string(st.error().message()).c_str());
+    DfuRelease();
+    return;
+  }
+  erase_offset += page;
+  if (erase_offset < slot.size()) {
+    erase_work.Reschedule(cost);
+    return;
+  }
+  Log(ModuleId::kDfu, "secondary slot is clean; DFU lock released");
+  flash_clean = true;
+  erase_offset = 0;
+  DfuRelease();
+}
+
+void DesktopDevice::Impl::DfuRespond(const ConfigEvent& req, ConstByteSpan data, ConfigStatus status) {
+  ConfigEvent rsp = req;
+  rsp.is_request = false;
+  rsp.status = status;
+  rsp.SetPayload(data);
+  Submit(ModuleId::kDfu, rsp);
+}
+
+bool DesktopDevice::Impl::DfuOnConfig(const ConfigEvent& e) {
+  if (!e.is_request || e.recipient != 0 || e.module_id != kConfigModIdDfu) return false;
+  auto cmd = DecodeDfuCommand(e.option, e.status, e.payload());
+  if (!cmd.ok()) {
+    if (e.option == OptionField(DfuOption::kStart) && e.status == ConfigStatus::kSet &&
+        cmd.error().code() == Errc::kTruncated) {
+      Log(ModuleId::kDfu, "start: %s (ignored)", std::string(cmd.error().message()).c_str());
+      sync_offset = 0;
+      DfuRespond(e, {});
+      return true;
+    }
+    Log(ModuleId::kDfu, "config request rejected: %s", std::string(cmd.error().message()).c_str());
+    DfuRespond(e, {}, ConfigStatus::kReject);
+    return true;
+  }
+  std::array<uint8_t, kConfigDataMax> out{};
+  if (std::holds_alternative<DescriptorFetch>(*cmd)) {
+    std::string_view s = descr_index == 0 ? kDfuModuleName
+                         : descr_index <= kDfuOptionCount
+                             ? DfuOptionName(static_cast<DfuOption>(descr_index - 1))
+                             : std::string_view("\n");
+    descr_index = descr_index > kDfuOptionCount ? 0 : descr_index + 1;
+    DfuRespond(e, ConstByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+  } else if (std::holds_alternative<StartCommand>(*cmd)) {
+    DfuStart(e.payload());
+    DfuRespond(e, {});
+  } else if (auto* d = std::get_if<DataCommand>(&*cmd)) {
+    DfuData(d->data);
+    DfuRespond(e, {});
+  } else {
+    const DfuOption o = std::get<FetchCommand>(*cmd).option;
+    size_t n = 0;
+    switch (o) {
+      case DfuOption::kSync: {
+        n = EncodeSync(DfuSync(), out).value_or(0);
+        break;
+      }
+      case DfuOption::kReboot: {
+        const bool can = DfuClaim();
+        if (can) {
+          Restrict(ModuleId::kDfu, PowerLevel::kSuspended);
+          reboot_work.Reschedule(tm.dfu_reboot_delay);
+          Log(ModuleId::kDfu, "reboot requested");
+        } else {
+          Log(ModuleId::kDfu, "reboot refused: DFU lock held by another transport");
+        }
+        out[0] = can ? 1 : 0;
+        n = 1;
+        break;
+      }
+      case DfuOption::kFwInfo: {
+        FwInfo fi;
+        fi.slot = dev->bootloader().active_slot(0);
+        std::array<uint8_t, mcuboot::kImageHeaderSize> hb{};
+        if (RunningSlot().Read(0, hb).ok()) {
+          if (auto h = mcuboot::ImageHeader::Decode(hb); h.ok()) {
+            fi.image_size = h->img_size;
+            fi.major = h->version.major;
+            fi.minor = h->version.minor;
+            fi.revision = h->version.revision;
+            fi.build = h->version.build;
+          }
+        }
+        n = EncodeFwInfo(fi, out).value_or(0);
+        break;
+      }
+      case DfuOption::kModuleVariant: {
+        std::string_view v = cfg.direct_xip ? "MCUBOOT+XIP" : "MCUBOOT";
+        std::copy(v.begin(), v.end(), out.begin());
+        n = v.size();
+        break;
+      }
+      case DfuOption::kDevInfo:
+        n = EncodeDevInfo(cfg.vid, cfg.pid, cfg.generation, out).value_or(0);
+        break;
+      default:
+        break;
+    }
+    DfuRespond(e, ConstByteSpan(out.data(), n));
+  }
+  return true;
+}
+
+void DesktopDevice::Impl::DfuStart(ConstByteSpan data) {
+  sync_offset = 0;
+  auto s = DecodeStart(data);
+  if (!s.ok()) return;
+  if (!DfuClaim()) {
+    Log(ModuleId::kDfu, "start refused: another DFU transport is active (lock held by %s)",
+        lock.owner() ? std::string(lock.owner()->name).c_str() : "?");
+    return;
+  }
+  if (other_used_slot) {
+    other_used_slot = false;
+    flash_clean = false;
+    cur_offset = img_length = img_csum = 0;
+    erase_offset = 0;
+    Log(ModuleId::kDfu, "slot was used by another transport: erasing before the transfer");
+    erase_work.Reschedule(sim::Duration(0));
+    return;
+  }
+  if (!flash_clean) {
+    Log(ModuleId::kDfu, "start ignored: update slot not clean yet");
+    return;
+  }
+  if (transfer_open) {
+    Log(ModuleId::kDfu, "start ignored: transfer already open");
+    return;
+  }
+  if (s->offset != 0) {
+    if (s->offset != cur_offset || s->length != img_length || s->crc != img_csum) {
+      Log(ModuleId::kDfu, "resume at %u refused: device has offset %u, length %u", s->offset,
+          cur_offset, img_length);
+      DfuRelease();
+      return;
+    }
+  } else if (cur_offset != 0) {
+    Log(ModuleId::kDfu, "slot holds a partial image: erasing before a new transfer");
+    flash_clean = false;
+    cur_offset = img_length = img_csum = 0;
+    erase_offset = 0;
+    erase_work.Reschedule(sim::Duration(0));
+    return;
+  } else {
+    img_length = s->length;
+    img_csum = s->crc;
+  }
+  if (img_length > DfuSlot().size()) {
+    Log(ModuleId::kDfu, "image of %u bytes does not fit the %u-byte slot", img_length,
+        DfuSlot().size());
+    DfuTerminate();
+    return;
+  }
+  transfer_open = true;
+  Restrict(ModuleId::kDfu, PowerLevel::kSuspended);
+  dfu_timeout.Reschedule(tm.dfu_timeout);
+  Log(ModuleId::kDfu, "DFU started at offset %u of %u bytes", cur_offset, img_length);
+}
+
+void DesktopDevice::Impl::DfuData(ConstByteSpan data) {
+  if (!flash_clean || !transfer_open) {
+    Log(ModuleId::kDfu, "data ignored: no transfer open");
+    return;
+  }
+  if (!DfuClaim()) Log(ModuleId::kDfu, "assertion: DFU lock lost during a transfer");
+  if (data.empty()) {
+    DfuTerminate();
+    return;
+  }
+  const size_t room = sync_buf.size() - sync_offset;
+  const size_t n = std::min(room, data.size());
+  std::copy_n(data.begin(), n, sync_buf.begin() + sync_offset);
+  sync_offset += static_cast<uint32_t>(n);
+  dfu_timeout.Reschedule(tm.dfu_timeout);
+}
+
+SyncInfo DesktopDevice::Impl::DfuSync() {
+  if (sync_offset > 0 && !store_work.IsPending()) {
+    store_offset = 0;
+    store_work.Reschedule(sim::Duration(0));
+  }
+  const bool can = DfuClaim();
+  SyncInfo s;
+  s.state = !can ? SyncState::kActiveOther
+            : !flash_clean ? SyncState::kCleaning
+            : sync_offset > 0 ? SyncState::kStoring
+            : transfer_open ? SyncState::kActiveConfigChannel
+                            : SyncState::kInactive;
+  s.length = img_length;
+  s.crc = img_csum;
+  s.offset = cur_offset;
+  s.buffer_size = static_cast<uint16_t>(std::min<size_t>(sync_buf.size(), 0xffff));
+  if (can && !dfu_timeout.IsPending() && !erase_work.IsPending() && !reboot_work.IsPending())
+    DfuRelease();
+  return s;
+}
+
+Status DesktopDevice::Impl::DfuWrite(uint32_t off, ConstByteSpan data) {
+  // 1-byte write emulation: read-modify-write of the aligned words around the range.
+  const flash::Partition& slot = DfuSlot();
+  const uint32_t a = slot.write_align();
+  const uint32_t start = off / a * a;
+  const uint32_t end = (off + static_cast<uint32_t>(data.size()) + a - 1) / a * a;
+  std::array<uint8_t, 64> tmp{};
+  if (end - start > tmp.size()) return Error(Errc::kInternal, "store chunk too large");
+  ByteSpan w(tmp.data(), end - start);
+  SMPKIT_TRY(slot.Read(start, w));
+  std::copy(data.begin(), data.end(), w.begin() + (off - start));
+  return slot.Write(start, w);
+}
+
+void DesktopDevice::Impl::DfuStoreStep() {
+  if (device_in_use) {
+    device_in_use = false;  // skip this slot
+  } else {
+    const uint32_t remaining = sync_offset - store_offset;
+    uint32_t n = std::min<uint32_t>(16, remaining);
+    if (remaining < 16 && remaining > 4) n = remaining & ~3u;
+    auto st = DfuWrite(cur_offset + store_offset, ConstByteSpan(sync_buf.data() + store_offset, n));
+    if (!st.ok()) {
+      Log(ModuleId::kDfu, "store failed: %s", std::string(st.error().message()).c_str());
+      DfuTerminate();
+      return;
+    }
+    store_offset += n;
+  }
+  if (store_offset < sync_offset) {
+    store_work.Reschedule(tm.store_period);
+    dfu_timeout.Reschedule(tm.dfu_timeout);
+    return;
+  }
+  cur_offset += sync_offset;
+  sync_offset = store_offset = 0;
+  if (cur_offset == img_length) {
+    Log(ModuleId::kDfu, "image written (%u bytes)", img_length);
+    if (!cfg.direct_xip) {
+      auto st = dev->bootloader().RequestUpgrade(0, false);
+      if (!st.ok())
+        Log(ModuleId::kDfu, "upgrade request failed: %s", std::string(st.error().message()).c_str());
+    }
+    DfuTerminate();
+  }
+}
+
+void DesktopDevice::Impl::DfuTerminate() {
+  transfer_open = false;
+  dfu_timeout.Cancel();
+  store_work.Cancel();
+  sync_offset = 0;
+  Restrict(ModuleId::kDfu, PowerLevel::kMax);
+  DfuRelease();
+}
+
+// ---------------------------------------------------------------------------------------
+// ble_latency
+
+bool DesktopDevice::Impl::LatOnModuleState(const ModuleStateEvent&) { return false; }
+
+bool DesktopDevice::Impl::LatOnPeer(const BlePeerEvent& e) {
+  switch (e.state) {
+    case PeerState::kConnected: {
+      lat_connected = true;
+      if (cfg.low_latency_lock) lat_locked = true;
+      (void)BleRequestParams({6, 6, 0, cfg.pref_timeout});
+      security_timeout.Reschedule(sim::Ms(int64_t{cfg.security_fail_timeout_s} * 1000));
+      break;
+    }
+    case PeerState::kSecured:
+      lat_secured = true;
+      security_timeout.Cancel();
+      break;
+    case PeerState::kDisconnected:
+      lat_connected = lat_secured = lat_enabled = lat_required = lat_locked = lat_llpm = false;
+      security_timeout.Cancel();
+      latency_check.Cancel();
+      break;
+    default:
+      break;
+  }
+  return false;
+}
+
+bool DesktopDevice::Impl::LatOnParams(const BlePeerConnParamsEvent& e) {
+  if (!e.updated) return false;
+  lat_llpm = (e.interval_max & kLlpmIntervalMask) != 0;
+  if (e.latency == 0) {
+    lat_enabled = true;
+    lat_required = false;
+    latency_check.Reschedule(tm.low_latency_check);
+  } else {
+    lat_enabled = false;
+    latency_check.Cancel();
+  }
+  if (lat_locked && lat_llpm) {
+    if (!lat_enabled) LatSetConnLatency(true);
+    latency_check.Cancel();
+  }
+  return false;
+}
+
+void DesktopDevice::Impl::LatUseLowLatency() {
+  if (!lat_connected || link == nullptr) return;
+  if (lat_enabled) {
+    lat_required = true;
+    return;
+  }
+  LatSetConnLatency(true);
+}
+
+void DesktopDevice::Impl::LatSetConnLatency(bool low) {
+  if (link == nullptr) return;
+  const auto p = link->params();
+  if ((low && p.latency == 0) || (!low && p.latency == cfg.pref_latency)) return;
+  const uint16_t interval = (p.interval & kLlpmIntervalMask) ? uint16_t{6} : p.interval;
+  Log(ModuleId::kBleLatency, "%s", low ? "requesting low latency (0)" : "low latency timed out");
+  auto st = BleRequestParams({interval, interval, low ? uint16_t{0} : cfg.pref_latency, p.timeout});
+  if (st.ok()) lat_enabled = low;
+}
+
+void DesktopDevice::Impl::LatCheck() {
+  if (!lat_secured) {
+    latency_check.Reschedule(tm.low_latency_check);
+  } else if (lat_required) {
+    lat_required = false;
+    latency_check.Reschedule(tm.low_latency_check);
+  } else {
+    LatSetConnLatency(false);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// power manager
+
+PowerLevel DesktopDevice::Impl::PmAllowed() const {
+  PowerLevel l = PowerLevel::kMax;
+  for (auto r : restrictions) l = std::min(l, r);
+  return l;
+}
+
+void DesktopDevice::Impl::PmKeepAlive() {
+  if (pm_task != sim::kNoTask) sched.Cancel(pm_task);
+  std::weak_ptr<bool> guard = alive;
+  pm_task = sched.PostAfter(
+      sim::Ms(int64_t{cfg.power_manager_timeout_s} * 1000),
+      [this, guard] {
+        if (guard.expired()) return;
+        pm_task = sim::kNoTask;
+        PmTimeout();
+      },
+      sim::TaskKind::kBackground);
+}
+
+void DesktopDevice::Impl::PmTimeout() {
+  if (suspended || PmAllowed() < PowerLevel::kSuspended) return;
+  suspended = true;
+  Log(ModuleId::kPowerManager, "idle for %u s: suspending", cfg.power_manager_timeout_s);
+  Submit(ModuleId::kPowerManager, PowerDownEvent{false});
+}
+
+// ---------------------------------------------------------------------------------------
+// DesktopDevice
+
+DesktopDevice::DesktopDevice(sim::Scheduler& scheduler, flash::Flash& flash, DesktopOptions options)
+    : impl_(std::make_unique<Impl>(scheduler, flash, std::move(options))) {}
+
+DesktopDevice::~DesktopDevice() {
+  impl_->StopModules();
+  impl_->alive.reset();
+}
+
+Status DesktopDevice::Provision(ConstByteSpan image) { return impl_->dev->Provision(image); }
+Result<mcuboot::BootReport> DesktopDevice::PowerOn() { return impl_->PowerOn(); }
+Result<mcuboot::BootReport> DesktopDevice::Reboot() { return impl_->Reboot(); }
+
+Status DesktopDevice::AttachLink(ble::Link& link, std::optional<uint16_t> att_rx_mtu) {
+  return impl_->AttachLink(link, att_rx_mtu);
+}
+
+void DesktopDevice::SetLinkSecured() {
+  if (impl_->link == nullptr || impl_->link_secured) return;
+  impl_->link_secured = true;
+  impl_->Log(ModuleId::kBleState, "link secured");
+  impl_->Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kSecured, 0});
+}
+
+bool DesktopDevice::link_attached() const { return impl_->link != nullptr; }
+
+void DesktopDevice::SetParamsObserver(std::function<void(const ble::ConnParams&)> cb) {
+  impl_->params_observer = std::move(cb);
+}
+
+size_t DesktopDevice::HandleSmpPacket(ConstByteSpan packet, smp::ResponseSink& sink) {
+  if (!impl_->running) return 0;
+  const size_t n = impl_->dev->HandlePacket(packet, sink);
+  impl_->CheckResetRequest();
+  return n;
+}
+
+void DesktopDevice::HidReport() {
+  if (!impl_->running) return;
+  impl_->Submit(ModuleId::kHidState, HidReportEvent{});
+  impl_->Submit(ModuleId::kHidState, KeepAliveEvent{});
+}
+
+bool DesktopDevice::ConfigRequest(const ConfigEvent& request, ConfigResponse on_response,
+                                  sim::Duration delay) {
+  auto& im = *impl_;
+  if (!im.running) return false;
+  auto& p = im.config_pending[request.transport_id % im.config_pending.size()];
+  if (p.active) return false;
+  p.active = true;
+  p.cb = std::move(on_response);
+  p.delay = delay;
+  ConfigEvent req = request;
+  req.is_request = true;
+  std::weak_ptr<bool> guard = im.alive;
+  const uint32_t boots = im.dev->boot_count();
+  im.sched.PostAfter(delay, [&im, guard, req, boots] {
+    if (guard.expired() || !im.running || im.dev->boot_count() != boots) return;
+    im.Submit(ModuleId::kConfigChannel, req);
+  });
+  return true;
+}
+
+DesktopStatus DesktopDevice::status() const {
+  const auto& im = *impl_;
+  DesktopStatus s;
+  s.running = im.running;
+  s.lock_owner = im.lock.owner();
+  s.smp_ready = im.smp_service_registered;
+  s.smp_started = im.smp_started;
+  s.dfu_flash_clean = im.flash_clean;
+  s.dfu_erase_pending = im.erase_work.IsPending();
+  s.dfu_transfer_open = im.transfer_open;
+  s.dfu_reboot_pending = im.reboot_work.IsPending();
+  s.dfu_other_transport_used_slot = im.other_used_slot;
+  s.dfu_cur_offset = im.cur_offset;
+  s.dfu_sync_offset = im.sync_offset;
+  s.dfu_erase_postponed = im.erase_postponed;
+  s.connected = im.link != nullptr;
+  s.secured = im.lat_secured;
+  s.low_latency_enabled = im.lat_enabled;
+  s.low_latency_required = im.lat_required;
+  if (im.link != nullptr) {
+    s.link_latency = im.link->params().latency;
+    s.link_interval = im.link->params().interval;
+  }
+  s.power_restriction = im.PmAllowed();
+  s.suspended = im.suspended;
+  s.lock_assertion_failures = im.lock.assertion_failures();
+  return s;
+}
+
+EventBus& DesktopDevice::bus() { return impl_->bus; }
+DfuLock& DesktopDevice::lock() { return impl_->lock; }
+device::Device& DesktopDevice::device() { return *impl_->dev; }
+const DesktopConfig& DesktopDevice::config() const { return impl_->cfg; }
+void DesktopDevice::SetLogger(Logger logger) { impl_->logger = std::move(logger); }
+uint32_t DesktopDevice::boot_count() const { return impl_->dev->boot_count(); }
+
+std::string DesktopDevice::PropagationTable(ModuleId module) const {
+  return impl_->bus.PropagationTable(module);
+}
+
+std::string DesktopDevice::PropagationTables() const {
+  std::string out;
+  for (size_t i = 0; i < kModuleCount; ++i) {
+    const auto m = static_cast<ModuleId>(i);
+    bool any = false;
+    for (const auto& l : impl_->bus.subscriptions()) any = any || l.module == m;
+    if (!any) continue;
+    out += PropagationTable(m);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace smpkit::desktop

@@ -1,0 +1,551 @@
+// Deterministic scenario tests on virtual time (issue 6 acceptance list): the nRF Desktop
+// device with its smp, dfu, dfu_lock and ble_latency modules, driven over the simulated BLE
+// link (GATT SMP service) and over the simulated HID config channel.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smpkit/ble/gatt_smp.h"
+#include "smpkit/ble/link.h"
+#include "smpkit/cbor/reader.h"
+#include "smpkit/desktop/config_dfu_host.h"
+#include "smpkit/desktop/desktop_device.h"
+#include "smpkit/flash/flash.h"
+#include "smpkit/mcuboot/image.h"
+#include "smpkit/smp/message.h"
+#include "smpkit/transport/ble_sar.h"
+
+namespace smpkit::desktop {
+namespace {
+
+using sim::Ms;
+
+class Capture : public smp::ResponseSink {
+ public:
+  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
+  std::vector<std::vector<uint8_t>> frames;
+};
+
+struct Reply {
+  int64_t rc = 0;
+  std::string rsn;
+  uint64_t off = 0;
+  bool has_off = false;
+  bool has_err = false;
+  uint64_t err_rc = 0;
+};
+
+Reply ParseReply(ConstByteSpan frame) {
+  Reply r;
+  auto resp = smp::ParseResponse(frame);
+  EXPECT_TRUE(resp.ok());
+  if (!resp.ok()) return r;
+  r.rc = resp->rc;
+  r.rsn = std::string(resp->reason);
+  if (resp->err) {
+    r.has_err = true;
+    r.err_rc = resp->err->rc;
+  }
+  (void)cbor::DecodeMap(resp->payload, {cbor::UintField("off", &r.off, &r.has_off)});
+  return r;
+}
+
+// A phone: GATT SMP client on the central side of the link, one request at a time.
+class Phone {
+ public:
+  Phone(sim::Scheduler& s, ble::Link& link) : sched_(s), client_(link, 498), reasm_(buf_) {
+    client_.SetNotificationHandler([this](ConstByteSpan v) {
+      auto r = reasm_.Feed(v);
+      if (r.ok() && r->has_value()) response_.emplace((**r).begin(), (**r).end());
+    });
+  }
+  void Setup() {
+    bool done = false;
+    ASSERT_TRUE(client_.ExchangeMtu([&](uint16_t) { done = true; }).ok());
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return done; }, sched_.Now() + Ms(5000)));
+    done = false;
+    ASSERT_TRUE(client_.SetNotifications(true, [&] { done = true; }).ok());
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return done; }, sched_.Now() + Ms(5000)));
+  }
+  std::optional<std::vector<uint8_t>> Transact(ConstByteSpan frame) {
+    response_.reset();
+    auto frag = transport::BleFragmenter::Create(frame, client_.mtu());
+    EXPECT_TRUE(frag.ok());
+    while (!frag->Done()) EXPECT_TRUE(client_.WriteWithoutResponse(frag->Next()).ok());
+    sched_.RunUntilCondition([&] { return response_.has_value(); }, sched_.Now() + Ms(30000));
+    return response_;
+  }
+  uint16_t mtu() const { return client_.mtu(); }
+
+ private:
+  sim::Scheduler& sched_;
+  ble::GattSmpClient client_;
+  std::array<uint8_t, 2048> buf_{};
+  transport::BleReassembler reasm_;
+  std::optional<std::vector<uint8_t>> response_;
+};
+
+DesktopConfig EraA() {
+  auto c = ParsePrjConf(DefaultPrjConf());
+  EXPECT_TRUE(c.ok()) << c.error().message();
+  return *c;
+}
+
+DesktopConfig NewerEra() {
+  std::string conf(DefaultPrjConf());
+  conf += "CONFIG_DESKTOP_SMP_ENABLE=n\nCONFIG_DESKTOP_DFU_MCUMGR_ENABLE=y\n";
+  auto c = ParsePrjConf(conf);
+  EXPECT_TRUE(c.ok()) << c.error().message();
+  return *c;
+}
+
+class Scenario : public ::testing::Test {
+ protected:
+  void Make(DesktopConfig config) {
+    DesktopOptions o;
+    o.config = std::move(config);
+    o.device.slot_size = 0x20000;  // 32 pages
+    flash_.emplace(o.device.Geometry());
+    flash_->set_timing(flash::Timing::Nrf52());
+    dev_.emplace(sched_, *flash_, o);
+    dev_->SetLogger([this](sim::Time t, ModuleId m, std::string_view msg) {
+      log_.push_back(sim::FormatTime(t) + " " + std::string(ModuleName(m)) + ": " + std::string(msg));
+    });
+    auto factory = device::MakeFactoryImage("1.0.0", 6000);
+    ASSERT_TRUE(factory.ok());
+    ASSERT_TRUE(dev_->Provision(*factory).ok());
+  }
+  void Boot() {
+    auto r = dev_->PowerOn();
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    sched_.RunFor(Ms(1));  // main READY and the init cascade
+  }
+  // Boots and waits for the background erase to finish.
+  void BootClean() {
+    Boot();
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->status().dfu_flash_clean; },
+                                         sched_.Now() + Ms(60000)));
+    sched_.RunFor(Ms(10));
+  }
+  std::vector<uint8_t> Update(std::string_view version = "2.0.0", uint32_t size = 20000) {
+    auto img = device::MakeFactoryImage(version, size, 7);
+    EXPECT_TRUE(img.ok());
+    return *img;
+  }
+  template <typename Body>
+  std::vector<uint8_t> Frame(uint8_t op, uint16_t group, uint8_t id, Body&& body) {
+    smp::Header h;
+    h.op = op;
+    h.group = group;
+    h.id = id;
+    h.seq = seq_++;
+    auto f = smp::BuildFrame(h, frame_buf_, body);
+    EXPECT_TRUE(f.ok());
+    return std::vector<uint8_t>(f->begin(), f->end());
+  }
+  std::vector<uint8_t> UploadFrame(const std::vector<uint8_t>& image, size_t off, size_t n) {
+    return Frame(2, 1, 1, [&](cbor::Writer& w) {
+      if (off == 0) w.Key("image").Uint(0).Key("len").Uint(image.size());
+      w.Key("off").Uint(off).Key("data").Bytes(ConstByteSpan(image.data() + off, n));
+    });
+  }
+  // One request straight into the device (no BLE).
+  Reply Direct(const std::vector<uint8_t>& frame) {
+    Capture cap;
+    dev_->HandleSmpPacket(frame, cap);
+    EXPECT_EQ(cap.frames.size(), 1u);
+    return cap.frames.empty() ? Reply{} : ParseReply(cap.frames[0]);
+  }
+  void DirectUpload(const std::vector<uint8_t>& image, size_t chunk = 256) {
+    size_t off = 0;
+    while (off < image.size()) {
+      const size_t n = std::min(chunk, image.size() - off);
+      Reply r = Direct(UploadFrame(image, off, n));
+      ASSERT_EQ(r.rc, 0) << r.rsn;
+      ASSERT_FALSE(r.has_err);
+      ASSERT_EQ(r.off, off + n);
+      off += n;
+      sched_.RunFor(Ms(20));
+    }
+  }
+  // Hash of the image in the secondary slot, as the image state read reports it.
+  std::vector<uint8_t> ImageHash(const std::vector<uint8_t>&) {
+    auto s1 = SlotState(1);
+    EXPECT_TRUE(s1.has_value() && s1->has_hash);
+    return s1 ? std::vector<uint8_t>(s1->hash.begin(), s1->hash.end()) : std::vector<uint8_t>{};
+  }
+  void TestAndReset(const std::vector<uint8_t>& image) {
+    auto hash = ImageHash(image);
+    Reply t = Direct(Frame(2, 1, 0, [&](cbor::Writer& w) {
+      w.Key("hash").Bytes(hash).Key("confirm").Bool(false);
+    }));
+    ASSERT_EQ(t.rc, 0) << t.rsn;
+    const uint32_t boots = dev_->boot_count();
+    Reply r = Direct(Frame(2, 0, 5, [](cbor::Writer&) {}));
+    ASSERT_EQ(r.rc, 0);
+    sched_.RunFor(Ms(300));  // OS reset after 250 ms
+    ASSERT_EQ(dev_->boot_count(), boots + 1);
+  }
+  std::optional<mcuboot::ImageSlotState> SlotState(uint8_t slot) {
+    auto st = dev_->device().ImageState();
+    EXPECT_TRUE(st.ok());
+    for (const auto& s : st->view())
+      if (s.slot == slot) return s;
+    return std::nullopt;
+  }
+  bool SlotEquals(const flash::Partition& p, const std::vector<uint8_t>& image) {
+    std::vector<uint8_t> got(image.size());
+    EXPECT_TRUE(p.Read(0, got).ok());
+    return got == image;
+  }
+  const flash::Partition& Secondary() { return dev_->device().layout().images[0].secondary; }
+  const flash::Partition& Primary() { return dev_->device().layout().images[0].primary; }
+  std::string Log() const {
+    std::string s;
+    for (const auto& l : log_) s += l + "\n";
+    return s;
+  }
+
+  sim::Scheduler sched_{42};
+  std::optional<flash::RamFlash> flash_;
+  std::optional<DesktopDevice> dev_;
+  std::vector<std::string> log_;
+  std::vector<uint8_t> frame_buf_ = std::vector<uint8_t>(1024);
+  uint8_t seq_ = 0;
+};
+
+ble::LinkConfig PhoneLink() {
+  ble::LinkConfig lc;
+  lc.params = {24, 0, 400};  // the phone connects at 30 ms
+  lc.phy = ble::Phy::k2M;
+  lc.data_length = 251;
+  lc.encrypted = true;  // bonded phone
+  return lc;
+}
+
+// (1) An SMP DFU over the GATT SMP service completes; the latency drops to 0 after the first
+// chunk and returns to the preferred 99 between 5 and 10 s after the last one.
+TEST_F(Scenario, SmpDfuOverBleLatencyDropsAndRecovers) {
+  Make(EraA());
+  BootClean();
+  ble::Link link(sched_, PhoneLink());
+  std::vector<std::pair<sim::Time, uint16_t>> latency_changes;
+  dev_->SetParamsObserver([&](const ble::ConnParams& p) {
+    latency_changes.emplace_back(sched_.Now(), p.latency);
+  });
+  ASSERT_TRUE(link.Connect().ok());
+  ASSERT_TRUE(dev_->AttachLink(link).ok());
+  Phone phone(sched_, link);
+  phone.Setup();
+  // ble_latency's initial request (7.5 ms, latency 0) leaves 1 s after connecting; once
+  // secured and idle, the 5 s check restores the preferred latency.
+  sched_.RunFor(Ms(12000));
+  ASSERT_EQ(link.params().interval, 6);
+  ASSERT_EQ(link.params().latency, 99) << Log();
+  EXPECT_FALSE(dev_->status().low_latency_enabled);
+
+  const auto image = Update("2.0.0", 30000);
+  size_t off = 0;
+  sim::Time first_chunk{0}, last_chunk{0};
+  const size_t chunk = 256;
+  while (off < image.size()) {
+    const size_t n = std::min(chunk, image.size() - off);
+    auto rsp = phone.Transact(UploadFrame(image, off, n));
+    ASSERT_TRUE(rsp.has_value()) << "no response at offset " << off << "\n" << Log();
+    Reply r = ParseReply(*rsp);
+    ASSERT_EQ(r.rc, 0) << r.rsn;
+    ASSERT_EQ(r.off, off + n);
+    if (off == 0) {
+      first_chunk = sched_.Now();
+      EXPECT_TRUE(dev_->status().smp_started);
+      ASSERT_NE(dev_->lock().owner(), nullptr);
+      EXPECT_EQ(dev_->lock().owner()->name, "smp");
+    }
+    off += n;
+  }
+  last_chunk = sched_.Now();
+  EXPECT_TRUE(SlotEquals(Secondary(), image));
+  EXPECT_GT(dev_->bus().submitted<BleSmpTransferEvent>(), image.size() / chunk - 1);
+
+  // Latency went to 0 within a second of the first chunk and stayed there for the upload.
+  auto drop = std::find_if(latency_changes.begin(), latency_changes.end(), [&](const auto& c) {
+    return c.first >= first_chunk - Ms(1000) && c.second == 0;
+  });
+  ASSERT_NE(drop, latency_changes.end()) << Log();
+  EXPECT_LT(drop->first - first_chunk, Ms(1000));
+  for (auto it = drop; it != latency_changes.end(); ++it)
+    EXPECT_EQ(it->second, 0) << "latency raised during the upload at " << sim::FormatTime(it->first);
+
+  sched_.RunFor(Ms(12000));
+  auto back = std::find_if(latency_changes.begin(), latency_changes.end(), [&](const auto& c) {
+    return c.first > last_chunk && c.second == 99;
+  });
+  ASSERT_NE(back, latency_changes.end()) << Log();
+  EXPECT_GE(back->first - last_chunk, Ms(5000));
+  EXPECT_LE(back->first - last_chunk, Ms(10000) + Ms(200));  // + the LL update instant
+  EXPECT_EQ(link.params().latency, 99);
+  // Era A: the lock stays with smp until reboot.
+  ASSERT_NE(dev_->lock().owner(), nullptr);
+  EXPECT_EQ(dev_->lock().owner()->name, "smp");
+
+  // Test + reset over BLE: the bootloader swaps and the new image confirms itself.
+  auto hash = ImageHash(image);
+  auto t = phone.Transact(Frame(2, 1, 0, [&](cbor::Writer& w) {
+    w.Key("hash").Bytes(hash).Key("confirm").Bool(false);
+  }));
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(ParseReply(*t).rc, 0);
+  auto rr = phone.Transact(Frame(2, 0, 5, [](cbor::Writer&) {}));
+  ASSERT_TRUE(rr.has_value());
+  sched_.RunFor(Ms(1000));
+  EXPECT_EQ(dev_->boot_count(), 2u);
+  EXPECT_FALSE(dev_->link_attached());
+  auto s0 = SlotState(0);
+  ASSERT_TRUE(s0.has_value());
+  EXPECT_EQ(s0->version.major, 2);
+  EXPECT_TRUE(s0->confirmed);
+  // Boot #2: the dfu module took the lock for the background erase of the old image (now in
+  // the secondary slot) and released it when the erase ended.
+  const std::string log = Log();
+  const size_t boot2 = log.find("boot #2");
+  ASSERT_NE(boot2, std::string::npos);
+  EXPECT_NE(log.find("DFU lock taken by Config Channel", boot2), std::string::npos) << log;
+  EXPECT_NE(log.find("secondary slot is clean; DFU lock released", boot2), std::string::npos) << log;
+  EXPECT_EQ(dev_->lock().owner(), nullptr);
+}
+
+// (2) While a config-channel DFU holds the lock, an SMP upload is rejected through the
+// upload-confirm callback with a clear error, and nothing is written.
+TEST_F(Scenario, SmpRejectedWhileConfigChannelDfuHoldsLock) {
+  Make(EraA());
+  BootClean();
+  ConfigDfuHostOptions ho;
+  ho.reboot = false;
+  ConfigDfuHost host(sched_, *dev_, ho);
+  const auto cfg_image = Update("3.0.0", 4000);
+  std::optional<Result<ConfigDfuResult>> result;
+  host.Run(cfg_image, [&](Result<ConfigDfuResult> r) { result = std::move(r); });
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->status().dfu_transfer_open; },
+                                       sched_.Now() + Ms(10000)));
+  ASSERT_NE(dev_->lock().owner(), nullptr);
+  EXPECT_EQ(dev_->lock().owner()->name, "Config Channel");
+
+  const auto smp_image = Update("2.0.0", 8000);
+  const auto written = flash_->stats().bytes_written;
+  const auto erases = flash_->stats().page_erases;
+  Reply r = Direct(UploadFrame(smp_image, 0, 256));
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_EQ(r.rsn, "app reject");
+  EXPECT_EQ(flash_->stats().bytes_written, written);
+  EXPECT_EQ(flash_->stats().page_erases, erases);
+  EXPECT_FALSE(dev_->device().img_group().upload_in_progress());
+  EXPECT_FALSE(dev_->status().smp_started);
+  EXPECT_EQ(dev_->bus().submitted<BleSmpTransferEvent>(), 0u);
+  EXPECT_NE(Log().find("rejected: DFU lock held by Config Channel"), std::string::npos) << Log();
+
+  // The config-channel DFU is undisturbed and completes with the image intact.
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(120000)));
+  ASSERT_TRUE(result->ok()) << result->error().message();
+  EXPECT_TRUE(SlotEquals(Secondary(), cfg_image));
+  EXPECT_EQ(dev_->lock().owner(), nullptr);  // released when the DFU ended
+  // The lock is free again: now SMP may take it.
+  EXPECT_EQ(Direct(UploadFrame(smp_image, 0, 256)).rc, 0);
+}
+
+// (3) After an SMP upload began, config-channel DFU is refused until reboot, and works after.
+TEST_F(Scenario, ConfigChannelDfuRefusedAfterSmpUploadUntilReboot) {
+  Make(EraA());
+  BootClean();
+  const auto smp_image = Update("2.0.0", 8000);
+  ASSERT_EQ(Direct(UploadFrame(smp_image, 0, 256)).rc, 0);
+  EXPECT_TRUE(dev_->status().smp_started);
+  // Even after a long pause the lock is not given back (Era A: until reboot).
+  sched_.RunFor(Ms(60000));
+  ASSERT_NE(dev_->lock().owner(), nullptr);
+  EXPECT_EQ(dev_->lock().owner()->name, "smp");
+
+  ConfigDfuHostOptions ho;
+  ho.busy_timeout = Ms(5000);
+  ConfigDfuHost host(sched_, *dev_, ho);
+  const auto cfg_image = Update("3.0.0", 5000);
+  std::optional<Result<ConfigDfuResult>> result;
+  host.Run(cfg_image, [&](Result<ConfigDfuResult> r) { result = std::move(r); });
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(30000)));
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().code(), Errc::kBusy);
+  EXPECT_NE(result->error().message().find("sync state 4"), std::string_view::npos);
+  // A reboot request through the config channel is refused too.
+  std::optional<Result<ConfigEvent>> reboot;
+  host.Fetch(DfuOption::kReboot, [&](Result<ConfigEvent> r) { reboot = std::move(r); });
+  sched_.RunFor(Ms(100));
+  ASSERT_TRUE(reboot.has_value() && reboot->ok());
+  EXPECT_EQ((*reboot)->data[0], 0);
+
+  // After a reboot the background erase wipes the partial SMP upload, and config-channel DFU
+  // goes through, reboots the device, and the new image runs and is confirmed.
+  ASSERT_TRUE(dev_->Reboot().ok());
+  result.reset();
+  host.Run(cfg_image, [&](Result<ConfigDfuResult> r) { result = std::move(r); });
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(300000)));
+  ASSERT_TRUE(result->ok()) << result->error().message() << "\n" << Log();
+  EXPECT_TRUE(result->value().rebooted);
+  sched_.RunFor(Ms(1000));
+  EXPECT_EQ(dev_->boot_count(), 3u);
+  auto s0 = SlotState(0);
+  ASSERT_TRUE(s0.has_value());
+  EXPECT_EQ(s0->version.major, 3);
+  EXPECT_TRUE(s0->confirmed);
+}
+
+// (4) The background erase at boot is postponed by HID activity; the lock is released when
+// the erase ends.
+TEST_F(Scenario, BackgroundEraseWaitsForIdleThenReleasesLock) {
+  Make(EraA());
+  // The update slot holds an old image, so the erase has real pages to erase.
+  const auto old = Update("0.9.0", 30000);
+  ASSERT_TRUE(Secondary().Write(0, old).ok());
+  Boot();
+  ASSERT_NE(dev_->lock().owner(), nullptr);
+  EXPECT_EQ(dev_->lock().owner()->name, "Config Channel");
+  // The user moves the mouse every 2 s for 40 s.
+  sim::Time last_hid{0};
+  for (int i = 0; i < 20; ++i) {
+    dev_->HidReport();
+    last_hid = sched_.Now();
+    sched_.RunFor(Ms(2000));
+  }
+  auto st = dev_->status();
+  EXPECT_FALSE(st.dfu_flash_clean);
+  EXPECT_GE(st.dfu_erase_postponed, 2u);
+  ASSERT_NE(dev_->lock().owner(), nullptr);
+  EXPECT_EQ(dev_->lock().owner()->name, "Config Channel");
+  // Meanwhile SMP is refused (the DFU module holds the lock).
+  EXPECT_EQ(Direct(UploadFrame(Update(), 0, 256)).rc, -1);
+
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->status().dfu_flash_clean; },
+                                       sched_.Now() + Ms(60000)));
+  const sim::Time clean_at = sched_.Now();
+  // The first erase step after the last report still sees "in use" and postpones by 15 s; the
+  // step before it may have been postponed just before that report: at most two postpones.
+  EXPECT_GE(clean_at, last_hid + Ms(15000));
+  EXPECT_LE(clean_at, last_hid + Ms(30000) + Ms(32 * 100));  // + the erase itself
+  sched_.RunFor(Ms(1));
+  EXPECT_EQ(dev_->lock().owner(), nullptr);
+  auto erased = Secondary().IsErased(0, Secondary().size());
+  ASSERT_TRUE(erased.ok());
+  EXPECT_TRUE(*erased);
+  EXPECT_EQ(Direct(UploadFrame(Update(), 0, 256)).rc, 0);
+}
+
+// (5) The running image is confirmed at boot; with that disabled an unconfirmed test image is
+// reverted at the next reset.
+TEST_F(Scenario, RunningImageConfirmedAtBoot) {
+  Make(EraA());
+  BootClean();
+  const auto image = Update("2.0.0", 12000);
+  DirectUpload(image);
+  TestAndReset(image);
+  auto s0 = SlotState(0);
+  ASSERT_TRUE(s0.has_value());
+  EXPECT_EQ(s0->version.major, 2);
+  EXPECT_TRUE(s0->confirmed);
+  ASSERT_TRUE(dev_->Reboot().ok());
+  EXPECT_EQ(SlotState(0)->version.major, 2);
+}
+
+// Nobody confirms: the newer-era SMP module without config-channel DFU and with the confirm
+// switched off. The test image runs once and MCUboot reverts it at the next reset.
+TEST_F(Scenario, UnconfirmedTestImageRevertsWithoutConfirmAtBoot) {
+  std::string conf(DefaultPrjConf());
+  conf += "CONFIG_DESKTOP_SMP_ENABLE=n\nCONFIG_DESKTOP_DFU_MCUMGR_ENABLE=y\n"
+          "CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE=n\n";
+  auto cfg = ParsePrjConf(conf);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message();
+  EXPECT_FALSE(cfg->dfu_lock);
+  cfg->confirm_at_boot = false;
+  Make(*cfg);
+  Boot();
+  const auto image = Update("2.0.0", 12000);
+  DirectUpload(image);
+  TestAndReset(image);
+  auto s0 = SlotState(0);
+  ASSERT_TRUE(s0.has_value());
+  EXPECT_EQ(s0->version.major, 2);
+  EXPECT_FALSE(s0->confirmed);
+  ASSERT_TRUE(dev_->Reboot().ok());
+  s0 = SlotState(0);
+  ASSERT_TRUE(s0.has_value());
+  EXPECT_EQ(s0->version.major, 1);
+  EXPECT_TRUE(s0->confirmed);
+}
+
+// A hazard the model exposes: with the confirm switched off but the dfu module still on, its
+// boot-time background erase wipes the old image that MCUboot would revert to, so the
+// unconfirmed test image keeps running. (nRF Desktop always confirms at boot, which is why
+// that erase is safe there.)
+TEST_F(Scenario, BackgroundEraseRemovesRevertImageWhenNotConfirmed) {
+  auto cfg = EraA();
+  cfg.confirm_at_boot = false;
+  Make(cfg);
+  BootClean();
+  const auto image = Update("2.0.0", 12000);
+  DirectUpload(image);
+  TestAndReset(image);
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->status().dfu_flash_clean; },
+                                       sched_.Now() + Ms(60000)));
+  EXPECT_FALSE(SlotState(0)->confirmed);
+  ASSERT_TRUE(dev_->Reboot().ok());
+  EXPECT_EQ(SlotState(0)->version.major, 2);
+}
+
+// Newer era (dfu_mcumgr): rc 11 while the config channel holds the lock; MCUmgr releases the
+// lock 5 s after its last command; a config-channel claim then resets the MCUmgr upload.
+TEST_F(Scenario, NewerEraLockHoldAndOwnerCallbacks) {
+  Make(NewerEra());
+  // During the boot erase every upload gets rc 11.
+  Boot();
+  Reply busy = Direct(UploadFrame(Update(), 0, 256));
+  EXPECT_EQ(busy.rc, 11);
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->status().dfu_flash_clean; },
+                                       sched_.Now() + Ms(60000)));
+  sched_.RunFor(Ms(1));
+  const auto image = Update("2.0.0", 8000);
+  ASSERT_EQ(Direct(UploadFrame(image, 0, 256)).rc, 0);
+  ASSERT_EQ(Direct(UploadFrame(image, 256, 256)).rc, 0);
+  EXPECT_EQ(dev_->lock().owner()->name, "MCUmgr");
+  sched_.RunFor(Ms(4900));
+  EXPECT_EQ(dev_->lock().owner()->name, "MCUmgr");
+  sched_.RunFor(Ms(200));
+  EXPECT_EQ(dev_->lock().owner(), nullptr);
+  // A config-channel sync claims (and releases) the lock: MCUmgr is told and forgets its upload.
+  ConfigDfuHost host(sched_, *dev_);
+  std::optional<Result<SyncInfo>> sync;
+  host.Sync([&](Result<SyncInfo> r) { sync = std::move(r); });
+  sched_.RunFor(Ms(100));
+  ASSERT_TRUE(sync.has_value() && sync->ok());
+  EXPECT_EQ((*sync)->state, SyncState::kInactive);
+  EXPECT_EQ(dev_->lock().owner(), nullptr);
+  Reply resumed = Direct(UploadFrame(image, 512, 256));
+  EXPECT_EQ(resumed.rc, 0);
+  EXPECT_EQ(resumed.off, 0u);  // restart from 0
+  // The config channel saw the slot used by another transport: its next start erases first.
+  EXPECT_EQ(dev_->lock().owner()->name, "MCUmgr");
+}
+
+TEST_F(Scenario, PropagationTableMatchesSeed) {
+  Make(EraA());
+  Boot();
+  const std::string t = dev_->PropagationTable(ModuleId::kSmp);
+  EXPECT_NE(t.find("| main "), std::string::npos) << t;
+  EXPECT_NE(t.find("| ble_state "), std::string::npos) << t;
+  EXPECT_NE(t.find("ble_smp_transfer_event"), std::string::npos) << t;
+  EXPECT_NE(t.find("ble_latency"), std::string::npos) << t;
+  const std::string all = dev_->PropagationTables();
+  EXPECT_NE(all.find("config_event (EARLY)"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace smpkit::desktop
