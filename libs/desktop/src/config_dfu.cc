@@ -126,7 +126,7 @@ Result<size_t> EncodeFwInfo(const FwInfo& f, ByteSpan out) {
 
 Result<FwInfo> DecodeFwInfo(ConstByteSpan data) {
   if (data.size() < kFwInfoSize)
-    return Error::Format(Errc::kTruncated, "dfu fwinfo response has %zu bytes, needs 15", data.size());
+    return Error::Format(Errc::kTruncated, "dfu fwinfo response has %zu bytes, needs 13", data.size());
   ByteReader r(data, Endian::kLittle);
   FwInfo f;
   SMPKIT_ASSIGN_OR_RETURN(f.slot, r.U8());

@@ -41,7 +41,9 @@ std::string_view SyncStateName(SyncState s);
 
 inline constexpr size_t kStartSize = 12;
 inline constexpr size_t kSyncSize = 15;
-inline constexpr size_t kFwInfoSize = 15;
+// slot u8, size u32, major u8, minor u8, revision u16, build u32 (the spec's "15 B" is a
+// miscount of these fields).
+inline constexpr size_t kFwInfoSize = 13;
 inline constexpr size_t kMaxDataPerReport = 25;  // config report 30 B minus 5 header bytes
 
 struct StartCommand {
