@@ -538,6 +538,85 @@ TEST_F(Scenario, NewerEraLockHoldAndOwnerCallbacks) {
   EXPECT_EQ(OwnerName(), "");
 }
 
+// ble_latency: latency is never raised on an unsecured link, and a link that does not get
+// secured within CONFIG_DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S (10 s) is disconnected.
+TEST_F(Scenario, LatencyNeverRaisedUnsecuredAndSecurityTimeout) {
+  Make(EraA());
+  BootClean();
+  auto lc = PhoneLink();
+  lc.encrypted = false;
+  ble::Link link(sched_, lc);
+  std::vector<uint16_t> latencies;
+  dev_->SetParamsObserver([&](const ble::ConnParams& p) { latencies.push_back(p.latency); });
+  ASSERT_TRUE(link.Connect().ok());
+  const sim::Time connected = sched_.Now();
+  ASSERT_TRUE(dev_->AttachLink(link).ok());
+  sched_.RunUntil(connected + Ms(9900));
+  EXPECT_TRUE(link.connected());
+  EXPECT_EQ(link.params().latency, 0);
+  for (uint16_t l : latencies) EXPECT_EQ(l, 0);
+  sched_.RunUntil(connected + Ms(10500));
+  EXPECT_FALSE(link.connected());
+  EXPECT_FALSE(dev_->link_attached());
+  EXPECT_NE(Log().find("security not established in time"), std::string::npos) << Log();
+}
+
+TEST_F(Scenario, LatencyRaisedOnlyOnceSecured) {
+  Make(EraA());
+  BootClean();
+  auto lc = PhoneLink();
+  lc.encrypted = false;
+  ble::Link link(sched_, lc);
+  ASSERT_TRUE(link.Connect().ok());
+  const sim::Time connected = sched_.Now();
+  ASSERT_TRUE(dev_->AttachLink(link).ok());
+  sched_.RunUntil(connected + Ms(8000));
+  EXPECT_EQ(link.params().latency, 0);  // the 5 s check found the link unsecured
+  dev_->SetLinkSecured();
+  sched_.RunUntil(connected + Ms(20000));
+  EXPECT_TRUE(link.connected());
+  EXPECT_EQ(link.params().latency, 99);
+  EXPECT_EQ(link.params().interval, 6);
+}
+
+// Config-channel traffic keeps the latency low too (config_event, EARLY).
+TEST_F(Scenario, ConfigChannelDfuLowersLatency) {
+  Make(EraA());
+  BootClean();
+  ble::Link link(sched_, PhoneLink());
+  ASSERT_TRUE(link.Connect().ok());
+  ASSERT_TRUE(dev_->AttachLink(link).ok());
+  sched_.RunFor(Ms(12000));
+  ASSERT_EQ(link.params().latency, 99);
+  ConfigDfuHostOptions ho;
+  ho.reboot = false;
+  ConfigDfuHost host(sched_, *dev_, ho);
+  std::optional<Result<ConfigDfuResult>> result;
+  host.Run(Update("3.0.0", 3000), [&](Result<ConfigDfuResult> r) { result = std::move(r); });
+  sched_.RunFor(Ms(1500));
+  EXPECT_EQ(link.params().latency, 0);
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(60000)));
+  ASSERT_TRUE(result->ok()) << result->error().message();
+  sched_.RunFor(Ms(11000));
+  EXPECT_EQ(link.params().latency, 99);
+}
+
+// power_manager: suspends after 120 s without keep-alive; a HID report wakes it up; a
+// config-channel transfer restricts it to SUSPENDED (never OFF) while open.
+TEST_F(Scenario, PowerManagerSuspendsWhenIdle) {
+  Make(EraA());
+  BootClean();
+  sched_.RunFor(Ms(119000));
+  EXPECT_FALSE(dev_->status().suspended);
+  sched_.RunFor(Ms(2000));
+  EXPECT_TRUE(dev_->status().suspended);
+  EXPECT_EQ(dev_->bus().submitted<PowerDownEvent>(), 1u);
+  dev_->HidReport();
+  sched_.RunFor(Ms(1));
+  EXPECT_FALSE(dev_->status().suspended);
+  EXPECT_EQ(dev_->bus().submitted<WakeUpEvent>(), 1u);
+}
+
 TEST_F(Scenario, PropagationTableMatchesSeed) {
   Make(EraA());
   Boot();
