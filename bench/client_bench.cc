@@ -141,8 +141,8 @@ void BM_UdpUpload(benchmark::State& state) {
   constexpr uint32_t kImage = 448 << 10;
   // The exact frame of a continuation chunk of `chunk` bytes at a 32-bit offset.
   size_t buf_size = client::UploadFrameSize(false, 0, kImage, 0x10000, 32, false, chunk);
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size),
-                     "--buf-count", "9", "--slot-size", std::to_string(512 << 10)});
+  DeviceProcess dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
+                     "9", "--slot-size", std::to_string(512 << 10)});
   if (dev.port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
   io::AsioExecutor ex(io);
@@ -170,8 +170,8 @@ void BM_UdpUploadRtt2ms(benchmark::State& state) {
   size_t chunk = static_cast<size_t>(state.range(1));
   constexpr uint32_t kImage = 128 << 10;
   size_t buf_size = client::UploadFrameSize(false, 0, kImage, 0x10000, 32, false, chunk);
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size),
-                     "--buf-count", "9", "--slot-size", std::to_string(512 << 10)});
+  DeviceProcess dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
+                     "9", "--slot-size", std::to_string(512 << 10)});
   if (dev.port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
   io::AsioExecutor ex(io);
@@ -182,8 +182,8 @@ void BM_UdpUploadRtt2ms(benchmark::State& state) {
   client::LinkFilter link(**udp, ex, latency, latency, 1);
   client::Session session(link, ex, {.timeout = std::chrono::milliseconds(500)});
   client::Client c(session);
-  state.SetLabel("udp loopback + 2 ms emulated RTT, window " + std::to_string(window) +
-                 ", chunk " + std::to_string(chunk) + " B, image 128 KiB, device buf_size " +
+  state.SetLabel("udp loopback + 2 ms emulated RTT, window " + std::to_string(window) + ", chunk " +
+                 std::to_string(chunk) + " B, image 128 KiB, device buf_size " +
                  std::to_string(buf_size) + " buf_count 9");
   RunUploads(state, c, MakeImage(kImage), window, chunk,
              "udp+rtt2ms/c" + std::to_string(chunk) + "/w" + std::to_string(window));
@@ -200,8 +200,8 @@ void BM_SerialUpload(benchmark::State& state) {
   constexpr uint32_t kImage = 24 * 1024;
   constexpr uint32_t kBaud = 115200;
   DeviceProcess dev({"--serial-pty", "--baud", std::to_string(kBaud), "--buf-size",
-                     std::to_string(buf_size), "--buf-count", "5",
-                     "--slot-size", std::to_string(256 << 10)});
+                     std::to_string(buf_size), "--buf-count", "5", "--slot-size",
+                     std::to_string(256 << 10)});
   if (dev.pty().empty()) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
   io::AsioExecutor ex(io);
@@ -243,8 +243,9 @@ void BM_Window4OverWindow1(benchmark::State& state) {
     double ratio = w4->second / rate;
     state.counters[base] = ratio;
     char line[160];
-    std::snprintf(line, sizeof(line), "  %-16s window 1 %8.2f MB/s  window 4 %8.2f MB/s  ratio %.2f\n",
-                  base.c_str(), rate / 1e6, w4->second / 1e6, ratio);
+    std::snprintf(line, sizeof(line),
+                  "  %-16s window 1 %8.2f MB/s  window 4 %8.2f MB/s  ratio %.2f\n", base.c_str(),
+                  rate / 1e6, w4->second / 1e6, ratio);
     text += line;
   }
   std::fprintf(stderr, "window 4 / window 1:\n%s", text.c_str());

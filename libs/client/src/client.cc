@@ -54,8 +54,8 @@ Status ForEachItem(ConstByteSpan array, std::string_view what, Fn&& fn) {
   cbor::Reader r(array);
   SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
   if (head.type != cbor::Type::kArray) {
-    return Error::Format(Errc::kTypeMismatch, "%.*s is not an array",
-                         static_cast<int>(what.size()), what.data());
+    return Error::Format(Errc::kTypeMismatch, "%.*s is not an array", static_cast<int>(what.size()),
+                         what.data());
   }
   for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
     size_t start = r.position();
@@ -76,27 +76,26 @@ Result<std::vector<ImageSlotState>> DecodeImageState(ConstByteSpan payload) {
   SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
   if (!found) return Error(Errc::kCorrupt, "image state response without \"images\"");
   std::vector<ImageSlotState> out;
-  Status walk = (ForEachItem(images.encoded, "image state \"images\"", [&](ConstByteSpan entry) -> Status {
-    ImageSlotState s;
-    uint64_t image = 0, slot = 0;
-    std::string_view version;
-    ConstByteSpan hash;
-    SMPKIT_TRY(cbor::DecodeMap(entry, {cbor::UintField("image", &image),
-                                       cbor::UintField("slot", &slot),
-                                       cbor::TextField("version", &version),
-                                       cbor::BytesField("hash", &hash),
-                                       cbor::BoolField("bootable", &s.bootable),
-                                       cbor::BoolField("pending", &s.pending),
-                                       cbor::BoolField("confirmed", &s.confirmed),
-                                       cbor::BoolField("active", &s.active),
-                                       cbor::BoolField("permanent", &s.permanent)}));
-    s.image = static_cast<uint32_t>(image);
-    s.slot = static_cast<uint32_t>(slot);
-    s.version = std::string(version);
-    s.hash.assign(hash.begin(), hash.end());
-    out.push_back(std::move(s));
-    return Status();
-  }));
+  Status walk =
+      (ForEachItem(images.encoded, "image state \"images\"", [&](ConstByteSpan entry) -> Status {
+        ImageSlotState s;
+        uint64_t image = 0, slot = 0;
+        std::string_view version;
+        ConstByteSpan hash;
+        SMPKIT_TRY(cbor::DecodeMap(
+            entry,
+            {cbor::UintField("image", &image), cbor::UintField("slot", &slot),
+             cbor::TextField("version", &version), cbor::BytesField("hash", &hash),
+             cbor::BoolField("bootable", &s.bootable), cbor::BoolField("pending", &s.pending),
+             cbor::BoolField("confirmed", &s.confirmed), cbor::BoolField("active", &s.active),
+             cbor::BoolField("permanent", &s.permanent)}));
+        s.image = static_cast<uint32_t>(image);
+        s.slot = static_cast<uint32_t>(slot);
+        s.version = std::string(version);
+        s.hash.assign(hash.begin(), hash.end());
+        out.push_back(std::move(s));
+        return Status();
+      }));
   if (!walk.ok()) return walk.error();
   return out;
 }
@@ -105,9 +104,12 @@ Result<std::vector<ImageSlotState>> DecodeImageState(ConstByteSpan payload) {
 
 std::string_view UpgradeModeName(UpgradeMode mode) {
   switch (mode) {
-    case UpgradeMode::kTestAndConfirm: return "test-and-confirm";
-    case UpgradeMode::kConfirmOnly: return "confirm-only";
-    case UpgradeMode::kTestOnly: return "test-only";
+    case UpgradeMode::kTestAndConfirm:
+      return "test-and-confirm";
+    case UpgradeMode::kConfirmOnly:
+      return "confirm-only";
+    case UpgradeMode::kTestOnly:
+      return "test-only";
   }
   return "?";
 }
@@ -168,8 +170,8 @@ size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off, s
   return smp::kHeaderSize + out.size() + data_size + BstrHeaderSize(data_size) - 1;
 }
 
-size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len,
-                      uint64_t off, size_t sha_size, bool upgrade) {
+size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len, uint64_t off,
+                      size_t sha_size, bool upgrade) {
   size_t base = UploadFrameSize(first, image, len, off, sha_size, upgrade, 0);
   if (packet_limit <= base) return 0;
   size_t avail = packet_limit - base;  // data + (bstr head - 1)
@@ -285,32 +287,34 @@ Result<std::vector<SlotInfo>> Client::SlotInfos() {
   SMPKIT_TRY(cbor::DecodeMap(reply.payload, {cbor::RawField("images", &images, &found)}));
   if (!found) return Error(Errc::kCorrupt, "slot info response without \"images\"");
   std::vector<SlotInfo> out;
-  Status walk = (ForEachItem(images.encoded, "slot info \"images\"", [&](ConstByteSpan entry) -> Status {
-    uint64_t image = 0, max_size = 0;
-    bool has_max = false, has_slots = false;
-    cbor::RawValue slots;
-    SMPKIT_TRY(cbor::DecodeMap(entry, {cbor::UintField("image", &image),
-                                       cbor::RawField("slots", &slots, &has_slots),
-                                       cbor::UintField("max_image_size", &max_size, &has_max)}));
-    if (!has_slots) return Status();
-    return ForEachItem(slots.encoded, "slot info \"slots\"", [&](ConstByteSpan slot_entry) -> Status {
-      uint64_t slot = 0, size = 0, upload_id = 0;
-      bool has_size = false, has_id = false;
-      Status st = cbor::DecodeMap(slot_entry, {cbor::UintField("slot", &slot),
-                                               cbor::UintField("size", &size, &has_size),
-                                               cbor::UintField("upload_image_id", &upload_id,
-                                                               &has_id)});
-      if (!st.ok()) return st;
-      SlotInfo info;
-      info.image = static_cast<uint32_t>(image);
-      info.slot = static_cast<uint32_t>(slot);
-      if (has_size) info.size = static_cast<uint32_t>(size);
-      if (has_id) info.upload_image_id = static_cast<uint32_t>(upload_id);
-      if (has_max) info.max_image_size = static_cast<uint32_t>(max_size);
-      out.push_back(info);
-      return Status();
-    });
-  }));
+  Status walk =
+      (ForEachItem(images.encoded, "slot info \"images\"", [&](ConstByteSpan entry) -> Status {
+        uint64_t image = 0, max_size = 0;
+        bool has_max = false, has_slots = false;
+        cbor::RawValue slots;
+        SMPKIT_TRY(cbor::DecodeMap(
+            entry, {cbor::UintField("image", &image), cbor::RawField("slots", &slots, &has_slots),
+                    cbor::UintField("max_image_size", &max_size, &has_max)}));
+        if (!has_slots) return Status();
+        return ForEachItem(
+            slots.encoded, "slot info \"slots\"", [&](ConstByteSpan slot_entry) -> Status {
+              uint64_t slot = 0, size = 0, upload_id = 0;
+              bool has_size = false, has_id = false;
+              Status st = cbor::DecodeMap(
+                  slot_entry,
+                  {cbor::UintField("slot", &slot), cbor::UintField("size", &size, &has_size),
+                   cbor::UintField("upload_image_id", &upload_id, &has_id)});
+              if (!st.ok()) return st;
+              SlotInfo info;
+              info.image = static_cast<uint32_t>(image);
+              info.slot = static_cast<uint32_t>(slot);
+              if (has_size) info.size = static_cast<uint32_t>(size);
+              if (has_id) info.upload_image_id = static_cast<uint32_t>(upload_id);
+              if (has_max) info.max_image_size = static_cast<uint32_t>(max_size);
+              out.push_back(info);
+              return Status();
+            });
+      }));
   if (!walk.ok()) return walk.error();
   return out;
 }
@@ -356,8 +360,8 @@ class Uploader {
   };
 
   size_t ChunkSize(uint64_t off, bool first) const {
-    size_t n = UploadChunkFit(packet_limit_, first, options_.image, image_.size(), off,
-                              sha_.size(), options_.upgrade);
+    size_t n = UploadChunkFit(packet_limit_, first, options_.image, image_.size(), off, sha_.size(),
+                              options_.upgrade);
     if (options_.max_chunk) n = std::min(n, options_.max_chunk);
     if (options_.align > 1 && n > options_.align) n -= n % options_.align;
     return n;
@@ -411,9 +415,8 @@ class Uploader {
     Chunk chunk{off, n};
     next_off_ = off + n;
     ++result_.chunks_sent;
-    auto id = session_.Submit(std::move(req), [this, chunk](Result<Reply> r) {
-      OnReply(chunk, std::move(r));
-    });
+    auto id = session_.Submit(std::move(req),
+                              [this, chunk](Result<Reply> r) { OnReply(chunk, std::move(r)); });
     in_flight_[id] = chunk;
     result_.max_window_used = std::max(result_.max_window_used, in_flight_.size());
   }
@@ -541,7 +544,8 @@ Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& op
   if (params && params->buf_count > 1) {
     window_cap = std::min<size_t>(window_cap, params->buf_count - 1);
   }
-  Uploader uploader(session_, image, options, std::vector<uint8_t>(sha_view.begin(), sha_view.end()),
+  Uploader uploader(session_, image, options,
+                    std::vector<uint8_t>(sha_view.begin(), sha_view.end()),
                     session_.MaxPacketSize(), window_cap);
   return uploader.Run();
 }
@@ -560,8 +564,7 @@ Status Client::WaitForDevice(Duration wait, Duration poll_interval) {
     auto r = session_.Call(std::move(req));
     if (r.ok()) return {};
     if (ex.Now() >= deadline) {
-      return Error::Format(Errc::kTimeout, "device did not answer within %.1f s",
-                           Seconds(wait));
+      return Error::Format(Errc::kTimeout, "device did not answer within %.1f s", Seconds(wait));
     }
   }
 }
@@ -627,8 +630,8 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
         uint64_t limit = s.max_image_size.value_or(s.size.value_or(UINT32_MAX));
         if (image.size() > limit) {
           return Error::Format(Errc::kNoSpace,
-                               "image of %zu bytes does not fit slot %u (%llu bytes)",
-                               image.size(), s.slot, static_cast<unsigned long long>(limit));
+                               "image of %zu bytes does not fit slot %u (%llu bytes)", image.size(),
+                               s.slot, static_cast<unsigned long long>(limit));
         }
       }
     }

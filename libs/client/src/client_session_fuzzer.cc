@@ -29,8 +29,8 @@ class FuzzLink : public client::Link {
     std::vector<uint8_t> packet(data_ + pos_, data_ + pos_ + len);
     pos_ += len;
     if ((flags & 1) && packet.size() >= 8) {
-      packet[0] = static_cast<uint8_t>((packet[0] & 0xf8) | (p[0] & 0x18) |
-                                       smp::ResponseOp(p[0] & 7));
+      packet[0] =
+          static_cast<uint8_t>((packet[0] & 0xf8) | (p[0] & 0x18) | smp::ResponseOp(p[0] & 7));
       packet[2] = static_cast<uint8_t>((packet.size() - 8) >> 8);
       packet[3] = static_cast<uint8_t>(packet.size() - 8);
       packet[4] = p[4];
@@ -38,8 +38,8 @@ class FuzzLink : public client::Link {
       packet[6] = p[6];
       packet[7] = p[7];
     }
-    client::Duration delay = (flags & 4) ? std::chrono::milliseconds(30)
-                                         : std::chrono::microseconds(10);
+    client::Duration delay =
+        (flags & 4) ? std::chrono::milliseconds(30) : std::chrono::microseconds(10);
     int copies = (flags & 2) ? 2 : 1;
     for (int i = 0; i < copies; ++i) {
       ex_.PostAfter(delay, [this, packet] {

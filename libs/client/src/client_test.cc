@@ -1,4 +1,6 @@
 // Client session, uploader and upgrade flow against the simulated device, in virtual time.
+#include "smpkit/client/client.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
-#include "smpkit/client/client.h"
 #include "smpkit/client/device_link.h"
 #include "smpkit/client/link_filter.h"
 #include "smpkit/client/serial_link.h"
@@ -25,8 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name,
-                   std::ios::binary);
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
@@ -221,8 +221,7 @@ TEST(ChunkSizingTest, FramesFillThePacketLimitExactly) {
       size_t n = UploadChunkFit(limit, first, 0, 100000, off, sha.size(), false);
       if (n == 0) continue;
       n = std::min(n, data.size());
-      EncodeUploadPayload(payload, first, 0, 100000, off, sha, false,
-                          ConstByteSpan(data).first(n));
+      EncodeUploadPayload(payload, first, 0, 100000, off, sha, false, ConstByteSpan(data).first(n));
       size_t frame = smp::kHeaderSize + payload.size();
       EXPECT_LE(frame, limit) << limit << " " << off;
       if (n < data.size()) {
@@ -290,8 +289,8 @@ TEST(UpgradeTest, VectorImageAllModes) {
 }
 
 // Uploads `image` through `link` and checks the device's slot 1 holds it with match true.
-void ExpectUploadLands(Bench& b, Link& link, const std::vector<uint8_t>& image,
-                       size_t window, uint64_t* retransmits) {
+void ExpectUploadLands(Bench& b, Link& link, const std::vector<uint8_t>& image, size_t window,
+                       uint64_t* retransmits) {
   Session session(link, b.ex, {.timeout = sim::Ms(50), .retries = 8});
   Client client(session);
   UploadOptions opt;
@@ -327,7 +326,8 @@ TEST(FaultTest, Udp200UploadsWithLossDuplicationReordering) {
     Bench b(SmallDevice(512, 5));
     DevicePacketLink dlink(b.dev, b.ex);
     LinkFilter link(dlink, b.ex, faults, faults, seed);
-    auto image = TestImage("2.0.0", 6000 + static_cast<uint32_t>(seed * 37), static_cast<uint32_t>(seed));
+    auto image =
+        TestImage("2.0.0", 6000 + static_cast<uint32_t>(seed * 37), static_cast<uint32_t>(seed));
     ExpectUploadLands(b, link, image, 4, &recoveries);
     if (!::testing::Test::HasFailure()) ++ok;
   }
@@ -340,11 +340,12 @@ TEST(FaultTest, Serial200UploadsWithCorruptedLinesAndLogOutput) {
   int ok = 0;
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     Bench b(SmallDevice(512, 5));
-    SerialLineFaults faults{.corrupt_line = 0.03, .drop_line = 0.01, .log_lines = true,
-                            .seed = seed};
+    SerialLineFaults faults{
+        .corrupt_line = 0.03, .drop_line = 0.01, .log_lines = true, .seed = seed};
     DeviceSerialStream stream(b.dev, b.ex, faults);
     SerialLink link(stream);
-    auto image = TestImage("2.0.0", 4000 + static_cast<uint32_t>(seed * 13), static_cast<uint32_t>(seed));
+    auto image =
+        TestImage("2.0.0", 4000 + static_cast<uint32_t>(seed * 13), static_cast<uint32_t>(seed));
     ExpectUploadLands(b, link, image, 2, &recoveries);
     corrupted += stream.corrupted_lines();
     if (!::testing::Test::HasFailure()) ++ok;
@@ -437,7 +438,8 @@ TEST(UploadTest, RejectedChunkAndTooLargeImageAndWrongFile) {
   auto r = client.Upload(junk, opt);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), Errc::kRemote);
-  EXPECT_THAT(std::string(r.error().message()), HasSubstr("image upload: image group (1) error 23 (INVALID_IMAGE_HEADER_MAGIC)"));
+  EXPECT_THAT(std::string(r.error().message()),
+              HasSubstr("image upload: image group (1) error 23 (INVALID_IMAGE_HEADER_MAGIC)"));
   // The upgrade refuses it before talking to the device.
   auto u = client.Upgrade(junk, {});
   ASSERT_FALSE(u.ok());

@@ -45,17 +45,18 @@ Status DevicePacketLink::Send(ConstByteSpan packet) {
                          packet.size(), config_.mtu);
   }
   std::weak_ptr<bool> alive = alive_;
-  executor_.PostAfter(config_.latency, [this, alive,
-                                        p = std::vector<uint8_t>(packet.begin(), packet.end())] {
-    if (auto a = alive.lock(); !a || !*a) return;
-    runner_.Handle(p, [this, alive](ConstByteSpan response) {
-      executor_.PostAfter(config_.latency,
-                          [this, alive, r = std::vector<uint8_t>(response.begin(), response.end())] {
-                            if (auto a2 = alive.lock(); !a2 || !*a2) return;
-                            if (handler_) handler_(r);
-                          });
-    });
-  });
+  executor_.PostAfter(
+      config_.latency, [this, alive, p = std::vector<uint8_t>(packet.begin(), packet.end())] {
+        if (auto a = alive.lock(); !a || !*a) return;
+        runner_.Handle(p, [this, alive](ConstByteSpan response) {
+          executor_.PostAfter(
+              config_.latency,
+              [this, alive, r = std::vector<uint8_t>(response.begin(), response.end())] {
+                if (auto a2 = alive.lock(); !a2 || !*a2) return;
+                if (handler_) handler_(r);
+              });
+        });
+      });
   return {};
 }
 

@@ -4,8 +4,8 @@
 
 namespace smpkit::client {
 
-LinkFilter::LinkFilter(Link& inner, Executor& executor, FaultConfig to_device,
-                       FaultConfig to_host, uint64_t seed)
+LinkFilter::LinkFilter(Link& inner, Executor& executor, FaultConfig to_device, FaultConfig to_host,
+                       uint64_t seed)
     : inner_(inner),
       executor_(executor),
       config_{to_device, to_host},

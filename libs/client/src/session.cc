@@ -16,25 +16,39 @@ constexpr int32_t kRcTooNew = static_cast<int32_t>(smp::MgmtErr::kTooNew);
 std::string CommandName(uint16_t group, uint8_t id) {
   if (group == smp::kGroupOs) {
     switch (id) {
-      case 0: return "os echo";
-      case 2: return "os taskstat";
-      case 3: return "os mpstat";
-      case 4: return "os datetime";
-      case 5: return "os reset";
-      case 6: return "os params";
-      case 7: return "os info";
-      case 8: return "os bootloader info";
-      default: break;
+      case 0:
+        return "os echo";
+      case 2:
+        return "os taskstat";
+      case 3:
+        return "os mpstat";
+      case 4:
+        return "os datetime";
+      case 5:
+        return "os reset";
+      case 6:
+        return "os params";
+      case 7:
+        return "os info";
+      case 8:
+        return "os bootloader info";
+      default:
+        break;
     }
     return "os command " + std::to_string(id);
   }
   if (group == smp::kGroupImage) {
     switch (id) {
-      case 0: return "image state";
-      case 1: return "image upload";
-      case 5: return "image erase";
-      case 6: return "image slot info";
-      default: break;
+      case 0:
+        return "image state";
+      case 1:
+        return "image upload";
+      case 5:
+        return "image erase";
+      case 6:
+        return "image slot info";
+      default:
+        break;
     }
     return "image command " + std::to_string(id);
   }
@@ -79,9 +93,8 @@ size_t Session::MaxPacketSize() const {
   LinkInfo info = link_.Info();
   size_t limit = info.reassembles ? smp::kHeaderSize + 0xffff : info.mtu;
   if (server_buf_size_) {
-    size_t server = *server_buf_size_ > info.server_overhead
-                        ? *server_buf_size_ - info.server_overhead
-                        : 0;
+    size_t server =
+        *server_buf_size_ > info.server_overhead ? *server_buf_size_ - info.server_overhead : 0;
     limit = std::min(limit, server);
   }
   return limit;

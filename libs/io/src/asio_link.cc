@@ -127,8 +127,8 @@ SerialPortStream::~SerialPortStream() {
 }
 
 Result<std::unique_ptr<SerialPortStream>> SerialPortStream::Open(asio::io_context& io,
-                                                                  const std::string& path,
-                                                                  uint32_t baud) {
+                                                                 const std::string& path,
+                                                                 uint32_t baud) {
   std::unique_ptr<SerialPortStream> s(new SerialPortStream(io));
   asio::error_code ec;
   s->port_.open(path, ec);
@@ -138,8 +138,8 @@ Result<std::unique_ptr<SerialPortStream>> SerialPortStream::Open(asio::io_contex
   }
   s->port_.set_option(asio::serial_port_base::baud_rate(baud), ec);
   if (ec) {
-    return Error::Format(Errc::kInvalidArgument, "serial port %s: baud rate %u: %s",
-                         path.c_str(), baud, ec.message().c_str());
+    return Error::Format(Errc::kInvalidArgument, "serial port %s: baud rate %u: %s", path.c_str(),
+                         baud, ec.message().c_str());
   }
   s->port_.set_option(asio::serial_port_base::character_size(8), ec);
   s->port_.set_option(asio::serial_port_base::parity(asio::serial_port_base::parity::none), ec);
@@ -244,7 +244,8 @@ Result<ConnectionSpec> ParseConnection(std::string_view text) {
     size_t comma = rest.find(',');
     spec.path = std::string(rest.substr(0, comma));
     if (comma != std::string_view::npos) {
-      SMPKIT_ASSIGN_OR_RETURN(spec.baud, ParseNumber(rest.substr(comma + 1), "baud rate", 100000000));
+      SMPKIT_ASSIGN_OR_RETURN(spec.baud,
+                              ParseNumber(rest.substr(comma + 1), "baud rate", 100000000));
     }
     if (spec.path.empty()) return Error(Errc::kInvalidArgument, "serial: missing device path");
     return spec;

@@ -75,7 +75,7 @@ struct ProcResult {
 };
 
 ProcResult RunProcess(std::vector<std::string> args, std::chrono::seconds limit,
-               const std::function<void()>& idle = nullptr) {
+                      const std::function<void()>& idle = nullptr) {
   int out[2], err[2];
   ProcResult r;
   if (pipe(out) != 0 || pipe(err) != 0) return r;
@@ -176,8 +176,8 @@ class DeviceProcess {
 };
 
 std::string TempFlash(const char* tag) {
-  std::string p = std::string("/tmp/smpkit-io-test-") + tag + "-" + std::to_string(getpid()) +
-                  ".flash";
+  std::string p =
+      std::string("/tmp/smpkit-io-test-") + tag + "-" + std::to_string(getpid()) + ".flash";
   std::remove(p.c_str());
   return p;
 }
@@ -227,8 +227,8 @@ TEST(IntegrationTest, UpgradeOverPtyEndsActiveAndConfirmed) {
   std::string flash = TempFlash("pty");
   DeviceProcess dev({"--serial-pty", "--flash", flash, "--quiet"});
   ASSERT_FALSE(dev.pty().empty());
-  auto r = RunProcess({Smpkit(), "--conn", "serial:" + dev.pty() + ",115200", "--json",
-                       "upgrade", Vector("unsigned-hashonly.bin"), "--reset-wait", "10"},
+  auto r = RunProcess({Smpkit(), "--conn", "serial:" + dev.pty() + ",115200", "--json", "upgrade",
+                       Vector("unsigned-hashonly.bin"), "--reset-wait", "10"},
                       std::chrono::seconds(60));
   ExpectUpgraded(r, kVectorHash);
   std::remove(flash.c_str());
@@ -236,8 +236,7 @@ TEST(IntegrationTest, UpgradeOverPtyEndsActiveAndConfirmed) {
 
 TEST(IntegrationTest, ErrorPathsPrintOneLineAndTheirExitCode) {
   std::string flash = TempFlash("err");
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--flash", flash, "--quiet", "--slot-size",
-                     "131072"});
+  DeviceProcess dev({"--udp", "127.0.0.1:0", "--flash", flash, "--quiet", "--slot-size", "131072"});
   ASSERT_NE(dev.port(), 0);
   std::string conn = "udp:127.0.0.1:" + std::to_string(dev.port());
   auto one_line = [](const ProcResult& r) {
@@ -253,9 +252,9 @@ TEST(IntegrationTest, ErrorPathsPrintOneLineAndTheirExitCode) {
   socklen_t len = sizeof(a);
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   std::string silent = "udp:127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-  auto r = RunProcess({Smpkit(), "--conn", silent, "--timeout", "0.2", "--retries", "1", "echo",
-                       "hi"},
-                      std::chrono::seconds(20));
+  auto r =
+      RunProcess({Smpkit(), "--conn", silent, "--timeout", "0.2", "--retries", "1", "echo", "hi"},
+                 std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_TRUE(one_line(r)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("unreachable"));
@@ -265,11 +264,21 @@ TEST(IntegrationTest, ErrorPathsPrintOneLineAndTheirExitCode) {
     uint8_t buf[2048];
     sockaddr_in from{};
     socklen_t fl = sizeof(from);
-    ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                         &fl);
+    ssize_t n =
+        recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
     if (n < 8) return;
-    uint8_t rsp[12] = {static_cast<uint8_t>(smp::ResponseOp(buf[0] & 7)), 0, 0, 4,
-                       buf[4], buf[5], buf[6], buf[7], 0xa1, 0x61, 'r', 0x60};
+    uint8_t rsp[12] = {static_cast<uint8_t>(smp::ResponseOp(buf[0] & 7)),
+                       0,
+                       0,
+                       4,
+                       buf[4],
+                       buf[5],
+                       buf[6],
+                       buf[7],
+                       0xa1,
+                       0x61,
+                       'r',
+                       0x60};
     sendto(fd, rsp, sizeof(rsp), 0, reinterpret_cast<sockaddr*>(&from), fl);
   };
   r = RunProcess({Smpkit(), "--conn", silent, "--timeout", "1", "echo", "hi", "--require-v2"},

@@ -61,28 +61,28 @@ struct Progress {
 using ProgressFn = std::function<void(const Progress&)>;
 
 struct UploadOptions {
-  uint32_t image = 0;            // "image" field (0 = default)
-  bool upgrade = false;          // "upgrade": reject downgrades
-  size_t max_window = 4;         // outstanding chunks at most (also capped by buf_count - 1)
-  size_t initial_window = 1;     // the window grows while the link is clean
-  size_t max_chunk = 0;          // data bytes per chunk at most (0 = as large as fits)
-  size_t align = 1;              // round chunk data down to this (not the last chunk)
+  uint32_t image = 0;         // "image" field (0 = default)
+  bool upgrade = false;       // "upgrade": reject downgrades
+  size_t max_window = 4;      // outstanding chunks at most (also capped by buf_count - 1)
+  size_t initial_window = 1;  // the window grows while the link is clean
+  size_t max_chunk = 0;       // data bytes per chunk at most (0 = as large as fits)
+  size_t align = 1;           // round chunk data down to this (not the last chunk)
   Duration first_timeout = std::chrono::seconds(20);  // chunk 0 erases the slot
-  bool skip_if_present = true;   // skip when image state lists the image's hash
+  bool skip_if_present = true;  // skip when image state lists the image's hash
   ProgressFn progress;
 };
 
 struct UploadResult {
-  bool skipped = false;          // already on the device
+  bool skipped = false;  // already on the device
   uint64_t size = 0;
-  uint64_t resumed_from = 0;     // offset the device reported for our first chunk
-  std::optional<bool> match;     // the device's final "match", when present
+  uint64_t resumed_from = 0;  // offset the device reported for our first chunk
+  std::optional<bool> match;  // the device's final "match", when present
   double elapsed_s = 0;
   uint64_t chunks_sent = 0;
-  uint64_t rewinds = 0;          // times the device's offset sent us back
+  uint64_t rewinds = 0;  // times the device's offset sent us back
   uint64_t retransmits = 0;
   size_t max_window_used = 0;
-  size_t chunk_data = 0;         // data bytes of a full continuation chunk
+  size_t chunk_data = 0;  // data bytes of a full continuation chunk
 };
 
 enum class UpgradeMode : uint8_t { kTestAndConfirm, kConfirmOnly, kTestOnly };
@@ -92,13 +92,13 @@ Result<UpgradeMode> ParseUpgradeMode(std::string_view text);
 struct UpgradeOptions {
   UpgradeMode mode = UpgradeMode::kTestAndConfirm;
   UploadOptions upload;
-  Duration reset_wait = std::chrono::seconds(30);   // for the device to come back
+  Duration reset_wait = std::chrono::seconds(30);  // for the device to come back
   Duration poll_interval = std::chrono::milliseconds(500);
 };
 
 struct UpgradeResult {
   UploadResult upload;
-  std::vector<uint8_t> hash;     // the image's hash TLV
+  std::vector<uint8_t> hash;  // the image's hash TLV
   std::string version;
   bool already_running = false;  // nothing to do: the image was active and confirmed
   std::vector<ImageSlotState> final_state;
@@ -144,8 +144,7 @@ class Client {
 
  private:
   Result<Reply> Call(Request request);
-  Result<std::vector<ImageSlotState>> StateWrite(std::optional<ConstByteSpan> hash,
-                                                 bool confirm);
+  Result<std::vector<ImageSlotState>> StateWrite(std::optional<ConstByteSpan> hash, bool confirm);
 
   Session& session_;
   bool params_probed_ = false;
@@ -153,11 +152,11 @@ class Client {
 };
 
 // Exact size of an upload request frame (header + CBOR payload) for a chunk.
-size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off,
-                       size_t sha_size, bool upgrade, size_t data_size);
+size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off, size_t sha_size,
+                       bool upgrade, size_t data_size);
 // Largest data size whose upload frame fits `packet_limit` (0 if not even 1 byte fits).
-size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len,
-                      uint64_t off, size_t sha_size, bool upgrade);
+size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len, uint64_t off,
+                      size_t sha_size, bool upgrade);
 // Encodes an upload request payload (CBOR map) into `out`.
 void EncodeUploadPayload(std::vector<uint8_t>& out, bool first, uint32_t image, uint64_t len,
                          uint64_t off, ConstByteSpan sha, bool upgrade, ConstByteSpan data);

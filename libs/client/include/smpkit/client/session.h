@@ -65,10 +65,10 @@ std::string CommandName(uint16_t group, uint8_t id);
 Status ReplyStatus(const Reply& reply);
 
 struct SessionStats {
-  uint64_t sent = 0;           // transmissions
+  uint64_t sent = 0;  // transmissions
   uint64_t retransmits = 0;
-  uint64_t timeouts = 0;       // requests that failed for lack of an answer
-  uint64_t received = 0;       // packets from the link
+  uint64_t timeouts = 0;  // requests that failed for lack of an answer
+  uint64_t received = 0;  // packets from the link
   uint64_t matched = 0;
   uint64_t dropped_stale = 0;  // late, duplicate or unknown sequence numbers
   uint64_t dropped_bad = 0;    // packets that do not parse as an SMP response

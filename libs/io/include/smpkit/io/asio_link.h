@@ -66,8 +66,7 @@ class SerialPortStream final : public client::ByteStream {
  public:
   // Errors: kIo naming the path and the OS error; kInvalidArgument for an unsupported baud.
   static Result<std::unique_ptr<SerialPortStream>> Open(asio::io_context& io,
-                                                        const std::string& path,
-                                                        uint32_t baud);
+                                                        const std::string& path, uint32_t baud);
   ~SerialPortStream() override;
   Status Write(ConstByteSpan bytes) override;
   void SetReadHandler(ReadHandler handler) override { handler_ = std::move(handler); }
@@ -86,9 +85,9 @@ class SerialPortStream final : public client::ByteStream {
 
 struct ConnectionSpec {
   enum class Kind { kUdp, kSerial, kSim } kind = Kind::kUdp;
-  std::string host;     // udp
-  uint16_t port = 1337; // udp
-  std::string path;     // serial
+  std::string host;      // udp
+  uint16_t port = 1337;  // udp
+  std::string path;      // serial
   uint32_t baud = 115200;
 };
 
