@@ -28,11 +28,16 @@ std::string_view DfuOptionName(DfuOption o) {
 
 std::string_view SyncStateName(SyncState s) {
   switch (s) {
-    case SyncState::kInactive: return "INACTIVE";
-    case SyncState::kActiveConfigChannel: return "ACTIVE_CONFIG_CHANNEL";
-    case SyncState::kStoring: return "STORING";
-    case SyncState::kCleaning: return "CLEANING";
-    case SyncState::kActiveOther: return "ACTIVE_OTHER";
+    case SyncState::kInactive:
+      return "INACTIVE";
+    case SyncState::kActiveConfigChannel:
+      return "ACTIVE_CONFIG_CHANNEL";
+    case SyncState::kStoring:
+      return "STORING";
+    case SyncState::kCleaning:
+      return "CLEANING";
+    case SyncState::kActiveOther:
+      return "ACTIVE_OTHER";
   }
   return "?";
 }
@@ -78,7 +83,8 @@ Result<size_t> EncodeStart(const StartCommand& s, ByteSpan out) {
 
 Result<StartCommand> DecodeStart(ConstByteSpan data) {
   if (data.size() < kStartSize)
-    return Error::Format(Errc::kTruncated, "dfu start payload has %zu bytes, needs 12", data.size());
+    return Error::Format(Errc::kTruncated, "dfu start payload has %zu bytes, needs 12",
+                         data.size());
   ByteReader r(data, Endian::kLittle);
   StartCommand s;
   SMPKIT_ASSIGN_OR_RETURN(s.length, r.U32());
@@ -99,7 +105,8 @@ Result<size_t> EncodeSync(const SyncInfo& s, ByteSpan out) {
 
 Result<SyncInfo> DecodeSync(ConstByteSpan data) {
   if (data.size() < kSyncSize)
-    return Error::Format(Errc::kTruncated, "dfu sync response has %zu bytes, needs 15", data.size());
+    return Error::Format(Errc::kTruncated, "dfu sync response has %zu bytes, needs 15",
+                         data.size());
   ByteReader r(data, Endian::kLittle);
   SyncInfo s;
   SMPKIT_ASSIGN_OR_RETURN(uint8_t state, r.U8());
@@ -126,11 +133,13 @@ Result<size_t> EncodeFwInfo(const FwInfo& f, ByteSpan out) {
 
 Result<FwInfo> DecodeFwInfo(ConstByteSpan data) {
   if (data.size() < kFwInfoSize)
-    return Error::Format(Errc::kTruncated, "dfu fwinfo response has %zu bytes, needs 13", data.size());
+    return Error::Format(Errc::kTruncated, "dfu fwinfo response has %zu bytes, needs 13",
+                         data.size());
   ByteReader r(data, Endian::kLittle);
   FwInfo f;
   SMPKIT_ASSIGN_OR_RETURN(f.slot, r.U8());
-  if (f.slot > 1) return Error::Format(Errc::kInvalidArgument, "fwinfo slot index %u (0 or 1)", f.slot);
+  if (f.slot > 1)
+    return Error::Format(Errc::kInvalidArgument, "fwinfo slot index %u (0 or 1)", f.slot);
   SMPKIT_ASSIGN_OR_RETURN(f.image_size, r.U32());
   SMPKIT_ASSIGN_OR_RETURN(f.major, r.U8());
   SMPKIT_ASSIGN_OR_RETURN(f.minor, r.U8());
@@ -139,18 +148,20 @@ Result<FwInfo> DecodeFwInfo(ConstByteSpan data) {
   return f;
 }
 
-Result<size_t> EncodeDevInfo(uint16_t vid, uint16_t pid, std::string_view generation, ByteSpan out) {
+Result<size_t> EncodeDevInfo(uint16_t vid, uint16_t pid, std::string_view generation,
+                             ByteSpan out) {
   ByteWriter w(out, Endian::kLittle);
   SMPKIT_TRY(w.U16(vid));
   SMPKIT_TRY(w.U16(pid));
-  SMPKIT_TRY(w.Bytes(ConstByteSpan(reinterpret_cast<const uint8_t*>(generation.data()),
-                                   generation.size())));
+  SMPKIT_TRY(w.Bytes(
+      ConstByteSpan(reinterpret_cast<const uint8_t*>(generation.data()), generation.size())));
   return w.size();
 }
 
 Result<DevInfo> DecodeDevInfo(ConstByteSpan data) {
   if (data.size() < 4)
-    return Error::Format(Errc::kTruncated, "dfu devinfo response has %zu bytes, needs >= 4", data.size());
+    return Error::Format(Errc::kTruncated, "dfu devinfo response has %zu bytes, needs >= 4",
+                         data.size());
   ByteReader r(data, Endian::kLittle);
   DevInfo d;
   SMPKIT_ASSIGN_OR_RETURN(d.vid, r.U16());

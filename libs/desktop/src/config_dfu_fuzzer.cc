@@ -19,7 +19,8 @@ void CheckCodecs(ConstByteSpan d) {
   std::array<uint8_t, 64> buf{};
   if (auto s = DecodeSync(d); s.ok()) {
     auto n = EncodeSync(*s, buf);
-    if (!n.ok() || *n != kSyncSize || !std::equal(buf.begin(), buf.begin() + 15, d.begin())) std::abort();
+    if (!n.ok() || *n != kSyncSize || !std::equal(buf.begin(), buf.begin() + 15, d.begin()))
+      std::abort();
   }
   if (auto f = DecodeFwInfo(d); f.ok()) {
     auto n = EncodeFwInfo(*f, buf);
@@ -71,7 +72,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += 2 + len;
     if (op & 16) dev.HidReport();
     bool answered = false;
-    if (dev.ConfigRequest(e, [&](const ConfigEvent&) { answered = true; }, sim::Ms(1))) ++requests;
+    if (dev.ConfigRequest(
+            e, [&](const ConfigEvent&) { answered = true; }, sim::Ms(1)))
+      ++requests;
     sched.RunFor(sim::Ms(int64_t{1} << ((op >> 5) * 2)));  // 1 ms .. 16 s
     (void)answered;
     auto st = dev.status();

@@ -30,7 +30,8 @@ void ConfigDfuHost::Request(ConfigStatus status, uint8_t option_field, ConstByte
         cb(rsp);
       },
       opt_.report_delay);
-  if (!sent) cb(Error(Errc::kBadState, "config channel unavailable (device off or request pending)"));
+  if (!sent)
+    cb(Error(Errc::kBadState, "config channel unavailable (device off or request pending)"));
 }
 
 void ConfigDfuHost::Fetch(DfuOption option, std::function<void(Result<ConfigEvent>)> cb) {
@@ -80,7 +81,8 @@ void ConfigDfuHost::WaitNotBusy() {
         s->state == SyncState::kStoring) {
       if (scheduler_.Now() - busy_since_ >= opt_.busy_timeout) {
         if (s->state == SyncState::kActiveOther)
-          return Fail(Error(Errc::kBusy, "another DFU transport holds the DFU lock (sync state 4)"));
+          return Fail(
+              Error(Errc::kBusy, "another DFU transport holds the DFU lock (sync state 4)"));
         return Fail(Error::Format(Errc::kTimeout, "device stayed busy (sync state %u)",
                                   static_cast<unsigned>(s->state)));
       }
@@ -113,8 +115,8 @@ void ConfigDfuHost::AfterStart() {
     switch (s->state) {
       case SyncState::kActiveConfigChannel:
       case SyncState::kStoring:
-        checkpoint_ = std::min<uint32_t>(
-            static_cast<uint32_t>(image_.size()), (offset_ / buffer_size_ + 1) * buffer_size_);
+        checkpoint_ = std::min<uint32_t>(static_cast<uint32_t>(image_.size()),
+                                         (offset_ / buffer_size_ + 1) * buffer_size_);
         return SendData();
       case SyncState::kCleaning:
         if (scheduler_.Now() - busy_since_ >= opt_.busy_timeout)
@@ -124,8 +126,8 @@ void ConfigDfuHost::AfterStart() {
         scheduler_.PostAfter(opt_.busy_poll, [this] { AfterStart(); });
         return;
       case SyncState::kActiveOther:
-        return Fail(Error(Errc::kBusy,
-                          "start refused: another DFU transport holds the DFU lock (sync state 4)"));
+        return Fail(Error(
+            Errc::kBusy, "start refused: another DFU transport holds the DFU lock (sync state 4)"));
       case SyncState::kInactive:
         return SendStart();
     }
@@ -135,12 +137,13 @@ void ConfigDfuHost::AfterStart() {
 void ConfigDfuHost::SendData() {
   if (offset_ >= checkpoint_) return Checkpoint();
   const uint32_t n = std::min<uint32_t>(kMaxDataPerReport, checkpoint_ - offset_);
-  Set(DfuOption::kData, ConstByteSpan(image_.data() + offset_, n), [this, n](Result<ConfigEvent> r) {
-    if (!r.ok()) return Fail(r.error());
-    offset_ += n;
-    ++result_.data_reports;
-    SendData();
-  });
+  Set(DfuOption::kData, ConstByteSpan(image_.data() + offset_, n),
+      [this, n](Result<ConfigEvent> r) {
+        if (!r.ok()) return Fail(r.error());
+        offset_ += n;
+        ++result_.data_reports;
+        SendData();
+      });
 }
 
 void ConfigDfuHost::Checkpoint() {
@@ -157,13 +160,14 @@ void ConfigDfuHost::Checkpoint() {
     }
     storing_retries_ = 0;
     if (s->offset != offset_)
-      return Fail(Error::Format(Errc::kCorrupt, "device offset %u, host offset %u", s->offset,
-                                offset_));
+      return Fail(
+          Error::Format(Errc::kCorrupt, "device offset %u, host offset %u", s->offset, offset_));
     if (offset_ == image_.size()) return Finish();
     if (s->state != SyncState::kActiveConfigChannel)
       return Fail(Error::Format(Errc::kRemote, "transfer interrupted at offset %u (sync state %u)",
                                 offset_, static_cast<unsigned>(s->state)));
-    checkpoint_ = std::min<uint32_t>(static_cast<uint32_t>(image_.size()), checkpoint_ + buffer_size_);
+    checkpoint_ =
+        std::min<uint32_t>(static_cast<uint32_t>(image_.size()), checkpoint_ + buffer_size_);
     SendData();
   });
 }
@@ -180,7 +184,8 @@ void ConfigDfuHost::Finish() {
   Fetch(DfuOption::kReboot, [this](Result<ConfigEvent> r) {
     if (!r.ok()) return Fail(r.error());
     if (r->data_len < 1 || r->data[0] != 1)
-      return Fail(Error(Errc::kAccessDenied, "reboot refused: the DFU lock is held by another transport"));
+      return Fail(
+          Error(Errc::kAccessDenied, "reboot refused: the DFU lock is held by another transport"));
     result_.rebooted = true;
     result_.finished = scheduler_.Now();
     busy_ = false;

@@ -54,7 +54,8 @@ TEST(ConfigDfu, DecoderChecksOptionAndOperation) {
   auto f = DecodeDfuCommand(3, ConfigStatus::kFetch, {});
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(std::get<FetchCommand>(*f).option, DfuOption::kSync);
-  EXPECT_TRUE(std::holds_alternative<DescriptorFetch>(*DecodeDfuCommand(0, ConfigStatus::kFetch, {})));
+  EXPECT_TRUE(
+      std::holds_alternative<DescriptorFetch>(*DecodeDfuCommand(0, ConfigStatus::kFetch, {})));
 
   auto short_start = DecodeDfuCommand(1, ConfigStatus::kSet, ConstByteSpan(start).first(11));
   ASSERT_FALSE(short_start.ok());

@@ -67,7 +67,8 @@ struct DesktopDevice::Impl {
   // --- dfu (config channel) ---
   bool DfuOnModuleState(const ModuleStateEvent& e);
   bool DfuOnConfig(const ConfigEvent& e);
-  void DfuRespond(const ConfigEvent& req, ConstByteSpan data, ConfigStatus status = ConfigStatus::kSuccess);
+  void DfuRespond(const ConfigEvent& req, ConstByteSpan data,
+                  ConfigStatus status = ConfigStatus::kSuccess);
   bool DfuClaim();
   void DfuRelease();
   void DfuEraseStep();
@@ -186,28 +187,35 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
       bus(s),
       lock(opt.config.smp == SmpEra::kMcumgr ? DfuLockMode::kOwner : DfuLockMode::kEraA),
       hooks(std::make_unique<DeviceHooksImpl>(*this)),
-      mcumgr_timeout(s, [this] {
-        Log(ModuleId::kSmp, "MCUmgr DFU timed out, releasing the DFU lock");
-        (void)lock.Release(smp_owner);
-      }),
-      dfu_timeout(s, [this] {
-        Log(ModuleId::kDfu, "DFU timed out");
-        DfuTerminate();
-      }),
-      reboot_work(s, [this] {
-        if (transfer_open) DfuTerminate();
-        Log(ModuleId::kDfu, "rebooting");
-        (void)Reboot();
-      }),
+      mcumgr_timeout(s,
+                     [this] {
+                       Log(ModuleId::kSmp, "MCUmgr DFU timed out, releasing the DFU lock");
+                       (void)lock.Release(smp_owner);
+                     }),
+      dfu_timeout(s,
+                  [this] {
+                    Log(ModuleId::kDfu, "DFU timed out");
+                    DfuTerminate();
+                  }),
+      reboot_work(s,
+                  [this] {
+                    if (transfer_open) DfuTerminate();
+                    Log(ModuleId::kDfu, "rebooting");
+                    (void)Reboot();
+                  }),
       erase_work(s, [this] { DfuEraseStep(); }),
       store_work(s, [this] { DfuStoreStep(); }),
-      security_timeout(s, [this] {
-        Log(ModuleId::kBleLatency, "security not established in time, disconnecting");
-        if (link != nullptr) {
-          auto st = link->Disconnect(ble::Role::kPeripheral, ble::kReasonRemoteUserTerminated);
-          if (!st.ok()) Submit(ModuleId::kBleLatency, ModuleStateEvent{ModuleId::kBleLatency, ModuleState::kError});
-        }
-      }),
+      security_timeout(
+          s,
+          [this] {
+            Log(ModuleId::kBleLatency, "security not established in time, disconnecting");
+            if (link != nullptr) {
+              auto st = link->Disconnect(ble::Role::kPeripheral, ble::kReasonRemoteUserTerminated);
+              if (!st.ok())
+                Submit(ModuleId::kBleLatency,
+                       ModuleStateEvent{ModuleId::kBleLatency, ModuleState::kError});
+            }
+          }),
       latency_check(s, [this] { LatCheck(); }) {
   opt.device.reset_delay = std::chrono::milliseconds(opt.config.os_reset_ms);
   dev.emplace(flash, opt.device, hooks.get());
@@ -291,9 +299,10 @@ void DesktopDevice::Impl::StartModules() {
   if (smp_on) {
     bus.DeclareSource<BleSmpTransferEvent>(M::kSmp);
     if (cfg.smp == SmpEra::kEraA) bus.DeclareSource<ModuleStateEvent>(M::kSmp);
-    bus.Subscribe<ModuleStateEvent>(M::kSmp, Priority::kNormal,
-                                    [this](const ModuleStateEvent& e) { return SmpOnModuleState(e); },
-                                    {M::kMain, M::kBleState});
+    bus.Subscribe<ModuleStateEvent>(
+        M::kSmp, Priority::kNormal,
+        [this](const ModuleStateEvent& e) { return SmpOnModuleState(e); },
+        {M::kMain, M::kBleState});
     if (cfg.smp == SmpEra::kMcumgr) {
       bus.Subscribe<BleSmpTransferEvent>(M::kSmp, Priority::kFinal,
                                          [this](const BleSmpTransferEvent&) {
@@ -304,9 +313,9 @@ void DesktopDevice::Impl::StartModules() {
   }
   if (cfg.ble_latency) {
     bus.DeclareSource<ModuleStateEvent>(M::kBleLatency);
-    bus.Subscribe<ModuleStateEvent>(M::kBleLatency, Priority::kNormal,
-                                    [this](const ModuleStateEvent& e) { return LatOnModuleState(e); },
-                                    {M::kMain});
+    bus.Subscribe<ModuleStateEvent>(
+        M::kBleLatency, Priority::kNormal,
+        [this](const ModuleStateEvent& e) { return LatOnModuleState(e); }, {M::kMain});
     bus.Subscribe<BlePeerEvent>(M::kBleLatency, Priority::kNormal,
                                 [this](const BlePeerEvent& e) { return LatOnPeer(e); });
     bus.Subscribe<BlePeerConnParamsEvent>(
@@ -324,16 +333,17 @@ void DesktopDevice::Impl::StartModules() {
         return false;
       });
     if (cfg.low_latency_lock) {
-      bus.Subscribe<PowerDownEvent>(M::kBleLatency, Priority::kNormal, [this](const PowerDownEvent& e) {
-        if (!e.error) {
-          lat_locked = false;
-          if (lat_enabled) {
-            lat_required = false;
-            latency_check.Reschedule(tm.low_latency_check);
-          }
-        }
-        return false;
-      });
+      bus.Subscribe<PowerDownEvent>(M::kBleLatency, Priority::kNormal,
+                                    [this](const PowerDownEvent& e) {
+                                      if (!e.error) {
+                                        lat_locked = false;
+                                        if (lat_enabled) {
+                                          lat_required = false;
+                                          latency_check.Reschedule(tm.low_latency_check);
+                                        }
+                                      }
+                                      return false;
+                                    });
       bus.Subscribe<WakeUpEvent>(M::kBleLatency, Priority::kNormal, [this](const WakeUpEvent&) {
         lat_locked = true;
         if (lat_llpm && !lat_enabled) LatSetConnLatency(true);
@@ -345,9 +355,9 @@ void DesktopDevice::Impl::StartModules() {
   if (cfg.config_channel_dfu) {
     bus.DeclareSource<ConfigEvent>(M::kDfu);
     bus.DeclareSource<PowerManagerRestrictEvent>(M::kDfu);
-    bus.Subscribe<ModuleStateEvent>(M::kDfu, Priority::kNormal,
-                                    [this](const ModuleStateEvent& e) { return DfuOnModuleState(e); },
-                                    {M::kMain});
+    bus.Subscribe<ModuleStateEvent>(
+        M::kDfu, Priority::kNormal,
+        [this](const ModuleStateEvent& e) { return DfuOnModuleState(e); }, {M::kMain});
     bus.Subscribe<ConfigEvent>(M::kDfu, Priority::kEarly,
                                [this](const ConfigEvent& e) { return DfuOnConfig(e); });
     bus.Subscribe<HidReportEvent>(M::kDfu, Priority::kNormal, [this](const HidReportEvent&) {
@@ -394,15 +404,16 @@ void DesktopDevice::Impl::StartModules() {
           if (before != after) PmKeepAlive();
           return false;
         });
-    bus.Subscribe<KeepAliveEvent>(M::kPowerManager, Priority::kNormal, [this](const KeepAliveEvent&) {
-      if (suspended) {
-        suspended = false;
-        Log(ModuleId::kPowerManager, "wake up");
-        Submit(ModuleId::kPowerManager, WakeUpEvent{});
-      }
-      PmKeepAlive();
-      return false;
-    });
+    bus.Subscribe<KeepAliveEvent>(M::kPowerManager, Priority::kNormal,
+                                  [this](const KeepAliveEvent&) {
+                                    if (suspended) {
+                                      suspended = false;
+                                      Log(ModuleId::kPowerManager, "wake up");
+                                      Submit(ModuleId::kPowerManager, WakeUpEvent{});
+                                    }
+                                    PmKeepAlive();
+                                    return false;
+                                  });
     bus.Subscribe<ModuleStateEvent>(M::kPowerManager, Priority::kNormal,
                                     [this](const ModuleStateEvent& e) {
                                       if (e.state == ModuleState::kError)
@@ -458,8 +469,8 @@ Status DesktopDevice::Impl::AttachLink(ble::Link& l, std::optional<uint16_t> mtu
   if (!l.connected()) return Error(Errc::kBadState, "link not connected");
   link = &l;
   const uint64_t gen = ++link_gen;
-  const uint16_t rx_mtu = std::clamp<uint16_t>(mtu.value_or(cfg.l2cap_tx_mtu), ble::kAttDefaultMtu,
-                                               ble::kAttMaxMtu);
+  const uint16_t rx_mtu =
+      std::clamp<uint16_t>(mtu.value_or(cfg.l2cap_tx_mtu), ble::kAttDefaultMtu, ble::kAttMaxMtu);
   gatt_servers.push_back(std::make_unique<ble::GattSmpServer>(l, rx_mtu));
   gatt = gatt_servers.back().get();
   reasm.emplace(reasm_buf);
@@ -603,7 +614,8 @@ void DesktopDevice::Impl::BleWindowEnd() {
   const auto p = link->params();
   if (p.interval < cfg.pref_interval_min || p.interval > cfg.pref_interval_max ||
       p.latency != cfg.pref_latency || p.timeout != cfg.pref_timeout) {
-    BleSendParams({cfg.pref_interval_min, cfg.pref_interval_max, cfg.pref_latency, cfg.pref_timeout});
+    BleSendParams(
+        {cfg.pref_interval_min, cfg.pref_interval_max, cfg.pref_latency, cfg.pref_timeout});
   }
 }
 
@@ -640,7 +652,8 @@ smp::Outcome DesktopDevice::Impl::SmpOnUploadChunk(const mgmt::UploadCheck& c) {
         return smp::Outcome::Rc(static_cast<smp::MgmtErr>(-1), "app reject");
       }
       smp_started = true;
-      Log(ModuleId::kSmp, "DFU lock taken by smp until reboot (first chunk, image %u bytes)", c.len);
+      Log(ModuleId::kSmp, "DFU lock taken by smp until reboot (first chunk, image %u bytes)",
+          c.len);
     }
     SmpSubmitTransfer();
     return smp::Outcome::Success();
@@ -702,8 +715,10 @@ bool DesktopDevice::Impl::DfuOnModuleState(const ModuleStateEvent& e) {
   if (e.module != ModuleId::kMain || e.state != ModuleState::kReady) return false;
   if (!cfg.direct_xip && cfg.confirm_at_boot) {
     auto st = dev->bootloader().ConfirmRunning(0);
-    if (st.ok()) Log(ModuleId::kDfu, "running image confirmed");
-    else Log(ModuleId::kDfu, "image confirm failed: %s", std::string(st.error().message()).c_str());
+    if (st.ok())
+      Log(ModuleId::kDfu, "running image confirmed");
+    else
+      Log(ModuleId::kDfu, "image confirm failed: %s", std::string(st.error().message()).c_str());
   }
   if (cfg.dfu_lock && !lock.Claim(dfu_owner).ok()) {
     Log(ModuleId::kDfu, "assertion: DFU lock not free at boot");
@@ -748,7 +763,8 @@ void DesktopDevice::Impl::DfuEraseStep() {
   DfuRelease();
 }
 
-void DesktopDevice::Impl::DfuRespond(const ConfigEvent& req, ConstByteSpan data, ConfigStatus status) {
+void DesktopDevice::Impl::DfuRespond(const ConfigEvent& req, ConstByteSpan data,
+                                     ConfigStatus status) {
   ConfigEvent rsp = req;
   rsp.is_request = false;
   rsp.status = status;
@@ -919,11 +935,11 @@ SyncInfo DesktopDevice::Impl::DfuSync() {
   }
   const bool can = DfuClaim();
   SyncInfo s;
-  s.state = !can ? SyncState::kActiveOther
-            : !flash_clean ? SyncState::kCleaning
+  s.state = !can              ? SyncState::kActiveOther
+            : !flash_clean    ? SyncState::kCleaning
             : sync_offset > 0 ? SyncState::kStoring
-            : transfer_open ? SyncState::kActiveConfigChannel
-                            : SyncState::kInactive;
+            : transfer_open   ? SyncState::kActiveConfigChannel
+                              : SyncState::kInactive;
   s.length = img_length;
   s.crc = img_csum;
   s.offset = cur_offset;
@@ -974,7 +990,8 @@ void DesktopDevice::Impl::DfuStoreStep() {
     if (!cfg.direct_xip) {
       auto st = dev->bootloader().RequestUpgrade(0, false);
       if (!st.ok())
-        Log(ModuleId::kDfu, "upgrade request failed: %s", std::string(st.error().message()).c_str());
+        Log(ModuleId::kDfu, "upgrade request failed: %s",
+            std::string(st.error().message()).c_str());
     }
     DfuTerminate();
   }

@@ -29,9 +29,9 @@ Status DfuLock::Claim(const DfuLockOwner& owner) {
 Status DfuLock::Release(const DfuLockOwner& owner) {
   if (current_ != &owner) {
     if (mode_ == DfuLockMode::kEraA) ++assertion_failures_;
-    return Error::Format(Errc::kBadState, "DFU lock release by %s, which does not hold it (owner: %s)",
-                         std::string(owner.name).c_str(),
-                         current_ ? std::string(current_->name).c_str() : "none");
+    return Error::Format(
+        Errc::kBadState, "DFU lock release by %s, which does not hold it (owner: %s)",
+        std::string(owner.name).c_str(), current_ ? std::string(current_->name).c_str() : "none");
   }
   previous_ = current_;
   current_ = nullptr;

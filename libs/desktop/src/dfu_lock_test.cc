@@ -25,12 +25,10 @@ TEST(DfuLock, EraAIsACompareAndSwapOfTheOwnerId) {
 TEST(DfuLock, OwnerFormFollowsTheFiveRowTable) {
   DfuLock lock(DfuLockMode::kOwner);
   std::vector<std::string> calls;
-  DfuLockOwner cc{"Config Channel", 1, [&](const DfuLockOwner* n) {
-                    calls.push_back("cc<-" + std::string(n->name));
-                  }};
-  DfuLockOwner mg{"MCUmgr", 2, [&](const DfuLockOwner* n) {
-                    calls.push_back("mg<-" + std::string(n->name));
-                  }};
+  DfuLockOwner cc{"Config Channel", 1,
+                  [&](const DfuLockOwner* n) { calls.push_back("cc<-" + std::string(n->name)); }};
+  DfuLockOwner mg{"MCUmgr", 2,
+                  [&](const DfuLockOwner* n) { calls.push_back("mg<-" + std::string(n->name)); }};
   EXPECT_TRUE(lock.Claim(cc).ok());
   EXPECT_TRUE(lock.Claim(cc).ok());  // idempotent
   auto busy = lock.Claim(mg);

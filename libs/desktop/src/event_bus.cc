@@ -7,10 +7,14 @@ namespace smpkit::desktop {
 
 std::string_view PriorityName(Priority p) {
   switch (p) {
-    case Priority::kFirst: return "FIRST";
-    case Priority::kEarly: return "EARLY";
-    case Priority::kNormal: return "NORMAL";
-    case Priority::kFinal: return "FINAL";
+    case Priority::kFirst:
+      return "FIRST";
+    case Priority::kEarly:
+      return "EARLY";
+    case Priority::kNormal:
+      return "NORMAL";
+    case Priority::kFinal:
+      return "FINAL";
   }
   return "?";
 }
@@ -18,8 +22,7 @@ std::string_view PriorityName(Priority p) {
 namespace {
 
 bool Cares(const PropagationLink& sub, ModuleId source) {
-  return sub.from.empty() ||
-         std::find(sub.from.begin(), sub.from.end(), source) != sub.from.end();
+  return sub.from.empty() || std::find(sub.from.begin(), sub.from.end(), source) != sub.from.end();
 }
 
 }  // namespace
@@ -75,7 +78,8 @@ std::string RenderPropagationTable(ModuleId module, const std::vector<Propagatio
   }
   auto line = [&](const Row& r) {
     std::string out = "|";
-    for (size_t c = 0; c < 5; ++c) out += " " + r[c] + std::string(width[c] - r[c].size(), ' ') + " |";
+    for (size_t c = 0; c < 5; ++c)
+      out += " " + r[c] + std::string(width[c] - r[c].size(), ' ') + " |";
     return out + "\n";
   };
   std::string out = line(header);

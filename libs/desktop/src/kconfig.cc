@@ -107,10 +107,14 @@ bool ParseInt(std::string_view s, int64_t* out) {
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     if (v > (uint64_t{1} << 62) / static_cast<uint64_t>(base)) return false;
     v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
   }
@@ -156,18 +160,21 @@ Result<Kconfig> Kconfig::Parse(std::string_view text) {
     }
     const size_t eq = line.find('=');
     if (eq == std::string_view::npos)
-      return Error::Format(Errc::kInvalidArgument, "line %zu: expected CONFIG_<NAME>=<value>, got '%s'",
-                           line_no, Short(line).c_str());
+      return Error::Format(Errc::kInvalidArgument,
+                           "line %zu: expected CONFIG_<NAME>=<value>, got '%s'", line_no,
+                           Short(line).c_str());
     std::string_view lhs = Trim(line.substr(0, eq));
     std::string_view rhs = Trim(line.substr(eq + 1));
     if (lhs.substr(0, 7) != "CONFIG_" || lhs.size() == 7)
-      return Error::Format(Errc::kInvalidArgument, "line %zu: option '%s' does not start with CONFIG_",
-                           line_no, Short(lhs).c_str());
+      return Error::Format(Errc::kInvalidArgument,
+                           "line %zu: option '%s' does not start with CONFIG_", line_no,
+                           Short(lhs).c_str());
     std::string_view name = lhs.substr(7);
     for (char c : name)
       if (!IsSymbolChar(c))
-        return Error::Format(Errc::kInvalidArgument, "line %zu: invalid character in option name '%s'",
-                             line_no, Short(lhs).c_str());
+        return Error::Format(Errc::kInvalidArgument,
+                             "line %zu: invalid character in option name '%s'", line_no,
+                             Short(lhs).c_str());
     const SymbolInfo* sym = FindSymbol(name);
     if (sym == nullptr)
       return Error::Format(Errc::kInvalidArgument, "line %zu: unknown option CONFIG_%s", line_no,
@@ -176,8 +183,10 @@ Result<Kconfig> Kconfig::Parse(std::string_view text) {
     KconfigValue value;
     switch (sym->type) {
       case SymbolType::kBool:
-        if (rhs == "y") value = true;
-        else if (rhs == "n") value = false;
+        if (rhs == "y")
+          value = true;
+        else if (rhs == "n")
+          value = false;
         else
           return Error::Format(Errc::kInvalidArgument,
                                "line %zu: CONFIG_%s is a bool, expected y or n, got '%s'", line_no,
@@ -190,8 +199,8 @@ Result<Kconfig> Kconfig::Parse(std::string_view text) {
                                line_no, std::string(name).c_str(), Short(rhs).c_str());
         if (v < sym->min || v > sym->max)
           return Error::Format(Errc::kInvalidArgument,
-                               "line %zu: CONFIG_%s=%lld is outside its range [%lld, %lld]", line_no,
-                               std::string(name).c_str(), static_cast<long long>(v),
+                               "line %zu: CONFIG_%s=%lld is outside its range [%lld, %lld]",
+                               line_no, std::string(name).c_str(), static_cast<long long>(v),
                                static_cast<long long>(sym->min), static_cast<long long>(sym->max));
         value = v;
         break;
@@ -199,8 +208,8 @@ Result<Kconfig> Kconfig::Parse(std::string_view text) {
       case SymbolType::kString: {
         if (rhs.size() < 2 || rhs.front() != '"' || rhs.back() != '"')
           return Error::Format(Errc::kInvalidArgument,
-                               "line %zu: CONFIG_%s is a string, expected a \"quoted\" value", line_no,
-                               std::string(name).c_str());
+                               "line %zu: CONFIG_%s is a string, expected a \"quoted\" value",
+                               line_no, std::string(name).c_str());
         std::string s;
         std::string_view body = rhs.substr(1, rhs.size() - 2);
         for (size_t i = 0; i < body.size(); ++i) {
@@ -294,12 +303,11 @@ std::string_view DefaultPrjConf() {
 }
 
 Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
-  auto need = [&](std::string_view option, std::string_view dep,
-                  std::string_view why) -> Status {
+  auto need = [&](std::string_view option, std::string_view dep, std::string_view why) -> Status {
     if (k.Bool(dep, false)) return Ok();
-    return Error::Format(Errc::kInvalidArgument, "CONFIG_%s depends on CONFIG_%s, which is not set (%s)",
-                         std::string(option).c_str(), std::string(dep).c_str(),
-                         std::string(why).c_str());
+    return Error::Format(
+        Errc::kInvalidArgument, "CONFIG_%s depends on CONFIG_%s, which is not set (%s)",
+        std::string(option).c_str(), std::string(dep).c_str(), std::string(why).c_str());
   };
   DesktopConfig c;
   const bool era_a = k.Bool("DESKTOP_SMP_ENABLE", false);
@@ -343,13 +351,15 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
   c.ble_latency = k.Bool("DESKTOP_BLE_LATENCY_ENABLE", true);
   c.low_latency_lock = k.Bool("DESKTOP_BLE_LOW_LATENCY_LOCK", false);
   c.power_manager = k.Bool("CAF_POWER_MANAGER", true);
-  c.sync_buffer_words = static_cast<uint32_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE", 128));
+  c.sync_buffer_words =
+      static_cast<uint32_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE", 128));
   c.pref_interval_min = static_cast<uint16_t>(k.Int("BT_PERIPHERAL_PREF_MIN_INT", 6));
   c.pref_interval_max = static_cast<uint16_t>(k.Int("BT_PERIPHERAL_PREF_MAX_INT", 6));
   if (c.pref_interval_min > c.pref_interval_max)
-    return Error::Format(Errc::kInvalidArgument,
-                         "CONFIG_BT_PERIPHERAL_PREF_MIN_INT=%u exceeds CONFIG_BT_PERIPHERAL_PREF_MAX_INT=%u",
-                         c.pref_interval_min, c.pref_interval_max);
+    return Error::Format(
+        Errc::kInvalidArgument,
+        "CONFIG_BT_PERIPHERAL_PREF_MIN_INT=%u exceeds CONFIG_BT_PERIPHERAL_PREF_MAX_INT=%u",
+        c.pref_interval_min, c.pref_interval_max);
   c.pref_latency = static_cast<uint16_t>(k.Int("BT_PERIPHERAL_PREF_LATENCY", 99));
   c.pref_timeout = static_cast<uint16_t>(k.Int("BT_PERIPHERAL_PREF_TIMEOUT", 400));
   // Core spec: timeout (10 ms) > (1 + latency) * interval (1.25 ms) * 2.
@@ -360,8 +370,10 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
                          "interval %u (needs > %lld ms)",
                          c.pref_timeout, c.pref_latency, c.pref_interval_max,
                          static_cast<long long>(min_timeout_us / 1000));
-  c.conn_param_update_timeout_ms = static_cast<uint32_t>(k.Int("BT_CONN_PARAM_UPDATE_TIMEOUT", 1000));
-  c.security_fail_timeout_s = static_cast<uint32_t>(k.Int("DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S", 10));
+  c.conn_param_update_timeout_ms =
+      static_cast<uint32_t>(k.Int("BT_CONN_PARAM_UPDATE_TIMEOUT", 1000));
+  c.security_fail_timeout_s =
+      static_cast<uint32_t>(k.Int("DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S", 10));
   c.power_manager_timeout_s = static_cast<uint32_t>(k.Int("CAF_POWER_MANAGER_TIMEOUT", 120));
   c.os_reset_ms = static_cast<uint32_t>(k.Int("OS_MGMT_RESET_MS", 250));
   c.mcumgr_buf_size = static_cast<uint16_t>(k.Int("MCUMGR_BUF_SIZE", 384));

@@ -37,7 +37,7 @@ TEST(Kconfig, ParsesTypesCommentsAndAliases) {
   EXPECT_EQ(k->Int("BT_PERIPHERAL_PREF_LATENCY", 0), 30);
   EXPECT_FALSE(k->Bool("DESKTOP_BLE_LATENCY_ENABLE", true));
   EXPECT_EQ(k->String("DESKTOP_CONFIG_CHANNEL_DFU_GENERATION", ""), "a \"b\" \\");
-  EXPECT_TRUE(k->Bool("MCUMGR_SMP_BT", false));  // newer name of the same option
+  EXPECT_TRUE(k->Bool("MCUMGR_SMP_BT", false));           // newer name of the same option
   EXPECT_EQ(k->Int("CAF_POWER_MANAGER_TIMEOUT", 0), 60);  // later assignment wins
   auto again = Kconfig::Parse(k->ToText());
   ASSERT_TRUE(again.ok());
@@ -51,15 +51,20 @@ struct BadLine {
 
 TEST(Kconfig, ErrorsNameTheLineAndOption) {
   const BadLine cases[] = {
-      {"CONFIG_BOOTLOADER_MCUBOOT=y\nBOOTLOADER=y\n", "line 2: option 'BOOTLOADER' does not start with CONFIG_"},
+      {"CONFIG_BOOTLOADER_MCUBOOT=y\nBOOTLOADER=y\n",
+       "line 2: option 'BOOTLOADER' does not start with CONFIG_"},
       {"\n\nCONFIG_FOO_BAR=y\n", "line 3: unknown option CONFIG_FOO_BAR"},
-      {"CONFIG_BOOTLOADER_MCUBOOT=1\n", "line 1: CONFIG_BOOTLOADER_MCUBOOT is a bool, expected y or n, got '1'"},
+      {"CONFIG_BOOTLOADER_MCUBOOT=1\n",
+       "line 1: CONFIG_BOOTLOADER_MCUBOOT is a bool, expected y or n, got '1'"},
       {"CONFIG_BT_PERIPHERAL_PREF_LATENCY=500\n",
        "line 1: CONFIG_BT_PERIPHERAL_PREF_LATENCY=500 is outside its range [0, 499]"},
-      {"CONFIG_BT_PERIPHERAL_PREF_LATENCY=9x\n", "line 1: CONFIG_BT_PERIPHERAL_PREF_LATENCY is an int, got '9x'"},
+      {"CONFIG_BT_PERIPHERAL_PREF_LATENCY=9x\n",
+       "line 1: CONFIG_BT_PERIPHERAL_PREF_LATENCY is an int, got '9x'"},
       {"CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_GENERATION=abc\n",
-       "line 1: CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_GENERATION is a string, expected a \"quoted\" value"},
-      {"CONFIG_BOOTLOADER_MCUBOOT\n", "line 1: expected CONFIG_<NAME>=<value>, got 'CONFIG_BOOTLOADER_MCUBOOT'"},
+       "line 1: CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_GENERATION is a string, expected a \"quoted\" "
+       "value"},
+      {"CONFIG_BOOTLOADER_MCUBOOT\n",
+       "line 1: expected CONFIG_<NAME>=<value>, got 'CONFIG_BOOTLOADER_MCUBOOT'"},
       {"CONFIG_BOOT-LOADER=y\n", "line 1: invalid character in option name 'CONFIG_BOOT-LOADER'"},
   };
   for (const auto& c : cases) {
@@ -87,8 +92,9 @@ TEST(Kconfig, SmpDependenciesNameTheMissingOption) {
   for (const auto& c : cases) {
     auto r = ParsePrjConf(base + c.extra);
     ASSERT_FALSE(r.ok()) << c.extra;
-    EXPECT_EQ(r.error().message().find(std::string("CONFIG_DESKTOP_SMP_ENABLE depends on ") + c.missing),
-              0u)
+    EXPECT_EQ(
+        r.error().message().find(std::string("CONFIG_DESKTOP_SMP_ENABLE depends on ") + c.missing),
+        0u)
         << r.error().message();
   }
   auto ok = ParsePrjConf(base + cases[0].extra + "CONFIG_BOOTLOADER_MCUBOOT=y\n");
@@ -115,7 +121,8 @@ TEST(Kconfig, NewerEraAndExclusions) {
   auto no_boot = ParsePrjConf("CONFIG_DESKTOP_DFU_MCUMGR_ENABLE=y\n");
   ASSERT_FALSE(no_boot.ok());
   EXPECT_NE(no_boot.error().message().find("CONFIG_BOOTLOADER_MCUBOOT"), std::string_view::npos);
-  auto timeout = ParsePrjConf(std::string(DefaultPrjConf()) + "CONFIG_BT_PERIPHERAL_PREF_TIMEOUT=100\n");
+  auto timeout =
+      ParsePrjConf(std::string(DefaultPrjConf()) + "CONFIG_BT_PERIPHERAL_PREF_TIMEOUT=100\n");
   ASSERT_FALSE(timeout.ok());
   EXPECT_NE(timeout.error().message().find("CONFIG_BT_PERIPHERAL_PREF_TIMEOUT=100 is too short"),
             std::string_view::npos)

@@ -112,7 +112,8 @@ class Scenario : public ::testing::Test {
     flash_->set_timing(flash::Timing::Nrf52());
     dev_.emplace(sched_, *flash_, o);
     dev_->SetLogger([this](sim::Time t, ModuleId m, std::string_view msg) {
-      log_.push_back(sim::FormatTime(t) + " " + std::string(ModuleName(m)) + ": " + std::string(msg));
+      log_.push_back(sim::FormatTime(t) + " " + std::string(ModuleName(m)) + ": " +
+                     std::string(msg));
     });
     auto factory = device::MakeFactoryImage("1.0.0", 6000);
     ASSERT_TRUE(factory.ok());
@@ -179,9 +180,8 @@ class Scenario : public ::testing::Test {
   }
   void TestAndReset(const std::vector<uint8_t>& image) {
     auto hash = ImageHash(image);
-    Reply t = Direct(Frame(2, 1, 0, [&](cbor::Writer& w) {
-      w.Key("hash").Bytes(hash).Key("confirm").Bool(false);
-    }));
+    Reply t = Direct(Frame(
+        2, 1, 0, [&](cbor::Writer& w) { w.Key("hash").Bytes(hash).Key("confirm").Bool(false); }));
     ASSERT_EQ(t.rc, 0) << t.rsn;
     const uint32_t boots = dev_->boot_count();
     Reply r = Direct(Frame(2, 0, 5, [](cbor::Writer&) {}));
@@ -236,9 +236,8 @@ TEST_F(Scenario, SmpDfuOverBleLatencyDropsAndRecovers) {
   BootClean();
   ble::Link link(sched_, PhoneLink());
   std::vector<std::pair<sim::Time, uint16_t>> latency_changes;
-  dev_->SetParamsObserver([&](const ble::ConnParams& p) {
-    latency_changes.emplace_back(sched_.Now(), p.latency);
-  });
+  dev_->SetParamsObserver(
+      [&](const ble::ConnParams& p) { latency_changes.emplace_back(sched_.Now(), p.latency); });
   ASSERT_TRUE(link.Connect().ok());
   ASSERT_TRUE(dev_->AttachLink(link).ok());
   Phone phone(sched_, link);
@@ -280,12 +279,12 @@ TEST_F(Scenario, SmpDfuOverBleLatencyDropsAndRecovers) {
   ASSERT_NE(drop, latency_changes.end()) << Log();
   EXPECT_LT(drop->first - first_chunk, Ms(1000));
   for (auto it = drop; it != latency_changes.end(); ++it)
-    EXPECT_EQ(it->second, 0) << "latency raised during the upload at " << sim::FormatTime(it->first);
+    EXPECT_EQ(it->second, 0) << "latency raised during the upload at "
+                             << sim::FormatTime(it->first);
 
   sched_.RunFor(Ms(12000));
-  auto back = std::find_if(latency_changes.begin(), latency_changes.end(), [&](const auto& c) {
-    return c.first > last_chunk && c.second == 99;
-  });
+  auto back = std::find_if(latency_changes.begin(), latency_changes.end(),
+                           [&](const auto& c) { return c.first > last_chunk && c.second == 99; });
   ASSERT_NE(back, latency_changes.end()) << Log();
   EXPECT_GE(back->first - last_chunk, Ms(5000));
   EXPECT_LE(back->first - last_chunk, Ms(10000) + Ms(200));  // + the LL update instant
@@ -296,9 +295,8 @@ TEST_F(Scenario, SmpDfuOverBleLatencyDropsAndRecovers) {
 
   // Test + reset over BLE: the bootloader swaps and the new image confirms itself.
   auto hash = ImageHash(image);
-  auto t = phone.Transact(Frame(2, 1, 0, [&](cbor::Writer& w) {
-    w.Key("hash").Bytes(hash).Key("confirm").Bool(false);
-  }));
+  auto t = phone.Transact(Frame(
+      2, 1, 0, [&](cbor::Writer& w) { w.Key("hash").Bytes(hash).Key("confirm").Bool(false); }));
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(ParseReply(*t).rc, 0);
   auto rr = phone.Transact(Frame(2, 0, 5, [](cbor::Writer&) {}));
@@ -316,7 +314,8 @@ TEST_F(Scenario, SmpDfuOverBleLatencyDropsAndRecovers) {
   const size_t boot2 = log.find("boot #2");
   ASSERT_NE(boot2, std::string::npos);
   EXPECT_NE(log.find("DFU lock taken by Config Channel", boot2), std::string::npos) << log;
-  EXPECT_NE(log.find("secondary slot is clean; DFU lock released", boot2), std::string::npos) << log;
+  EXPECT_NE(log.find("secondary slot is clean; DFU lock released", boot2), std::string::npos)
+      << log;
   EXPECT_EQ(dev_->lock().owner(), nullptr);
 }
 
@@ -350,7 +349,8 @@ TEST_F(Scenario, SmpRejectedWhileConfigChannelDfuHoldsLock) {
   EXPECT_NE(Log().find("rejected: DFU lock held by Config Channel"), std::string::npos) << Log();
 
   // The config-channel DFU is undisturbed and completes with the image intact.
-  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(120000)));
+  ASSERT_TRUE(
+      sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(120000)));
   ASSERT_TRUE(result->ok()) << result->error().message();
   EXPECT_TRUE(SlotEquals(Secondary(), cfg_image));
   EXPECT_EQ(dev_->lock().owner(), nullptr);  // released when the DFU ended
@@ -376,7 +376,8 @@ TEST_F(Scenario, ConfigChannelDfuRefusedAfterSmpUploadUntilReboot) {
   const auto cfg_image = Update("3.0.0", 5000);
   std::optional<Result<ConfigDfuResult>> result;
   host.Run(cfg_image, [&](Result<ConfigDfuResult> r) { result = std::move(r); });
-  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(30000)));
+  ASSERT_TRUE(
+      sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(30000)));
   ASSERT_FALSE(result->ok());
   EXPECT_EQ(result->error().code(), Errc::kBusy);
   EXPECT_NE(result->error().message().find("sync state 4"), std::string_view::npos);
@@ -392,7 +393,8 @@ TEST_F(Scenario, ConfigChannelDfuRefusedAfterSmpUploadUntilReboot) {
   ASSERT_TRUE(dev_->Reboot().ok());
   result.reset();
   host.Run(cfg_image, [&](Result<ConfigDfuResult> r) { result = std::move(r); });
-  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(300000)));
+  ASSERT_TRUE(
+      sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(300000)));
   ASSERT_TRUE(result->ok()) << result->error().message() << "\n" << Log();
   EXPECT_TRUE(result->value().rebooted);
   sched_.RunFor(Ms(1000));
@@ -463,8 +465,9 @@ TEST_F(Scenario, RunningImageConfirmedAtBoot) {
 // switched off. The test image runs once and MCUboot reverts it at the next reset.
 TEST_F(Scenario, UnconfirmedTestImageRevertsWithoutConfirmAtBoot) {
   std::string conf(DefaultPrjConf());
-  conf += "CONFIG_DESKTOP_SMP_ENABLE=n\nCONFIG_DESKTOP_DFU_MCUMGR_ENABLE=y\n"
-          "CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE=n\n";
+  conf +=
+      "CONFIG_DESKTOP_SMP_ENABLE=n\nCONFIG_DESKTOP_DFU_MCUMGR_ENABLE=y\n"
+      "CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE=n\n";
   auto cfg = ParsePrjConf(conf);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message();
   EXPECT_FALSE(cfg->dfu_lock);
@@ -595,7 +598,8 @@ TEST_F(Scenario, ConfigChannelDfuLowersLatency) {
   host.Run(Update("3.0.0", 3000), [&](Result<ConfigDfuResult> r) { result = std::move(r); });
   sched_.RunFor(Ms(1500));
   EXPECT_EQ(link.params().latency, 0);
-  ASSERT_TRUE(sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(60000)));
+  ASSERT_TRUE(
+      sched_.RunUntilCondition([&] { return result.has_value(); }, sched_.Now() + Ms(60000)));
   ASSERT_TRUE(result->ok()) << result->error().message();
   sched_.RunFor(Ms(11000));
   EXPECT_EQ(link.params().latency, 99);

@@ -28,7 +28,9 @@ enum class DfuOption : uint8_t {
 inline constexpr size_t kDfuOptionCount = 7;
 inline constexpr std::string_view kDfuModuleName = "dfu";
 std::string_view DfuOptionName(DfuOption o);
-constexpr uint8_t OptionField(DfuOption o) { return static_cast<uint8_t>(static_cast<uint8_t>(o) + 1); }
+constexpr uint8_t OptionField(DfuOption o) {
+  return static_cast<uint8_t>(static_cast<uint8_t>(o) + 1);
+}
 
 enum class SyncState : uint8_t {
   kInactive = 0,

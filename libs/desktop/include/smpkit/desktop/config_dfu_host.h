@@ -18,11 +18,11 @@ namespace smpkit::desktop {
 
 struct ConfigDfuHostOptions {
   uint8_t transport_id = 1;
-  sim::Duration report_delay = sim::Ms(8);     // one feature report each way
-  sim::Duration busy_poll = sim::Ms(1000);     // while CLEANING / ACTIVE_OTHER
-  sim::Duration busy_timeout = sim::Ms(20000); // give up waiting for a busy device
-  sim::Duration storing_sleep = sim::Ms(300);  // doubles every 8 retries, capped at 1 s
-  bool reboot = true;                          // fetch "reboot" at the end
+  sim::Duration report_delay = sim::Ms(8);      // one feature report each way
+  sim::Duration busy_poll = sim::Ms(1000);      // while CLEANING / ACTIVE_OTHER
+  sim::Duration busy_timeout = sim::Ms(20000);  // give up waiting for a busy device
+  sim::Duration storing_sleep = sim::Ms(300);   // doubles every 8 retries, capped at 1 s
+  bool reboot = true;                           // fetch "reboot" at the end
 };
 
 struct ConfigDfuResult {
@@ -38,7 +38,8 @@ class ConfigDfuHost {
  public:
   using Done = std::function<void(Result<ConfigDfuResult>)>;
 
-  ConfigDfuHost(sim::Scheduler& scheduler, DesktopDevice& device, ConfigDfuHostOptions options = {});
+  ConfigDfuHost(sim::Scheduler& scheduler, DesktopDevice& device,
+                ConfigDfuHostOptions options = {});
   ConfigDfuHost(const ConfigDfuHost&) = delete;
   ConfigDfuHost& operator=(const ConfigDfuHost&) = delete;
 
@@ -70,8 +71,8 @@ class ConfigDfuHost {
   ConfigDfuHostOptions opt_;
   std::vector<uint8_t> image_;
   uint32_t crc_ = 0;
-  uint32_t offset_ = 0;       // host's offset
-  uint32_t checkpoint_ = 0;   // next sync point
+  uint32_t offset_ = 0;      // host's offset
+  uint32_t checkpoint_ = 0;  // next sync point
   uint16_t buffer_size_ = 512;
   uint32_t storing_retries_ = 0;
   uint32_t start_attempts_ = 0;

@@ -34,14 +34,14 @@ namespace smpkit::desktop {
 
 // Timings of the modules (nrf-desktop.md §0, §12: keep them exact); overridable for tests.
 struct DesktopTimings {
-  sim::Duration dfu_timeout = sim::Ms(5000);         // config-channel data timeout
-  sim::Duration dfu_reboot_delay = sim::Ms(250);     // after the reboot fetch
-  sim::Duration erase_postpone = sim::Ms(15000);     // device in use
-  sim::Duration store_period = sim::Ms(5);           // background store step
-  sim::Duration mcumgr_lock_hold = sim::Ms(5000);    // newer era: dfu_mcumgr's DFU_TIMEOUT
-  sim::Duration low_latency_check = sim::Ms(5000);   // ble_latency
-  sim::Duration smp_packet_base = sim::Us(300);      // CPU time per SMP packet (plus flash)
-  sim::Duration blank_check_per_page = sim::Us(100); // 8 reads of 512 B
+  sim::Duration dfu_timeout = sim::Ms(5000);          // config-channel data timeout
+  sim::Duration dfu_reboot_delay = sim::Ms(250);      // after the reboot fetch
+  sim::Duration erase_postpone = sim::Ms(15000);      // device in use
+  sim::Duration store_period = sim::Ms(5);            // background store step
+  sim::Duration mcumgr_lock_hold = sim::Ms(5000);     // newer era: dfu_mcumgr's DFU_TIMEOUT
+  sim::Duration low_latency_check = sim::Ms(5000);    // ble_latency
+  sim::Duration smp_packet_base = sim::Us(300);       // CPU time per SMP packet (plus flash)
+  sim::Duration blank_check_per_page = sim::Us(100);  // 8 reads of 512 B
 };
 
 struct DesktopOptions {

@@ -16,8 +16,8 @@ namespace smpkit::desktop {
 enum class ModuleId : uint8_t {
   kMain,
   kBleState,
-  kSmp,            // Era A smp.c (or dfu_mcumgr in the newer era)
-  kDfu,            // config-channel DFU (dfu.c)
+  kSmp,  // Era A smp.c (or dfu_mcumgr in the newer era)
+  kDfu,  // config-channel DFU (dfu.c)
   kBleLatency,
   kPowerManager,
   kConfigChannel,  // HID config-channel transport (hids / usb_state): requests in, responses out
@@ -74,7 +74,7 @@ enum class ConfigStatus : uint8_t {
   kGetPeerInfo = 8,
   kTimeout = 9,
 };
-inline constexpr size_t kConfigDataMax = 32;  // report data (25 B) and every fetch response
+inline constexpr size_t kConfigDataMax = 32;   // report data (25 B) and every fetch response
 inline constexpr uint8_t kConfigModIdDfu = 1;  // the DFU module's id on the config channel
 
 struct ConfigEvent {

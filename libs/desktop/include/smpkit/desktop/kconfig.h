@@ -34,7 +34,8 @@ using KconfigValue = std::variant<bool, int64_t, std::string>;
 class Kconfig {
  public:
   // Parses prj.conf text. Errors (kInvalidArgument) carry "line N: ..." and name the option:
-  // malformed lines, unknown options, type mismatches, out-of-range ints, bad string escapes. A later assignment overrides an earlier one (Kconfig fragments).
+  // malformed lines, unknown options, type mismatches, out-of-range ints, bad string escapes. A
+  // later assignment overrides an earlier one (Kconfig fragments).
   static Result<Kconfig> Parse(std::string_view text);
 
   void SetBool(std::string_view name, bool v) { values_[std::string(name)] = v; }
@@ -65,26 +66,26 @@ enum class SmpEra : uint8_t {
 // Everything the simulated device reads from its configuration.
 struct DesktopConfig {
   SmpEra smp = SmpEra::kEraA;
-  bool config_channel_dfu = true;  // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE
-  bool dfu_lock = true;            // Era A: always; newer era: CONFIG_DESKTOP_DFU_LOCK
-  bool direct_xip = false;         // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_MCUBOOT_DIRECT_XIP
-  bool ble_latency = true;         // CONFIG_DESKTOP_BLE_LATENCY_ENABLE
-  bool low_latency_lock = false;   // CONFIG_DESKTOP_BLE_LOW_LATENCY_LOCK
-  bool power_manager = true;       // CONFIG_CAF_POWER_MANAGER
-  uint32_t sync_buffer_words = 128;         // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE
-  uint16_t pref_interval_min = 6;           // CONFIG_BT_PERIPHERAL_PREF_MIN_INT
-  uint16_t pref_interval_max = 6;           // CONFIG_BT_PERIPHERAL_PREF_MAX_INT
-  uint16_t pref_latency = 99;               // CONFIG_BT_PERIPHERAL_PREF_LATENCY
-  uint16_t pref_timeout = 400;              // CONFIG_BT_PERIPHERAL_PREF_TIMEOUT
+  bool config_channel_dfu = true;    // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE
+  bool dfu_lock = true;              // Era A: always; newer era: CONFIG_DESKTOP_DFU_LOCK
+  bool direct_xip = false;           // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_MCUBOOT_DIRECT_XIP
+  bool ble_latency = true;           // CONFIG_DESKTOP_BLE_LATENCY_ENABLE
+  bool low_latency_lock = false;     // CONFIG_DESKTOP_BLE_LOW_LATENCY_LOCK
+  bool power_manager = true;         // CONFIG_CAF_POWER_MANAGER
+  uint32_t sync_buffer_words = 128;  // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE
+  uint16_t pref_interval_min = 6;    // CONFIG_BT_PERIPHERAL_PREF_MIN_INT
+  uint16_t pref_interval_max = 6;    // CONFIG_BT_PERIPHERAL_PREF_MAX_INT
+  uint16_t pref_latency = 99;        // CONFIG_BT_PERIPHERAL_PREF_LATENCY
+  uint16_t pref_timeout = 400;       // CONFIG_BT_PERIPHERAL_PREF_TIMEOUT
   uint32_t conn_param_update_timeout_ms = 1000;  // CONFIG_BT_CONN_PARAM_UPDATE_TIMEOUT
-  uint32_t security_fail_timeout_s = 10;    // CONFIG_DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S
-  uint32_t power_manager_timeout_s = 120;   // CONFIG_CAF_POWER_MANAGER_TIMEOUT
-  uint32_t os_reset_ms = 250;               // CONFIG_OS_MGMT_RESET_MS / MCUMGR_GRP_OS_RESET_MS
-  uint16_t mcumgr_buf_size = 384;           // CONFIG_MCUMGR_BUF_SIZE
-  uint16_t l2cap_tx_mtu = 260;              // CONFIG_BT_L2CAP_TX_MTU
-  uint16_t vid = 0x1915;                    // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_VID
-  uint16_t pid = 0x52DE;                    // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_PID
-  std::string generation = "default";       // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_GENERATION
+  uint32_t security_fail_timeout_s = 10;         // CONFIG_DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S
+  uint32_t power_manager_timeout_s = 120;        // CONFIG_CAF_POWER_MANAGER_TIMEOUT
+  uint32_t os_reset_ms = 250;                    // CONFIG_OS_MGMT_RESET_MS / MCUMGR_GRP_OS_RESET_MS
+  uint16_t mcumgr_buf_size = 384;                // CONFIG_MCUMGR_BUF_SIZE
+  uint16_t l2cap_tx_mtu = 260;                   // CONFIG_BT_L2CAP_TX_MTU
+  uint16_t vid = 0x1915;                         // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_VID
+  uint16_t pid = 0x52DE;                         // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_PID
+  std::string generation = "default";            // CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_GENERATION
   // Simulation switch, no Kconfig in NCS: confirm the running image at main READY
   // (nrf-desktop.md §4.5). Off only to show that an unconfirmed test image is reverted.
   bool confirm_at_boot = true;
