@@ -342,3 +342,33 @@ TEST(LayoutTest, PlacesPartitionsInOrder) {
 
 }  // namespace
 }  // namespace smpkit::flash
+
+namespace smpkit::flash {
+namespace {
+
+// The erased-watermark shortcut must never let a write un-program bits.
+TEST(FlashWatermark, SequentialWritesSkipTheCheckButNotTheRule) {
+  RamFlash f(Geometry{4 * 4096, 4096, 4, 0xff});
+  const uint8_t zeros[4] = {0, 0, 0, 0};
+  const uint8_t ones[4] = {0xff, 0xff, 0xff, 0xff};
+  const uint8_t mid[4] = {0x55, 0x55, 0x55, 0x55};
+  ASSERT_TRUE(f.Write(0, zeros).ok());
+  ASSERT_TRUE(f.Write(8, mid).ok());   // above the watermark
+  ASSERT_TRUE(f.Write(4, mid).ok());   // below it, but erased: checked and fine
+  EXPECT_EQ(f.Write(0, ones).error().code(), Errc::kBadState);
+  EXPECT_EQ(f.Write(8, zeros).ok(), true);  // 0x55 -> 0x00 only programs bits
+  EXPECT_EQ(f.Write(8, ones).error().code(), Errc::kBadState);
+  // Across a page boundary, after an erase of the second page only.
+  std::vector<uint8_t> span(8192, 0x00);
+  ASSERT_TRUE(f.Write(4096, span).ok());
+  ASSERT_TRUE(f.ErasePage(8192).ok());
+  std::vector<uint8_t> back(16, 0x11);
+  EXPECT_EQ(f.Write(8192 - 8, back).error().code(), Errc::kBadState);  // page 1 is programmed
+  ASSERT_TRUE(f.Write(8192, ConstByteSpan(back.data(), 8)).ok());
+  uint8_t out[8];
+  ASSERT_TRUE(f.Read(8192, out).ok());
+  EXPECT_EQ(out[0], 0x11);
+}
+
+}  // namespace
+}  // namespace smpkit::flash

@@ -109,6 +109,8 @@ class Flash {
 
  protected:
   explicit Flash(const Geometry& g);
+  // For backends that start fully erased (RAM, a newly created file).
+  void MarkAllErased();
   // Backends: plain byte storage; the range has been checked.
   virtual Status DoRead(uint32_t offset, ByteSpan out) = 0;
   virtual Status DoStore(uint32_t offset, ConstByteSpan data) = 0;
@@ -135,6 +137,13 @@ class Flash {
   uint64_t erase_budget_ = UINT64_MAX;
   bool interrupt_this_ = false;  // set by Begin() when the current mutation is the cut one
   std::vector<uint8_t> page_buf_;  // one page, allocated once
+  // Per page: bytes [watermark, page_size) are known erased (nothing written there since the
+  // last erase). A write that starts at or above the watermark needs no NOR check. Pages of
+  // unknown content hold page_size.
+  std::vector<uint32_t> erased_from_;
+  // Whether [offset, offset + n) lies above every touched page's watermark; moves them.
+  bool TakeErasedRange(uint32_t offset, uint64_t n);
+  void ForgetErased(uint32_t offset, uint64_t n);
 };
 
 // A device held in RAM. Its content lives as long as the object.
