@@ -188,6 +188,24 @@ TEST(SessionTest, FallsBackToV1OnTooNewAndOnVersion0Answers) {
   EXPECT_THAT(std::string(got2->error().message()), HasSubstr("SMP v1 only"));
 }
 
+TEST(SessionTest, TooOldSwitchesToV2AndBothRefusalsFail) {
+  sim::Scheduler sched;
+  SchedulerExecutor ex(sched);
+  ScriptLink link;
+  Session s(link, ex, {.timeout = sim::Ms(100), .retries = 1, .start_v2 = false});
+  std::optional<Result<Reply>> got;
+  s.Submit(EchoRequest("a"), [&](Result<Reply> r) { got = std::move(r); });
+  EXPECT_EQ(smp::DecodeHeader(link.sent[0])->version, smp::kVersion1);
+  link.Reply(link.sent[0], 0, [](cbor::Writer& w) { w.Key("rc").Uint(12); });
+  ASSERT_EQ(link.sent.size(), 2u);
+  EXPECT_EQ(smp::DecodeHeader(link.sent[1])->version, smp::kVersion2);
+  link.Reply(link.sent[1], 1, [](cbor::Writer& w) { w.Key("rc").Uint(13); });
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code(), Errc::kNotSupported);
+  EXPECT_EQ(got->error().message(), "device rejects both SMP versions (rc 12 and rc 13)");
+}
+
 TEST(SessionTest, BothErrorShapesAreDescribed) {
   sim::Scheduler sched;
   SchedulerExecutor ex(sched);

@@ -241,9 +241,12 @@ void Session::OnPacket(ConstByteSpan packet) {
     // The version this request went out with (a legacy server answers version 0 anyway).
     bool transmitted_v2 = p.v2;
     if (transmitted_v2 && r.rc == kRcTooNew && !r.err) {
-      if (!config_.allow_v1_fallback) {
+      p.v2_refused = true;
+      if (!config_.allow_v1_fallback || p.v1_refused) {
         Finish(id, Error(Errc::kNotSupported,
-                         "device speaks SMP v1 only (rc 13 TOO_NEW to a v2 request)"));
+                         p.v1_refused ? "device rejects both SMP versions (rc 12 and rc 13)"
+                                      : "device speaks SMP v1 only (rc 13 TOO_NEW to a v2 "
+                                        "request)"));
         return;
       }
       ++stats_.v1_fallbacks;
@@ -254,10 +257,10 @@ void Session::OnPacket(ConstByteSpan packet) {
       continue;
     }
     if (!transmitted_v2 && r.rc == kRcTooOld && !r.err) {
-      bool tried_v2 = p.seqs.size() > 1 && config_.start_v2;
-      if (tried_v2 && !v2_) {
-        Finish(id, Error(Errc::kNotSupported,
-                         "device rejects both SMP versions (rc 12 TOO_OLD to v1, no v2 answer)"));
+      p.v1_refused = true;
+      if (p.v2_refused) {
+        Finish(id,
+               Error(Errc::kNotSupported, "device rejects both SMP versions (rc 12 and rc 13)"));
         return;
       }
       v2_ = true;

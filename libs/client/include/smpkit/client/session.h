@@ -121,6 +121,8 @@ class Session {
     Callback done;
     int attempts = 0;
     bool v2 = true;
+    bool v1_refused = false;    // rc 12 TOO_OLD to a v1 transmission
+    bool v2_refused = false;    // rc 13 TOO_NEW to a v2 transmission
     std::vector<uint8_t> seqs;  // every sequence number used for this request
     TimerId timer = kNoTimer;
   };
