@@ -158,7 +158,7 @@ void BM_UdpUpload(benchmark::State& state) {
 }
 BENCHMARK(BM_UdpUpload)
     ->ArgsProduct({{1, 2, 4, 8}, {512, 1024, 2048, 4096, 8192}})
-    ->Iterations(3)
+    ->Iterations(20)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
