@@ -163,7 +163,7 @@ class Client {
  private:
   RawLink& link_;
   uint8_t seq_ = 0;
-  std::vector<uint8_t> buf_ = std::vector<uint8_t>(4096);
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(16384);
   std::vector<uint8_t> last_;
 };
 
@@ -213,6 +213,22 @@ TEST(DeviceProcessTest, UdpUploadTestResetConfirmRevert) {
   EXPECT_TRUE(WIFEXITED(dev.exit_status()) && WEXITSTATUS(dev.exit_status()) == 0)
       << "clean shutdown on SIGTERM";
   std::filesystem::remove(flash);
+}
+
+TEST(DeviceProcessTest, Ipv6AndIpv4AtOnceWithLargeDatagrams) {
+  DeviceProcess dev({"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size", "8192", "--quiet"});
+  ASSERT_NE(dev.udp_port(), 0);
+  ASSERT_NE(dev.udp6_port(), 0);
+  for (bool v6 : {false, true}) {
+    UdpLink link(v6 ? dev.udp6_port() : dev.udp_port(), v6);
+    Client c(link);
+    const std::string big(6000, 'x');  // one 6 KB datagram each way
+    auto r = c.Call(2, 0, 0, [&](cbor::Writer& w) { w.Key("d").Text(big); });
+    ASSERT_TRUE(r && r->ok()) << (v6 ? "IPv6" : "IPv4");
+    std::string_view echoed;
+    ASSERT_TRUE(cbor::DecodeMap(r->payload, {cbor::TextField("r", &echoed)}).ok());
+    EXPECT_EQ(echoed, big);
+  }
 }
 
 TEST(DeviceProcessTest, SerialPtyUploadTestResetConfirmRevert) {

@@ -81,6 +81,7 @@ class DeviceProcess {
     }
   }
   uint16_t udp_port() const { return udp_port_; }
+  uint16_t udp6_port() const { return udp6_port_; }
   const std::string& pty() const { return pty_; }
   int exit_status() const { return exit_status_; }
   void ExpectSerial() { want_serial_ = true; }
@@ -93,6 +94,7 @@ class DeviceProcess {
       if (nl == std::string::npos) break;
       const std::string line = buf.substr(pos, nl - pos);
       if (line.rfind("udp: 127.0.0.1:", 0) == 0) udp_port_ = static_cast<uint16_t>(std::stoi(line.substr(15)));
+      if (line.rfind("udp: [::1]:", 0) == 0) udp6_port_ = static_cast<uint16_t>(std::stoi(line.substr(11)));
       if (line.rfind("serial: ", 0) == 0) pty_ = line.substr(8);
       pos = nl + 1;
     }
@@ -100,6 +102,7 @@ class DeviceProcess {
   pid_t pid_ = -1;
   int out_ = -1;
   uint16_t udp_port_ = 0;
+  uint16_t udp6_port_ = 0;
   std::string pty_;
   int want_udp_ = 0;
   bool want_serial_ = false;
@@ -117,16 +120,27 @@ class RawLink {
 
 class UdpLink : public RawLink {
  public:
-  explicit UdpLink(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    addr_.sin_family = AF_INET;
-    addr_.sin_port = htons(port);
-    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  explicit UdpLink(uint16_t port, bool v6 = false) {
+    if (v6) {
+      fd_ = socket(AF_INET6, SOCK_DGRAM, 0);
+      auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr_);
+      a6->sin6_family = AF_INET6;
+      a6->sin6_port = htons(port);
+      a6->sin6_addr = in6addr_loopback;
+      len_ = sizeof(sockaddr_in6);
+    } else {
+      fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+      auto* a4 = reinterpret_cast<sockaddr_in*>(&addr_);
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons(port);
+      a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len_ = sizeof(sockaddr_in);
+    }
   }
   ~UdpLink() override { close(fd_); }
   bool Send(ConstByteSpan frame) override {
     return sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&addr_),
-                  sizeof(addr_)) == static_cast<ssize_t>(frame.size());
+                  len_) == static_cast<ssize_t>(frame.size());
   }
   std::optional<std::vector<uint8_t>> Receive(std::chrono::milliseconds timeout) override {
     pollfd p{fd_, POLLIN, 0};
@@ -140,7 +154,8 @@ class UdpLink : public RawLink {
 
  private:
   int fd_;
-  sockaddr_in addr_{};
+  sockaddr_storage addr_{};
+  socklen_t len_ = 0;
 };
 
 class PtyLink : public RawLink {

@@ -149,6 +149,47 @@ TEST_F(DeviceTest, UploadTestResetConfirmThenRevert) {
   EXPECT_TRUE(Slot(*state, 0)->confirmed);
 }
 
+TEST_F(DeviceTest, ProgressiveEraseOverADirtySlot) {
+  // Re-create the device with progressive erase on; the slot already holds an upload.
+  const auto first = ReadVector("mcuboot/unsigned-hashonly.bin");
+  EXPECT_EQ(Upload(first, 512), first.size());
+  DeviceConfig c = Config();
+  c.img.erase_progressively = true;
+  Device dev2(flash_, c);
+  ASSERT_TRUE(dev2.Boot().ok());
+  auto second = MakeFactoryImage("2.0.0", 9000, 3);  // spans three pages of the old image
+  ASSERT_TRUE(second.ok());
+  auto parsed = mcuboot::Parse(*second);
+  auto hash = mcuboot::StoredHash(*parsed);
+  uint64_t off = 0;
+  while (off < second->size()) {
+    const size_t n = std::min<size_t>(900, second->size() - off);
+    smp::Header h;
+    h.op = 2;
+    h.group = 1;
+    h.id = 1;
+    auto frame = smp::BuildFrame(h, buf_, [&](cbor::Writer& w) {
+      if (off == 0) w.Key("len").Uint(second->size());
+      w.Key("off").Uint(off).Key("data").Bytes(ConstByteSpan(second->data() + off, n));
+    });
+    ASSERT_TRUE(frame.ok());
+    Capture cap;
+    dev2.HandlePacket(*frame, cap);
+    ASSERT_EQ(cap.frames.size(), 1u);
+    auto r = smp::ParseResponse(cap.frames[0]);
+    ASSERT_TRUE(r.ok() && r->ok()) << "upload failed at " << off;
+    uint64_t next = 0;
+    ASSERT_TRUE(cbor::DecodeMap(r->payload, {cbor::UintField("off", &next)}).ok());
+    ASSERT_EQ(next, off + n);
+    off = next;
+  }
+  auto state = dev2.ImageState();
+  ASSERT_TRUE(state.ok());
+  const auto* s1 = Slot(*state, 1);
+  ASSERT_NE(s1, nullptr);
+  EXPECT_TRUE(std::equal(s1->hash.begin(), s1->hash.end(), hash->view().begin()));
+}
+
 TEST_F(DeviceTest, PacketsDuringResetAreLost) {
   auto r = Send(2, 0, 5, [](cbor::Writer&) {});
   ASSERT_TRUE(r.ok());

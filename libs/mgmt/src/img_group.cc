@@ -123,8 +123,22 @@ Outcome ImgGroup::Fail(ImgErr err, const char* reason) {
   return ImgError(err, reason);
 }
 
+Status ImgGroup::EraseAhead(uint32_t to) {
+  if (!config_.erase_progressively || to <= session_.erased_to) return Ok();
+  const flash::Partition& part = SlotPartition(session_.slot);
+  const uint32_t page = part.page_size();
+  const uint32_t end = std::min(part.size(), (to + page - 1) / page * page);
+  for (uint32_t at = session_.erased_to; at < end; at += page) {
+    SMPKIT_ASSIGN_OR_RETURN(bool blank, part.IsErased(at, page));
+    if (!blank) SMPKIT_TRY(part.ErasePage(at));
+  }
+  session_.erased_to = end;
+  return Ok();
+}
+
 Status ImgGroup::WriteData(ConstByteSpan data) {
   const flash::Partition& part = SlotPartition(session_.slot);
+  SMPKIT_TRY(EraseAhead(session_.off + static_cast<uint32_t>(data.size()) + 16));
   const uint32_t align = std::max<uint32_t>(1, part.write_align());
   if (align > session_.tail.size()) return Error(Errc::kNotSupported, "flash write unit > 16");
   // Offset in flash of the first byte not yet written.
@@ -228,7 +242,8 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
         }
       }
     }
-    auto erased = part.IsErased(0, part.size());
+    // With progressive erase the slot is not scanned up front (Zephyr skips the scan too).
+    auto erased = config_.erase_progressively ? Result<bool>(true) : part.IsErased(0, part.size());
     if (!erased.ok()) return Fail(ImgErr::kFlashReadFailed, nullptr);
     check.image = static_cast<uint8_t>(img);
     check.len = static_cast<uint32_t>(len);
@@ -252,7 +267,7 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     session_.sha_len = static_cast<uint8_t>(sha.size());
     std::copy(sha.begin(), sha.end(), session_.sha.begin());
     hooks_.OnDfuEvent(DfuEvent::kStarted);
-    if (!*erased) {
+    if (!*erased && !config_.erase_progressively) {
       // Pages covering [0, len) and the trailer at the end of the slot.
       const uint32_t page = part.page_size();
       const uint32_t body = std::min(part.size(), (session_.len + page - 1) / page * page);
@@ -290,6 +305,17 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
   w.Key("off").Uint(session_.off);
   if (session_.off >= session_.len) {
     if (!Flush().ok()) return Fail(ImgErr::kFlashWriteFailed, "fa write fail");
+    if (config_.erase_progressively) {
+      // The trailer page must not hold a stale trailer from an earlier image.
+      const flash::Partition& part = SlotPartition(session_.slot);
+      const uint32_t last = part.size() - part.page_size();
+      if (session_.erased_to <= last) {
+        auto blank = part.IsErased(last, part.page_size());
+        if (!blank.ok() || (!*blank && !part.ErasePage(last).ok())) {
+          return Fail(ImgErr::kFlashEraseFailed, "fa erase fail");
+        }
+      }
+    }
     if (config_.image_check) {
       auto match = FinalMatch();
       w.Key("match").Bool(match.ok() && *match);

@@ -42,6 +42,9 @@ struct ImgGroupConfig {
   bool slot_info = true;           // command 6 (Zephyr >= 3.7)
   bool image_check = true;         // CONFIG_IMG_ENABLE_IMAGE_CHECK: "match" in the last response
   bool erase_blank_is_error = false;  // Zephyr 3.4 answered IMG 1 for erasing a blank slot
+  // CONFIG_IMG_ERASE_PROGRESSIVELY: erase each page just before the upload writes into it
+  // (and the trailer at the end) instead of all needed pages on the first chunk.
+  bool erase_progressively = false;
   bool version_cmp_use_build = false;
 };
 
@@ -72,6 +75,7 @@ class ImgGroup : public smp::Group {
     // Bytes accepted but not yet written because the flash writes whole units.
     std::array<uint8_t, 16> tail{};
     uint8_t tail_len = 0;
+    uint32_t erased_to = 0;  // progressive erase: pages below this offset are erased
   };
 
   smp::Outcome StateRead(cbor::Writer& w);
@@ -82,6 +86,8 @@ class ImgGroup : public smp::Group {
 
   smp::Outcome Fail(smp::ImgErr err, const char* reason);
   Status WriteData(ConstByteSpan data);
+  // Progressive erase: make sure [from, to) of the slot is erased before writing there.
+  Status EraseAhead(uint32_t to);
   Status Flush();
   Result<bool> FinalMatch();
   const flash::Partition& SlotPartition(uint8_t abs_slot) const;
