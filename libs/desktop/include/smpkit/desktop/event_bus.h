@@ -150,7 +150,7 @@ class BasicEventBus {
       head_ = (head_ + 1) % kCapacity;
       --count_;
       if (observer_) observer_(scheduler_.Now(), q.from, q.event);
-      std::visit([this](const auto& e) { Deliver(e); }, q.event);
+      std::visit([&](const auto& e) { Deliver(e); }, q.event);
     }
   }
   template <typename E>
