@@ -856,7 +856,12 @@ bool DesktopDevice::Impl::DfuOnConfig(const ConfigEvent& e) {
 }
 
 void DesktopDevice::Impl::DfuStart(ConstByteSpan data) {
+  // dfu.c clears the RAM buffer first. A store still running would then compute
+  // sync_offset - store_offset below zero (found by the config_dfu fuzzer): the buffer is gone,
+  // so the store stops too.
   sync_offset = 0;
+  store_offset = 0;
+  store_work.Cancel();
   auto s = DecodeStart(data);
   if (!s.ok()) return;
   if (!DfuClaim()) {
@@ -964,6 +969,10 @@ Status DesktopDevice::Impl::DfuWrite(uint32_t off, ConstByteSpan data) {
 }
 
 void DesktopDevice::Impl::DfuStoreStep() {
+  if (store_offset >= sync_offset) {  // nothing (left) to store
+    sync_offset = store_offset = 0;
+    return;
+  }
   if (device_in_use) {
     device_in_use = false;  // skip this slot
   } else {
