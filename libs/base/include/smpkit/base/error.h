@@ -32,7 +32,7 @@ std::string_view ErrcName(Errc code);
 
 class Error {
  public:
-  static constexpr size_t kMaxMessage = 127;
+  static constexpr size_t kMaxMessage = 191;
 
   Error() = default;
   Error(Errc code, std::string_view message);
