@@ -621,6 +621,45 @@ TEST_F(Scenario, PowerManagerSuspendsWhenIdle) {
   EXPECT_EQ(dev_->bus().submitted<WakeUpEvent>(), 1u);
 }
 
+// A start that arrives while the store work flushes the sync buffer discards the buffer and
+// stops the store; committed progress (cur_offset) is untouched (fuzz_config_dfu regression).
+TEST_F(Scenario, StartWhileStoringDiscardsTheBuffer) {
+  Make(EraA());
+  BootClean();
+  ConfigDfuHost host(sched_, *dev_);
+  auto step = [&](auto&& issue) {
+    bool done = false;
+    issue([&](auto r) {
+      EXPECT_TRUE(r.ok());
+      done = true;
+    });
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return done; }, sched_.Now() + Ms(1000)));
+  };
+  std::array<uint8_t, kStartSize> start{};
+  ASSERT_TRUE(EncodeStart({2000, 0x1234, 0}, start).ok());
+  step([&](auto cb) { host.Set(DfuOption::kStart, start, cb); });
+  ASSERT_TRUE(dev_->status().dfu_transfer_open);
+  std::vector<uint8_t> data(25, 0x5A);
+  for (int i = 0; i < 20; ++i) step([&](auto cb) { host.Set(DfuOption::kData, data, cb); });
+  EXPECT_EQ(dev_->status().dfu_sync_offset, 500u);  // 32 store steps of 5 ms
+  SyncInfo info;
+  step([&](auto cb) {
+    host.Sync([&, cb](Result<SyncInfo> r) {
+      if (r.ok()) info = *r;
+      cb(r);
+    });
+  });
+  EXPECT_EQ(info.state, SyncState::kStoring);
+  step([&](auto cb) { host.Set(DfuOption::kStart, start, cb); });  // "transfer already open"
+  const auto written = flash_->stats().bytes_written;
+  sched_.RunFor(Ms(500));
+  EXPECT_EQ(flash_->stats().bytes_written, written);  // the store stopped with the buffer
+  auto st = dev_->status();
+  EXPECT_EQ(st.dfu_sync_offset, 0u);
+  EXPECT_EQ(st.dfu_cur_offset, 0u);
+  EXPECT_TRUE(st.dfu_transfer_open);
+}
+
 TEST_F(Scenario, PropagationTableMatchesSeed) {
   Make(EraA());
   Boot();
