@@ -11,6 +11,9 @@
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/ble/link.h"
 #include "smpkit/cbor/reader.h"
+#include "smpkit/client/client.h"
+#include "smpkit/client/session.h"
+#include "smpkit/desktop/ble_central_link.h"
 #include "smpkit/desktop/config_dfu_host.h"
 #include "smpkit/desktop/desktop_device.h"
 #include "smpkit/flash/flash.h"
@@ -658,6 +661,61 @@ TEST_F(Scenario, StartWhileStoringDiscardsTheBuffer) {
   EXPECT_EQ(st.dfu_sync_offset, 0u);
   EXPECT_EQ(st.dfu_cur_offset, 0u);
   EXPECT_TRUE(st.dfu_transfer_open);
+}
+
+// The libs/client session (pipelined uploader, test, reset) as the phone, over the GATT SMP
+// service: the upload completes, the lock is smp's, then after the reset the new image runs
+// and is confirmed, seen by a new session on a new connection.
+TEST_F(Scenario, ClientUploadOverBle) {
+  Make(EraA());
+  BootClean();
+  const auto image = Update("2.0.0", 40000);
+  std::vector<uint8_t> hash;
+  {
+    ble::Link link(sched_, PhoneLink());
+    ASSERT_TRUE(link.Connect().ok());
+    ASSERT_TRUE(dev_->AttachLink(link).ok());
+    BleCentralLink central(link);
+    ASSERT_TRUE(central.Start().ok());
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
+    client::SchedulerExecutor ex(sched_);
+    client::Session session(central, ex);
+    client::Client phone(session);
+    client::UploadOptions uo;
+    uo.max_window = 3;
+    const sim::Time t0 = sched_.Now();
+    auto up = phone.Upload(image, uo);
+    ASSERT_TRUE(up.ok()) << up.error().message() << "\n" << Log();
+    EXPECT_EQ(up->size, image.size());
+    EXPECT_LT(sched_.Now() - t0, Ms(20000));
+    EXPECT_TRUE(SlotEquals(Secondary(), image));
+    EXPECT_EQ(OwnerName(), "smp");
+    EXPECT_EQ(link.params().latency, 0);
+    auto h = client::ImageHashOf(image);
+    ASSERT_TRUE(h.ok());
+    hash = *h;
+    ASSERT_TRUE(phone.ImageTest(hash).ok());
+    ASSERT_TRUE(phone.Reset().ok());
+    sched_.RunFor(Ms(1000));
+    EXPECT_FALSE(link.connected());
+  }
+  EXPECT_EQ(dev_->boot_count(), 2u);
+  ble::Link link(sched_, PhoneLink());
+  ASSERT_TRUE(link.Connect().ok());
+  ASSERT_TRUE(dev_->AttachLink(link).ok());
+  BleCentralLink central(link);
+  ASSERT_TRUE(central.Start().ok());
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
+  client::SchedulerExecutor ex(sched_);
+  client::Session session(central, ex);
+  client::Client phone(session);
+  auto state = phone.ImageState();
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  ASSERT_FALSE(state->empty());
+  EXPECT_EQ((*state)[0].version, "2.0.0");
+  EXPECT_TRUE((*state)[0].active);
+  EXPECT_TRUE((*state)[0].confirmed);  // confirmed by the dfu module at boot
+  EXPECT_EQ((*state)[0].hash, hash);
 }
 
 TEST_F(Scenario, PropagationTableMatchesSeed) {
