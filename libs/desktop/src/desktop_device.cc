@@ -359,7 +359,8 @@ void DesktopDevice::Impl::StartModules() {
         M::kDfu, Priority::kNormal,
         [this](const ModuleStateEvent& e) { return DfuOnModuleState(e); }, {M::kMain});
     bus.Subscribe<ConfigEvent>(M::kDfu, Priority::kEarly,
-                               [this](const ConfigEvent& e) { return DfuOnConfig(e); });
+                               [this](const ConfigEvent& e) { return DfuOnConfig(e); },
+                               {M::kConfigChannel});
     bus.Subscribe<HidReportEvent>(M::kDfu, Priority::kNormal, [this](const HidReportEvent&) {
       device_in_use = true;
       return false;
@@ -370,25 +371,27 @@ void DesktopDevice::Impl::StartModules() {
     });
   }
   // Config-channel transport: responses back to the host; requests nobody consumed time out.
-  bus.Subscribe<ConfigEvent>(M::kConfigChannel, Priority::kNormal, [this](const ConfigEvent& e) {
-    auto& p = config_pending[e.transport_id % config_pending.size()];
-    if (!p.active) return false;
-    if (e.is_request) {
-      ConfigEvent rsp = e;
-      rsp.is_request = false;
-      rsp.status = ConfigStatus::kTimeout;
-      rsp.data_len = 0;
-      Submit(ModuleId::kConfigChannel, rsp);
-      return true;
-    }
-    p.active = false;
-    auto cb = std::move(p.cb);
-    std::weak_ptr<bool> guard = alive;
-    sched.PostAfter(p.delay, [cb = std::move(cb), e, guard] {
-      if (!guard.expired() && cb) cb(e);
-    });
-    return true;
-  });
+  bus.Subscribe<ConfigEvent>(M::kConfigChannel, Priority::kNormal,
+                             [this](const ConfigEvent& e) {
+                               auto& p = config_pending[e.transport_id % config_pending.size()];
+                               if (!p.active) return false;
+                               if (e.is_request) {
+                                 ConfigEvent rsp = e;
+                                 rsp.is_request = false;
+                                 rsp.status = ConfigStatus::kTimeout;
+                                 rsp.data_len = 0;
+                                 Submit(ModuleId::kConfigChannel, rsp);
+                                 return true;
+                               }
+                               p.active = false;
+                               auto cb = std::move(p.cb);
+                               std::weak_ptr<bool> guard = alive;
+                               sched.PostAfter(p.delay, [cb = std::move(cb), e, guard] {
+                                 if (!guard.expired() && cb) cb(e);
+                               });
+                               return true;
+                             },
+                             {M::kDfu});
   if (cfg.power_manager) {
     bus.DeclareSource<PowerDownEvent>(M::kPowerManager);
     bus.DeclareSource<WakeUpEvent>(M::kPowerManager);
@@ -1232,6 +1235,7 @@ std::string DesktopDevice::PropagationTables() const {
     const auto m = static_cast<ModuleId>(i);
     bool any = false;
     for (const auto& l : impl_->bus.subscriptions()) any = any || l.module == m;
+    for (const auto& l : impl_->bus.sources()) any = any || l.module == m;
     if (!any) continue;
     out += PropagationTable(m);
     out += '\n';

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -727,6 +729,7 @@ TEST_F(Scenario, PropagationTableMatchesSeed) {
   EXPECT_NE(t.find("ble_smp_transfer_event"), std::string::npos) << t;
   EXPECT_NE(t.find("ble_latency"), std::string::npos) << t;
   const std::string all = dev_->PropagationTables();
+  if (std::getenv("SMPKIT_PRINT") != nullptr) std::printf("%s", all.c_str());
   EXPECT_NE(all.find("config_event (EARLY)"), std::string::npos) << all;
 }
 
