@@ -28,5 +28,6 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
 void RegisterDemoCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterDeviceCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterBenchCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace smpkit::cli

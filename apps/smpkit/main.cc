@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   RegisterDemoCommands(app, global, &exit_code);
   RegisterClientCommands(app, global, &exit_code);
   RegisterDeviceCommands(app, global, &exit_code);
+  RegisterBenchCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

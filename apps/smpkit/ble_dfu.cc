@@ -1,0 +1,262 @@
+// One DFU over simulated Bluetooth LE (see ble_dfu.h).
+#include "ble_dfu.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smpkit/central/ble_smp_central.h"
+#include "smpkit/client/client.h"
+#include "smpkit/client/session.h"
+#include "smpkit/desktop/desktop_device.h"
+#include "smpkit/desktop/kconfig.h"
+#include "smpkit/device/device.h"
+#include "smpkit/flash/flash.h"
+#include "smpkit/sim/scheduler.h"
+
+namespace smpkit::cli {
+
+namespace {
+using sim::Ms;
+// The phone's link: 2M PHY, data length 251, encrypted (bonded), 30 ms as phones connect.
+}  // namespace
+
+ble::LinkConfig PhoneLink(const BleDfuSetup& setup) {
+  ble::LinkConfig lc;
+  lc.params = {setup.interval ? setup.interval : uint16_t{24}, 0, 400};
+  lc.phy = setup.phy;
+  lc.data_length = setup.data_length;
+  lc.encrypted = true;
+  lc.peripheral.latency_mode = ble::LatencyMode::kStrict;  // SoftDevice Controller
+  return lc;
+}
+
+namespace {
+
+class Timeline {
+ public:
+  Timeline(sim::Scheduler& s, bool enabled) : sched_(s), enabled_(enabled) {}
+  template <typename... Args>
+  void Print(std::string_view who, fmt::format_string<Args...> f, Args&&... args) {
+    if (!enabled_) return;
+    fmt::print("  {:>12}  {:<13} {}\n", sim::FormatTime(sched_.Now()), who,
+               fmt::format(f, std::forward<Args>(args)...));
+  }
+  bool enabled() const { return enabled_; }
+
+ private:
+  sim::Scheduler& sched_;
+  bool enabled_;
+};
+
+}  // namespace
+
+BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
+  BleDfuResult result;
+  const bool print = opt.print;
+  const bool latency_module = opt.latency_module;
+  sim::Scheduler sched(opt.seed);
+  Timeline tl(sched, print);
+
+  std::string conf(desktop::DefaultPrjConf());
+  if (!opt.prj_conf.empty()) {
+    std::ifstream in(opt.prj_conf);
+    if (!in) {
+      result.error = fmt::format("cannot read {}", opt.prj_conf);
+      return result;
+    }
+    conf.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  if (!latency_module) conf += "CONFIG_DESKTOP_BLE_LATENCY_ENABLE=n\n";
+  if (opt.mtu) conf += fmt::format("CONFIG_BT_L2CAP_TX_MTU={}\n", opt.mtu);
+  if (opt.buf_size) conf += fmt::format("CONFIG_MCUMGR_BUF_SIZE={}\n", opt.buf_size);
+  auto cfg = desktop::ParsePrjConf(conf);
+  if (!cfg.ok()) {
+    result.error = std::string(cfg.error().message());
+    return result;
+  }
+  desktop::DesktopOptions o;
+  o.config = *cfg;
+  o.device.server.buf_size = cfg->mcumgr_buf_size;
+  result.buf_size = cfg->mcumgr_buf_size;
+  flash::RamFlash flash(o.device.Geometry());
+  flash.set_timing(flash::Timing::Nrf52());
+  desktop::DesktopDevice dev(sched, flash, o);
+  dev.SetLogger([&](sim::Time, desktop::ModuleId m, std::string_view msg) {
+    tl.Print(desktop::ModuleName(m), "{}", msg);
+  });
+  uint16_t latency = 0xffff;
+  bool uploading = false;
+  uint16_t interval = 0;
+  dev.SetParamsObserver([&](const ble::ConnParams& p) {
+    latency = p.latency;
+    interval = p.interval;
+    if (uploading) {
+      result.latency_during_upload = p.latency;
+      result.interval_during_upload = p.interval;
+    }
+  });
+
+  auto factory = device::MakeFactoryImage("1.0.0", 96 * 1024, opt.seed);
+  auto update = device::MakeFactoryImage("1.1.0", opt.image_size, opt.seed + 1);
+  if (!factory.ok() || !update.ok() || !dev.Provision(*factory).ok()) {
+    result.error = "cannot build the images";
+    return result;
+  }
+  tl.Print("demo", "power on: factory image 1.0.0 in slot 0, app_update.bin is 1.1.0 ({} bytes)",
+           update->size());
+  if (auto b = dev.PowerOn(); !b.ok()) {
+    result.error = std::string(b.error().message());
+    return result;
+  }
+  sched.RunFor(Ms(1));  // main READY and the modules' init cascade
+  if (print && opt.tables) fmt::print("{}\n", dev.PropagationTables());
+  sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; }, sched.Now() + Ms(120000));
+
+  // The phone connects and bonds.
+  std::vector<std::unique_ptr<ble::Link>> links;  // old links stay alive until the end
+  central::BleSmpCentral phone(opt.mtu ? opt.mtu : uint16_t{498});
+  std::function<void()> connect = [&] {
+    links.push_back(std::make_unique<ble::Link>(sched, PhoneLink(opt)));
+    ble::Link& link = *links.back();
+    if (opt.interval) {
+      // A phone that keeps its own interval: it grants the latency and timeout the device
+      // asks for (timeout at least what the latency needs) but not the interval.
+      link.SetCentralPolicy([iv = opt.interval](const ble::ConnParamRequest& r) {
+        const uint32_t needed = (1u + r.latency) * iv * 125u * 2u / 1000u + 1u;  // 10 ms units
+        return std::optional<ble::ConnParams>(ble::ConnParams{
+            iv, r.latency, static_cast<uint16_t>(std::min<uint32_t>(3200, std::max<uint32_t>(r.timeout, needed)))});
+      });
+    }
+    if (!link.Connect().ok()) return;
+    if (!dev.AttachLink(link, opt.mtu ? std::optional<uint16_t>(opt.mtu) : std::nullopt).ok()) return;
+    link.AddDisconnectListener([&](uint8_t reason) {
+      tl.Print("phone", "link lost (reason 0x{:02x}); reconnecting", reason);
+      phone.Detach();
+      sched.PostAfter(Ms(600), [&] { connect(); });
+    });
+    (void)phone.Attach(link, [&] {
+      tl.Print("phone", "connected: ATT MTU {}, 2M PHY, DLE 251, notifications on", phone.mtu());
+    });
+  };
+  connect();
+  if (!sched.RunUntilCondition([&] { return phone.ready(); }, sched.Now() + Ms(10000))) {
+    result.error = "the phone could not connect";
+    return result;
+  }
+  // Let the connection settle: ble_latency restores the preferred latency once idle.
+  sched.RunFor(Ms(12000));
+  tl.Print("phone", "link idle: interval {:.2f} ms, peripheral latency {}",
+           links.back()->params().interval * 1.25, links.back()->params().latency);
+
+  client::SchedulerExecutor exec(sched);
+  client::SessionConfig sc;
+  sc.timeout = std::chrono::seconds(opt.timeout_s);
+  client::Session session(phone, exec, sc);
+  client::Client cl(session);
+  auto params = cl.ProbeParams();
+  if (!params.ok()) {
+    result.error = fmt::format("params: {}", params.error().message());
+    return result;
+  }
+  const sim::Time dfu_start = sched.Now();
+  int last_decile = -1;
+  client::UploadOptions uo;
+  uo.max_window = opt.window;
+  uo.progress = [&](const client::Progress& p) {
+    if (p.phase != "upload" || p.total == 0) return;
+    const int decile = static_cast<int>(p.offset * 10 / p.total);
+    if (decile == last_decile) return;
+    last_decile = decile;
+    tl.Print("phone", "upload {:3d}%  {:>7} / {} bytes  {:6.1f} kB/s  window {}",
+             static_cast<int>(p.offset * 100 / p.total), p.offset, p.total, p.rate_bps / 1000,
+             p.window);
+  };
+  tl.Print("phone", "DFU: upload app_update.bin (buf_size {} from MCUmgr params)",
+           params->has_value() ? (*params)->buf_size : 0);
+  uploading = true;
+  result.latency_during_upload = latency;
+  result.interval_during_upload = interval;
+  const sim::Time up_start = sched.Now();
+  auto up = cl.Upload(*update, uo);
+  const sim::Time up_end = sched.Now();
+  uploading = false;
+  if (!up.ok()) {
+    result.error = fmt::format("upload: {}", up.error().message());
+    return result;
+  }
+  result.upload_s = sim::ToSeconds(up_end - up_start);
+  result.bytes = update->size();
+  result.chunk = up->chunk_data;
+  result.window_used = up->max_window_used;
+  result.att_mtu = phone.mtu();
+  result.transfer_events = static_cast<uint32_t>(dev.bus().submitted<desktop::BleSmpTransferEvent>());
+  tl.Print("phone", "upload done: {} bytes in {:.2f} s, match {}", update->size(), result.upload_s,
+           up->match ? (*up->match ? "true" : "false") : "n/a");
+
+  auto hash = client::ImageHashOf(*update);
+  if (!hash.ok()) {
+    result.error = std::string(hash.error().message());
+    return result;
+  }
+  tl.Print("phone", "image test (mark slot 1 for a test swap)");
+  if (auto t = cl.ImageTest(*hash); !t.ok()) {
+    result.error = fmt::format("test: {}", t.error().message());
+    return result;
+  }
+  tl.Print("phone", "reset");
+  if (auto r = cl.Reset(); !r.ok()) {
+    result.error = fmt::format("reset: {}", r.error().message());
+    return result;
+  }
+  const uint32_t boots = dev.boot_count();
+  sched.RunUntilCondition([&] { return dev.boot_count() > boots && phone.ready(); },
+                          sched.Now() + Ms(30000));
+  if (auto w = cl.WaitForDevice(std::chrono::seconds(20), std::chrono::milliseconds(500)); !w.ok()) {
+    result.error = fmt::format("device did not come back: {}", w.error().message());
+    return result;
+  }
+  auto state = cl.ImageState();
+  if (!state.ok()) {
+    result.error = fmt::format("state: {}", state.error().message());
+    return result;
+  }
+  bool runs_new = false;
+  for (const auto& s : *state) {
+    if (s.active && s.hash == *hash) runs_new = true;
+  }
+  if (!runs_new) {
+    result.error = "the new image is not running after the reset";
+    return result;
+  }
+  tl.Print("phone", "new image 1.1.0 runs; confirm");
+  auto confirm = cl.ImageConfirm();
+  if (!confirm.ok()) {
+    result.error = fmt::format("confirm: {}", confirm.error().message());
+    return result;
+  }
+  bool confirmed = false;
+  for (const auto& s : *confirm) {
+    if (s.active && s.hash == *hash && s.confirmed) confirmed = true;
+  }
+  if (!confirmed) {
+    result.error = "the new image is not confirmed";
+    return result;
+  }
+  result.dfu_s = sim::ToSeconds(sched.Now() - dfu_start);
+  tl.Print("phone", "DFU complete: 1.1.0 active and confirmed");
+  // Let the timeline show the latency going back to the preferred value.
+  sched.RunFor(Ms(12000));
+  result.ok = true;
+  return result;
+}
+
+
+}  // namespace smpkit::cli

@@ -1,0 +1,52 @@
+#pragma once
+// One DFU over simulated Bluetooth LE, end to end on virtual time: a simulated nRF Desktop
+// device (SMP, DFU, DFU lock, BLE latency modules, MCUboot) and a simulated phone running the
+// nRF Connect Device Manager flow (upload, test, reset, reconnect, check, confirm) over the
+// BLE link model. Used by `smpkit demo` and `smpkit bench ble`.
+#include <cstdint>
+#include <string>
+
+#include "smpkit/ble/link.h"
+
+namespace smpkit::cli {
+
+struct BleDfuSetup {
+  uint32_t image_size = 256 * 1024;
+  uint32_t seed = 1;
+  size_t window = 1;  // nRF Connect Device Manager with pipelining off
+  bool latency_module = true;
+  bool print = false;   // timeline on stdout
+  bool tables = false;  // the modules' event propagation tables
+  std::string prj_conf;  // path of a prj.conf; empty = the seed's defaults
+  // Link and device overrides (0 = keep the configuration's value).
+  ble::Phy phy = ble::Phy::k2M;
+  // The phone's connection interval (1.25 ms units): it connects with it and keeps it when
+  // the device asks for another (0: it connects at 30 ms and grants what the device asks).
+  uint16_t interval = 0;
+  uint16_t data_length = 251;
+  uint16_t mtu = 0;          // ATT MTU of both sides (CONFIG_BT_L2CAP_TX_MTU on the device)
+  uint16_t buf_size = 0;     // CONFIG_MCUMGR_BUF_SIZE
+  uint32_t timeout_s = 5;    // the phone's per-request timeout
+};
+
+struct BleDfuResult {
+  bool ok = false;
+  std::string error;
+  double upload_s = 0;  // first request of the upload -> last chunk acknowledged
+  double dfu_s = 0;     // upload start -> new image confirmed
+  uint64_t bytes = 0;
+  uint16_t latency_during_upload = 0xffff;  // peripheral latency while the data flowed
+  uint16_t interval_during_upload = 0;
+  uint16_t att_mtu = 0;
+  size_t chunk = 0;
+  size_t window_used = 0;
+  uint32_t transfer_events = 0;
+  size_t buf_size = 0;
+};
+
+BleDfuResult RunBleDfu(const BleDfuSetup& setup);
+
+// The phone's link: 2M PHY, data length 251, encrypted (bonded), 30 ms as phones connect.
+ble::LinkConfig PhoneLink(const BleDfuSetup& setup);
+
+}  // namespace smpkit::cli
