@@ -15,7 +15,7 @@
 #include "smpkit/cbor/reader.h"
 #include "smpkit/client/client.h"
 #include "smpkit/client/session.h"
-#include "smpkit/desktop/ble_central_link.h"
+#include "smpkit/central/ble_smp_central.h"
 #include "smpkit/desktop/config_dfu_host.h"
 #include "smpkit/desktop/desktop_device.h"
 #include "smpkit/flash/flash.h"
@@ -677,8 +677,8 @@ TEST_F(Scenario, ClientUploadOverBle) {
     ble::Link link(sched_, PhoneLink());
     ASSERT_TRUE(link.Connect().ok());
     ASSERT_TRUE(dev_->AttachLink(link).ok());
-    BleCentralLink central(link);
-    ASSERT_TRUE(central.Start().ok());
+    central::BleSmpCentral central;
+    ASSERT_TRUE(central.Attach(link).ok());
     ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
     client::SchedulerExecutor ex(sched_);
     client::Session session(central, ex);
@@ -705,8 +705,8 @@ TEST_F(Scenario, ClientUploadOverBle) {
   ble::Link link(sched_, PhoneLink());
   ASSERT_TRUE(link.Connect().ok());
   ASSERT_TRUE(dev_->AttachLink(link).ok());
-  BleCentralLink central(link);
-  ASSERT_TRUE(central.Start().ok());
+  central::BleSmpCentral central;
+  ASSERT_TRUE(central.Attach(link).ok());
   ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
   client::SchedulerExecutor ex(sched_);
   client::Session session(central, ex);
