@@ -35,6 +35,7 @@ ble::LinkConfig PhoneLink(const BleDfuSetup& setup) {
   lc.data_length = setup.data_length;
   lc.encrypted = true;
   lc.peripheral.latency_mode = ble::LatencyMode::kStrict;  // SoftDevice Controller
+  lc.central.acl_tx_buffers = 8;  // a phone queues more than a 3-buffer Zephyr central
   return lc;
 }
 
@@ -87,7 +88,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   o.device.server.buf_size = cfg->mcumgr_buf_size;
   result.buf_size = cfg->mcumgr_buf_size;
   flash::RamFlash flash(o.device.Geometry());
-  flash.set_timing(flash::Timing::Nrf52());
+  if (opt.flash_costs) flash.set_timing(flash::Timing::Nrf52());
   desktop::DesktopDevice dev(sched, flash, o);
   dev.SetLogger([&](sim::Time, desktop::ModuleId m, std::string_view msg) {
     tl.Print(desktop::ModuleName(m), "{}", msg);
@@ -185,8 +186,13 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   result.latency_during_upload = latency;
   result.interval_during_upload = interval;
   const sim::Time up_start = sched.Now();
+  const ble::LinkStats stats0 = links.back()->stats();
   auto up = cl.Upload(*update, uo);
   const sim::Time up_end = sched.Now();
+  const ble::LinkStats stats1 = links.back()->stats();
+  result.link_events = stats1.events - stats0.events;
+  result.central_pdus = stats1.central_data_pdus - stats0.central_data_pdus;
+  result.retransmits = up.ok() ? up->retransmits : 0;
   uploading = false;
   if (!up.ok()) {
     result.error = fmt::format("upload: {}", up.error().message());

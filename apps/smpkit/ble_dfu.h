@@ -27,6 +27,9 @@ struct BleDfuSetup {
   uint16_t mtu = 0;          // ATT MTU of both sides (CONFIG_BT_L2CAP_TX_MTU on the device)
   uint16_t buf_size = 0;     // CONFIG_MCUMGR_BUF_SIZE
   uint32_t timeout_s = 5;    // the phone's per-request timeout
+  // false: flash operations cost no time (an ideal device), so that only the link and the
+  // SMP stack limit the transfer; true: the nRF52840 flash timing.
+  bool flash_costs = true;
 };
 
 struct BleDfuResult {
@@ -42,6 +45,9 @@ struct BleDfuResult {
   size_t window_used = 0;
   uint32_t transfer_events = 0;
   size_t buf_size = 0;
+  uint64_t link_events = 0;   // connection events during the upload
+  uint64_t central_pdus = 0;  // data PDUs the phone sent during the upload
+  uint64_t retransmits = 0;
 };
 
 BleDfuResult RunBleDfu(const BleDfuSetup& setup);

@@ -24,6 +24,7 @@ struct BenchOptions {
   uint32_t image_size = 256 * 1024;
   uint16_t buf_size = 2475;  // CONFIG_MCUMGR_BUF_SIZE of the calibration reference
   bool quick = false;
+  bool ideal_flash = false;  // flash costs no time: only the link and SMP stack limit
   std::string csv;
   std::string plot;
 };
@@ -42,6 +43,15 @@ struct Row {
 ble::DfuBound Bound(const BleDfuSetup& s, uint16_t att_mtu) {
   ble::LinkConfig lc = PhoneLink(s);
   lc.params.interval = s.interval;
+  if (!s.flash_costs) {
+    // An ideal device: the link's air-time capacity is the whole bound.
+    const ble::Capacity air = ble::WriteCapacity(lc, att_mtu);
+    ble::DfuBound b;
+    b.air_bytes_per_second = b.bytes_per_second = air.bytes_per_second;
+    b.limited_by = "air time";
+    b.arithmetic = air.arithmetic;
+    return b;
+  }
   const auto t = flash::Timing::Nrf52();
   return ble::ComputeDfuBound(ble::WriteCapacity(lc, att_mtu), t.write_per_word, t.word_size,
                               t.erase_per_page, 4096, false);
@@ -97,13 +107,17 @@ int RunBenchBle(const BenchOptions& opt) {
   fmt::print("  device: simulated nRF Desktop (seed prj.conf), CONFIG_MCUMGR_BUF_SIZE={}, "
              "CONFIG_BT_L2CAP_TX_MTU=ATT MTU, slot pre-erased in the background\n",
              opt.buf_size);
-  fmt::print("  flash: nRF52840 model (42 us per 4-byte word, 87.5 ms per 4 KiB page)\n");
+  if (opt.ideal_flash) {
+    fmt::print("  flash: ideal (no time cost): the link and the SMP stack alone limit the upload\n");
+  } else {
+    fmt::print("  flash: nRF52840 model (42 us per 4-byte word, 87.5 ms per 4 KiB page)\n");
+  }
   fmt::print("  link: data length 251, encrypted, SoftDevice-style strict latency, 3 ACL buffers a side,"
              " 7.5 ms max event\n");
   fmt::print("  throughput = image bytes / upload time; bound = min(air-time capacity, flash write)\n\n");
-  fmt::print("{:>3} {:>8} {:>4} {:>3} {:>7} | {:>9} {:>10} {:>10} {:>7} {:>11} | {:>5} {:>4} {:>8}\n",
+  fmt::print("{:>3} {:>8} {:>4} {:>3} {:>7} | {:>9} {:>10} {:>10} {:>7} {:>11} | {:>5} {:>4} {:>8} {:>7} {:>7} {:>4}\n",
              "PHY", "interval", "MTU", "win", "latency", "upload s", "kB/s", "bound kB/s",
-             "ratio", "limited by", "chunk", "used", "link lat");
+             "ratio", "limited by", "chunk", "used", "link lat", "events", "PDUs", "rtx");
   std::vector<Row> rows;
   for (auto phy : phys)
     for (auto iv : intervals)
@@ -119,6 +133,7 @@ int RunBenchBle(const BenchOptions& opt) {
             s.latency_module = lat;
             s.buf_size = opt.buf_size;
             s.timeout_s = 30;  // a strict latency of 99 at 30 ms listens every 3 s
+            s.flash_costs = !opt.ideal_flash;
             Row row{phy, iv, mtu, win, lat, RunBleDfu(s), 0, {}};
             const auto b = Bound(s, row.r.att_mtu ? row.r.att_mtu : mtu);
             row.bound = b.bytes_per_second;
@@ -130,10 +145,11 @@ int RunBenchBle(const BenchOptions& opt) {
               const double tp = static_cast<double>(row.r.bytes) / row.r.upload_s;
               fmt::print(
                   "{:>3} {:>6.2f}ms {:>4} {:>3} {:>7} | {:>9.2f} {:>10.1f} {:>10.1f} {:>6.0f}% "
-                  "{:>11} | {:>5} {:>4} {:>8}\n",
+                  "{:>11} | {:>5} {:>4} {:>8} {:>7} {:>7} {:>4}\n",
                   ble::PhyName(phy), iv * 1.25, mtu, win, lat ? "module" : "off", row.r.upload_s,
                   tp / 1000, row.bound / 1000, 100 * tp / row.bound, row.limited_by, row.r.chunk,
-                  row.r.window_used, row.r.latency_during_upload);
+                  row.r.window_used, row.r.latency_during_upload, row.r.link_events,
+                  row.r.central_pdus, row.r.retransmits);
             }
             rows.push_back(std::move(row));
           }
@@ -144,6 +160,7 @@ int RunBenchBle(const BenchOptions& opt) {
     s.phy = ble::Phy::k2M;
     s.interval = iv;
     s.mtu = 498;
+    s.flash_costs = !opt.ideal_flash;
     const auto b = Bound(s, 498);
     double best = 0;
     for (const auto& r : rows) {
@@ -197,6 +214,8 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   ble_cmd->add_option("--buf-size", opt->buf_size, "CONFIG_MCUMGR_BUF_SIZE of the device")
       ->check(CLI::Range(64, 8192));
   ble_cmd->add_flag("--quick", opt->quick, "2M PHY and MTU 498 only");
+  ble_cmd->add_flag("--ideal-flash", opt->ideal_flash,
+                    "flash costs no time: measure the link and SMP stack against air time");
   ble_cmd->add_option("--csv", opt->csv, "write every row to this CSV file");
   ble_cmd->add_option("--plot", opt->plot, "write a PNG of throughput vs interval (gnuplot)");
   ble_cmd->callback([opt, exit_code] { *exit_code = RunBenchBle(*opt); });
