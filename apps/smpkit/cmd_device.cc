@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "ble_sim_device.h"
 #include "commands.h"
 #include "smpkit/device/device.h"
 #include "smpkit/flash/file_flash.h"
@@ -28,6 +29,8 @@ namespace {
 
 struct DeviceOptions {
   std::string flash_path;
+  std::string ble_sim;
+  std::string prj_conf;
   std::vector<std::string> udp;
   bool serial_pty = false;
   uint32_t baud = 0;
@@ -383,7 +386,20 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   cmd->add_option("--key", opt->keys, "public key (PEM) images must be signed with");
   cmd->add_option("--factory-version", opt->factory_version, "version of the factory image");
   cmd->add_flag("--quiet", opt->quiet, "print only the endpoints");
+  cmd->add_option("--ble-sim", opt->ble_sim,
+                  "serve a simulated nRF Desktop device over the BLE link model on this UNIX "
+                  "socket, in real time (clients: --conn blesim:PATH)");
+  cmd->add_option("--config", opt->prj_conf, "prj.conf of the nRF Desktop device (--ble-sim)");
   cmd->callback([opt, exit_code] {
+    if (!opt->ble_sim.empty()) {
+      if (!opt->udp.empty() || opt->serial_pty) {
+        fmt::print(stderr, "smpkit device: --ble-sim runs alone (no --udp or --serial-pty)\n");
+        *exit_code = kExitUsage;
+        return;
+      }
+      *exit_code = RunBleSimDevice({opt->ble_sim, opt->prj_conf, opt->flash_path, opt->quiet});
+      return;
+    }
     if (opt->udp.empty() && !opt->serial_pty) opt->udp.push_back("127.0.0.1:1337");
     if (opt->slot_size % 4096 != 0) {
       fmt::print(stderr, "smpkit device: --slot-size must be a multiple of 4096\n");

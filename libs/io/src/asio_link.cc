@@ -238,6 +238,12 @@ Result<ConnectionSpec> ParseConnection(std::string_view text) {
     if (spec.host.empty()) return Error(Errc::kInvalidArgument, "udp: missing host");
     return spec;
   }
+  if (text.rfind("blesim:", 0) == 0) {
+    spec.kind = ConnectionSpec::Kind::kBleSim;
+    spec.path = std::string(text.substr(7));
+    if (spec.path.empty()) return Error(Errc::kInvalidArgument, "blesim: missing socket path");
+    return spec;
+  }
   if (text.rfind("serial:", 0) == 0) {
     std::string_view rest = text.substr(7);
     spec.kind = ConnectionSpec::Kind::kSerial;
@@ -251,7 +257,7 @@ Result<ConnectionSpec> ParseConnection(std::string_view text) {
     return spec;
   }
   return Error::Format(Errc::kInvalidArgument,
-                       "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], sim)",
+                       "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], blesim:PATH, sim)",
                        static_cast<int>(text.size()), text.data());
 }
 
@@ -268,7 +274,75 @@ Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& sp
     c.stream = std::move(stream);
     return c;
   }
+  if (spec.kind == ConnectionSpec::Kind::kBleSim) {
+    SMPKIT_ASSIGN_OR_RETURN(auto link, BleSimLink::Open(io, spec.path));
+    c.link = std::move(link);
+    return c;
+  }
   return Error(Errc::kInvalidArgument, "the sim connection has no I/O to open");
+}
+
+BleSimLink::BleSimLink(asio::io_context& io) : socket_(io), alive_(std::make_shared<bool>(true)) {}
+
+BleSimLink::~BleSimLink() {
+  alive_.reset();
+  asio::error_code ec;
+  socket_.close(ec);
+}
+
+Result<std::unique_ptr<BleSimLink>> BleSimLink::Open(asio::io_context& io, const std::string& path) {
+  std::unique_ptr<BleSimLink> link(new BleSimLink(io));
+  asio::error_code ec;
+  link->socket_.connect(asio::local::stream_protocol::endpoint(path), ec);
+  if (ec) {
+    return Error::Format(Errc::kIo, "cannot connect to the BLE simulation at %s: %s", path.c_str(),
+                         ec.message().c_str());
+  }
+  link->ReadHeader();
+  return link;
+}
+
+Status BleSimLink::Send(ConstByteSpan packet) {
+  if (packet.size() > 0xffff) return Error(Errc::kNoSpace, "SMP packet larger than 65535 bytes");
+  std::vector<uint8_t> framed(2 + packet.size());
+  framed[0] = static_cast<uint8_t>(packet.size() >> 8);
+  framed[1] = static_cast<uint8_t>(packet.size());
+  std::copy(packet.begin(), packet.end(), framed.begin() + 2);
+  tx_.push_back(std::move(framed));
+  if (!writing_) WriteNext();
+  return Ok();
+}
+
+void BleSimLink::WriteNext() {
+  if (tx_.empty()) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  asio::async_write(socket_, asio::buffer(tx_.front()), [this, alive](asio::error_code ec, size_t) {
+    if (alive.expired()) return;
+    tx_.pop_front();
+    if (ec) {
+      tx_.clear();
+      writing_ = false;
+      return;  // the session's timeouts report the dead link
+    }
+    WriteNext();
+  });
+}
+
+void BleSimLink::ReadHeader() {
+  std::weak_ptr<bool> alive = alive_;
+  asio::async_read(socket_, asio::buffer(head_), [this, alive](asio::error_code ec, size_t) {
+    if (alive.expired() || ec) return;
+    body_.resize(size_t{head_[0]} << 8 | head_[1]);
+    asio::async_read(socket_, asio::buffer(body_), [this, alive](asio::error_code ec2, size_t) {
+      if (alive.expired() || ec2) return;
+      if (handler_) handler_(body_);
+      ReadHeader();
+    });
+  });
 }
 
 }  // namespace smpkit::io

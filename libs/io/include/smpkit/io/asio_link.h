@@ -5,6 +5,7 @@
 // connection-string parser/opener ("udp:HOST[:PORT]", "serial:PATH[,BAUD]").
 
 #include <asio.hpp>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -83,11 +84,37 @@ class SerialPortStream final : public client::ByteStream {
   std::shared_ptr<bool> alive_;
 };
 
+// SMP packets over a UNIX stream socket to `smpkit device --ble-sim PATH`, which carries them
+// through its simulated phone and BLE link in real time. Each packet travels as a 2-byte
+// big-endian length and the packet; the simulated link reassembles, so only the device's
+// buf_size limits a request.
+class BleSimLink final : public client::Link {
+ public:
+  // Errors: kIo naming the path when nothing listens there.
+  static Result<std::unique_ptr<BleSimLink>> Open(asio::io_context& io, const std::string& path);
+  ~BleSimLink() override;
+  Status Send(ConstByteSpan packet) override;
+  void SetReceiveHandler(ReceiveHandler handler) override { handler_ = std::move(handler); }
+  client::LinkInfo Info() const override { return {495, true, 0}; }
+
+ private:
+  explicit BleSimLink(asio::io_context& io);
+  void ReadHeader();
+  void WriteNext();
+  asio::local::stream_protocol::socket socket_;
+  std::array<uint8_t, 2> head_{};
+  std::vector<uint8_t> body_;
+  std::deque<std::vector<uint8_t>> tx_;
+  bool writing_ = false;
+  ReceiveHandler handler_;
+  std::shared_ptr<bool> alive_;
+};
+
 struct ConnectionSpec {
-  enum class Kind { kUdp, kSerial, kSim } kind = Kind::kUdp;
+  enum class Kind { kUdp, kSerial, kSim, kBleSim } kind = Kind::kUdp;
   std::string host;      // udp
   uint16_t port = 1337;  // udp
-  std::string path;      // serial
+  std::string path;      // serial, blesim
   uint32_t baud = 115200;
 };
 
