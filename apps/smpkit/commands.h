@@ -29,5 +29,6 @@ void RegisterDemoCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterDeviceCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterBenchCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterConfigDfuCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace smpkit::cli

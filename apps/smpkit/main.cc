@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   RegisterClientCommands(app, global, &exit_code);
   RegisterDeviceCommands(app, global, &exit_code);
   RegisterBenchCommands(app, global, &exit_code);
+  RegisterConfigDfuCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
