@@ -171,8 +171,16 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   int last_decile = -1;
   client::UploadOptions uo;
   uo.max_window = opt.window;
+  sim::Time steady_start{-1};
+  uint64_t steady_offset = 0;
   uo.progress = [&](const client::Progress& p) {
     if (p.phase != "upload" || p.total == 0) return;
+    // Steady state: from the first acknowledgement past 10 % of the image, after the first
+    // chunk's erase and the latency module's parameter update are behind us.
+    if (steady_start < sim::Time(0) && p.offset * 10 >= p.total) {
+      steady_start = sched.Now();
+      steady_offset = p.offset;
+    }
     const int decile = static_cast<int>(p.offset * 10 / p.total);
     if (decile == last_decile) return;
     last_decile = decile;
@@ -199,6 +207,10 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     return result;
   }
   result.upload_s = sim::ToSeconds(up_end - up_start);
+  if (steady_start >= sim::Time(0) && up_end > steady_start) {
+    result.steady_bytes_per_s =
+        static_cast<double>(update->size() - steady_offset) / sim::ToSeconds(up_end - steady_start);
+  }
   result.bytes = update->size();
   result.chunk = up->chunk_data;
   result.window_used = up->max_window_used;

@@ -45,6 +45,7 @@ struct BleDfuResult {
   size_t window_used = 0;
   uint32_t transfer_events = 0;
   size_t buf_size = 0;
+  double steady_bytes_per_s = 0;  // from 10 % of the image to the end (startup excluded)
   uint64_t link_events = 0;   // connection events during the upload
   uint64_t central_pdus = 0;  // data PDUs the phone sent during the upload
   uint64_t retransmits = 0;

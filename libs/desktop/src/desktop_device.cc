@@ -549,11 +549,14 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
   const auto before = flash.elapsed();
   auto frames = std::make_shared<FrameCollector>();
   dev->HandlePacket(packet, *frames);
-  const sim::Duration cost = tm.smp_packet_base + (flash.elapsed() - before);
+  // The CPU work (smp_packet_base) runs alongside the radio; only flash operations need the
+  // radio to be idle (the SoftDevice grants flash timeslots between radio events). Responses
+  // keep request order: once a flash job is queued, later responses queue behind it.
+  const sim::Duration flash_cost = flash.elapsed() - before;
   CheckResetRequest();
   std::weak_ptr<bool> guard = alive;
   const uint64_t gen = link_gen;
-  link->RunBetweenRadioEvents(cost, [this, guard, gen, frames] {
+  auto respond = [this, guard, gen, frames] {
     if (guard.expired() || gen != link_gen || gatt == nullptr) return;
     for (const auto& f : frames->frames) {
       auto frag = transport::BleFragmenter::Create(f, gatt->mtu());
@@ -565,6 +568,14 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
           break;
         }
       }
+    }
+  };
+  sched.PostAfter(tm.smp_packet_base, [this, guard, gen, flash_cost, respond] {
+    if (guard.expired() || gen != link_gen || link == nullptr) return;
+    if (flash_cost == sim::Duration(0) && !link->processing_busy()) {
+      respond();
+    } else {
+      link->RunBetweenRadioEvents(flash_cost, respond);
     }
   });
 }
