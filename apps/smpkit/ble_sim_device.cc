@@ -24,6 +24,7 @@
 #include "smpkit/desktop/kconfig.h"
 #include "smpkit/device/device.h"
 #include "smpkit/flash/file_flash.h"
+#include "smpkit/io/asio_link.h"
 #include "smpkit/sim/real_time.h"
 #include "smpkit/sim/scheduler.h"
 
@@ -117,12 +118,10 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
   }
 
   void Write(ConstByteSpan packet) {
-    if (closed_ || packet.size() > 0xffff) return;
-    std::vector<uint8_t> framed(2 + packet.size());
-    framed[0] = static_cast<uint8_t>(packet.size() >> 8);
-    framed[1] = static_cast<uint8_t>(packet.size());
-    std::copy(packet.begin(), packet.end(), framed.begin() + 2);
-    tx_.push_back(std::move(framed));
+    if (closed_) return;
+    auto framed = io::FrameBleSimPacket(packet);
+    if (!framed.ok()) return;
+    tx_.push_back(std::move(*framed));
     if (!writing_) WriteNext();
   }
 

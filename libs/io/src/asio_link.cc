@@ -302,12 +302,16 @@ Result<std::unique_ptr<BleSimLink>> BleSimLink::Open(asio::io_context& io, const
   return link;
 }
 
-Status BleSimLink::Send(ConstByteSpan packet) {
+Result<std::vector<uint8_t>> FrameBleSimPacket(ConstByteSpan packet) {
   if (packet.size() > 0xffff) return Error(Errc::kNoSpace, "SMP packet larger than 65535 bytes");
   std::vector<uint8_t> framed(2 + packet.size());
-  framed[0] = static_cast<uint8_t>(packet.size() >> 8);
-  framed[1] = static_cast<uint8_t>(packet.size());
+  StoreBe16(framed.data(), static_cast<uint16_t>(packet.size()));
   std::copy(packet.begin(), packet.end(), framed.begin() + 2);
+  return framed;
+}
+
+Status BleSimLink::Send(ConstByteSpan packet) {
+  SMPKIT_ASSIGN_OR_RETURN(std::vector<uint8_t> framed, FrameBleSimPacket(packet));
   tx_.push_back(std::move(framed));
   if (!writing_) WriteNext();
   return Ok();

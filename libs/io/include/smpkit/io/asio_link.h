@@ -88,6 +88,9 @@ class SerialPortStream final : public client::ByteStream {
 // through its simulated phone and BLE link in real time. Each packet travels as a 2-byte
 // big-endian length and the packet; the simulated link reassembles, so only the device's
 // buf_size limits a request.
+// The framing of that socket: BE16 length + packet. Errors: kNoSpace above 65535 bytes.
+Result<std::vector<uint8_t>> FrameBleSimPacket(ConstByteSpan packet);
+
 class BleSimLink final : public client::Link {
  public:
   // Errors: kIo naming the path when nothing listens there.
