@@ -211,6 +211,9 @@ int RunBleSimDevice(const BleSimDeviceOptions& opt) {
     fmt::print(stderr, "smpkit device: boot failed: {}\n", b.error().message());
     return kExitFailure;
   }
+  // Finish booting (the dfu module's background check/erase of the update slot) before a
+  // phone can connect, so that a client that connects at once is not refused by the lock.
+  sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; }, sched.Now() + sim::Ms(120000));
 
   asio::io_context io;
   ::unlink(opt.socket_path.c_str());
