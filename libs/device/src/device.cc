@@ -40,6 +40,7 @@ Status Device::Provision(ConstByteSpan image) {
   }
   SMPKIT_TRY(primary.EraseAll());
   const uint32_t align = std::max<uint32_t>(1, primary.write_align());
+  if (align > 64) return Error::Format(Errc::kNotSupported, "flash write unit %u > 64", align);
   const size_t whole = image.size() / align * align;
   SMPKIT_TRY(primary.Write(0, image.first(whole)));
   if (whole < image.size()) {
