@@ -152,8 +152,9 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     result.error = "the phone could not connect";
     return result;
   }
-  // Let the connection settle: ble_latency restores the preferred latency once idle.
-  sched.RunFor(Ms(12000));
+  // Let the connection settle: ble_latency restores the preferred latency once idle (or, for
+  // a DFU started right after connecting, only let the connection-parameter window pass).
+  sched.RunFor(opt.idle_start ? Ms(12000) : Ms(1500));
   tl.Print("phone", "link idle: interval {:.2f} ms, peripheral latency {}",
            links.back()->params().interval * 1.25, links.back()->params().latency);
 

@@ -30,6 +30,9 @@ struct BleDfuSetup {
   // false: flash operations cost no time (an ideal device), so that only the link and the
   // SMP stack limit the transfer; true: the nRF52840 flash timing.
   bool flash_costs = true;
+  // true: the DFU starts on an idle link (the latency module has raised the peripheral
+  // latency to the preferred 99); false: right after the phone connected (latency 0).
+  bool idle_start = true;
 };
 
 struct BleDfuResult {
