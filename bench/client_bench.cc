@@ -24,6 +24,7 @@
 #include "smpkit/client/serial_link.h"
 #include "smpkit/device/device.h"
 #include "smpkit/io/asio_link.h"
+#include "smpkit/testing/device_process.h"
 #include "smpkit/transport/serial.h"
 
 namespace {
@@ -38,61 +39,27 @@ std::string SmpkitBinary() {
   return dir + "/../apps/smpkit/smpkit";
 }
 
-class DeviceProcess {
+// A `smpkit device` on its own flash file, removed afterwards.
+class BenchDevice {
  public:
-  explicit DeviceProcess(std::vector<std::string> args) {
-    flash_ = "/tmp/smpkit-client-bench-" + std::to_string(getpid()) + ".flash";
-    std::remove(flash_.c_str());
-    args.insert(args.begin(), {SmpkitBinary(), "device", "--quiet", "--flash", flash_});
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    out_ = out[0];
-    std::string text;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline && port_ == 0 && pty_.empty()) {
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      char c[512];
-      ssize_t k = read(out_, c, sizeof(c));
-      if (k <= 0) break;
-      text.append(c, static_cast<size_t>(k));
-      size_t pos = 0, nl;
-      while ((nl = text.find('\n', pos)) != std::string::npos) {
-        std::string line = text.substr(pos, nl - pos);
-        if (line.rfind("udp: 127.0.0.1:", 0) == 0) port_ = std::stoi(line.substr(15));
-        if (line.rfind("serial: ", 0) == 0) pty_ = line.substr(8);
-        pos = nl + 1;
-      }
-    }
-  }
-  ~DeviceProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
+  explicit BenchDevice(std::vector<std::string> args)
+      : flash_("/tmp/smpkit-client-bench-" + std::to_string(getpid()) + ".flash"),
+        process_(SmpkitBinary(), WithFlash(flash_, std::move(args))) {}
+  ~BenchDevice() {
+    process_.Kill(SIGTERM);
     std::remove(flash_.c_str());
   }
-  int port() const { return port_; }
-  const std::string& pty() const { return pty_; }
+  int port() const { return process_.udp_port(); }
+  const std::string& pty() const { return process_.pty(); }
 
  private:
+  static std::vector<std::string> WithFlash(const std::string& flash, std::vector<std::string> args) {
+    std::remove(flash.c_str());
+    args.insert(args.begin(), {"--quiet", "--flash", flash});
+    return args;
+  }
   std::string flash_;
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int port_ = 0;
-  std::string pty_;
+  smpkit::testing::DeviceProcess process_;
 };
 
 std::map<std::string, double> g_rates;  // "udp/c8192/w4" -> bytes/s
@@ -141,7 +108,7 @@ void BM_UdpUpload(benchmark::State& state) {
   constexpr uint32_t kImage = 448 << 10;
   // The exact frame of a continuation chunk of `chunk` bytes at a 32-bit offset.
   size_t buf_size = client::UploadFrameSize(false, 0, kImage, 0x10000, 32, false, chunk);
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
+  BenchDevice dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
                      "9", "--slot-size", std::to_string(512 << 10)});
   if (dev.port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
@@ -170,7 +137,7 @@ void BM_UdpUploadRtt2ms(benchmark::State& state) {
   size_t chunk = static_cast<size_t>(state.range(1));
   constexpr uint32_t kImage = 128 << 10;
   size_t buf_size = client::UploadFrameSize(false, 0, kImage, 0x10000, 32, false, chunk);
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
+  BenchDevice dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
                      "9", "--slot-size", std::to_string(512 << 10)});
   if (dev.port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
@@ -199,7 +166,7 @@ void BM_SerialUpload(benchmark::State& state) {
   size_t buf_size = static_cast<size_t>(state.range(1));
   constexpr uint32_t kImage = 24 * 1024;
   constexpr uint32_t kBaud = 115200;
-  DeviceProcess dev({"--serial-pty", "--baud", std::to_string(kBaud), "--buf-size",
+  BenchDevice dev({"--serial-pty", "--baud", std::to_string(kBaud), "--buf-size",
                      std::to_string(buf_size), "--buf-count", "5", "--slot-size",
                      std::to_string(256 << 10)});
   if (dev.pty().empty()) return state.SkipWithError("smpkit device did not start");

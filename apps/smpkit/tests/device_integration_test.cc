@@ -205,7 +205,7 @@ void FullFlow(RawLink& link, size_t chunk) {
 
 TEST(DeviceProcessTest, UdpUploadTestResetConfirmRevert) {
   const auto flash = TempFlash("udp");
-  DeviceProcess dev({"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
   ASSERT_NE(dev.udp_port(), 0) << "device did not report its UDP port";
   UdpLink link(dev.udp_port());
   FullFlow(link, 512);
@@ -216,7 +216,7 @@ TEST(DeviceProcessTest, UdpUploadTestResetConfirmRevert) {
 }
 
 TEST(DeviceProcessTest, Ipv6AndIpv4AtOnceWithLargeDatagrams) {
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size", "8192", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size", "8192", "--quiet"});
   ASSERT_NE(dev.udp_port(), 0);
   ASSERT_NE(dev.udp6_port(), 0);
   for (bool v6 : {false, true}) {
@@ -233,7 +233,7 @@ TEST(DeviceProcessTest, Ipv6AndIpv4AtOnceWithLargeDatagrams) {
 
 TEST(DeviceProcessTest, SerialPtyUploadTestResetConfirmRevert) {
   const auto flash = TempFlash("pty");
-  DeviceProcess dev({"--flash", flash, "--serial-pty", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--serial-pty", "--quiet"});
   ASSERT_FALSE(dev.pty().empty()) << "device did not report its pty";
   PtyLink link(dev.pty());
   ASSERT_TRUE(link.ok());
@@ -249,7 +249,7 @@ TEST(DeviceProcessTest, KillMidUploadThenRestart) {
   const auto image = Vector("unsigned-hashonly.bin");  // its TLVs sit at the end
   const auto sha = FileSha(image);
   {
-    DeviceProcess dev({"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
+    DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
     ASSERT_NE(dev.udp_port(), 0);
     UdpLink link(dev.udp_port());
     Client c(link);
@@ -260,7 +260,7 @@ TEST(DeviceProcessTest, KillMidUploadThenRestart) {
     EXPECT_EQ(c.UploadChunk(image, 0, 256, &sha), off);
     dev.Kill(SIGKILL);
   }
-  DeviceProcess dev({"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
   ASSERT_NE(dev.udp_port(), 0);
   UdpLink link(dev.udp_port());
   Client c(link);
@@ -282,7 +282,7 @@ uint16_t ImgErr(const std::optional<smp::Response>& r) {
 
 TEST(DeviceProcessTest, BadInputAnsweredAndSlotIntact) {
   const auto flash = TempFlash("bad");
-  DeviceProcess dev({"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
   ASSERT_NE(dev.udp_port(), 0);
   UdpLink link(dev.udp_port());
   Client c(link);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "smpkit/smp/message.h"
+#include "smpkit/testing/device_process.h"
 #include "smpkit/transport/serial.h"
 
 namespace smpkit::testing {
@@ -28,86 +29,6 @@ inline std::vector<uint8_t> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
-
-// A child `smpkit device ...`, killed (SIGKILL) when destroyed unless stopped before.
-class DeviceProcess {
- public:
-  explicit DeviceProcess(std::vector<std::string> args) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      std::vector<char*> argv;
-      std::string bin = SmpkitBinary();
-      argv.push_back(bin.data());
-      std::string dev = "device";
-      argv.push_back(dev.data());
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    out_ = out[0];
-    // Read the endpoint lines (bounded: 10 s).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::string buf;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char c[256];
-      const ssize_t n = read(out_, c, sizeof(c));
-      if (n <= 0) break;
-      buf.append(c, static_cast<size_t>(n));
-      ParseLines(buf);
-      if ((want_udp_ == 0 || udp_port_) && (!want_serial_ || !pty_.empty())) {
-        if (udp_port_ || !pty_.empty()) break;
-      }
-    }
-  }
-  ~DeviceProcess() {
-    Kill(SIGKILL);
-    if (out_ >= 0) close(out_);
-  }
-  void Kill(int sig) {
-    if (pid_ > 0) {
-      kill(pid_, sig);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      exit_status_ = status;
-      pid_ = -1;
-    }
-  }
-  uint16_t udp_port() const { return udp_port_; }
-  uint16_t udp6_port() const { return udp6_port_; }
-  const std::string& pty() const { return pty_; }
-  int exit_status() const { return exit_status_; }
-  void ExpectSerial() { want_serial_ = true; }
-
- private:
-  void ParseLines(const std::string& buf) {
-    size_t pos = 0;
-    while (true) {
-      const size_t nl = buf.find('\n', pos);
-      if (nl == std::string::npos) break;
-      const std::string line = buf.substr(pos, nl - pos);
-      if (line.rfind("udp: 127.0.0.1:", 0) == 0) udp_port_ = static_cast<uint16_t>(std::stoi(line.substr(15)));
-      if (line.rfind("udp: [::1]:", 0) == 0) udp6_port_ = static_cast<uint16_t>(std::stoi(line.substr(11)));
-      if (line.rfind("serial: ", 0) == 0) pty_ = line.substr(8);
-      pos = nl + 1;
-    }
-  }
-  pid_t pid_ = -1;
-  int out_ = -1;
-  uint16_t udp_port_ = 0;
-  uint16_t udp6_port_ = 0;
-  std::string pty_;
-  int want_udp_ = 0;
-  bool want_serial_ = false;
-  int exit_status_ = 0;
-};
 
 // Raw SMP over one transport: send a frame, wait (bounded) for the response with its seq.
 class RawLink {

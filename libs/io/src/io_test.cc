@@ -23,6 +23,7 @@
 #include "smpkit/device/device.h"
 #include "smpkit/io/asio_link.h"
 #include "smpkit/smp/header.h"
+#include "smpkit/testing/device_process.h"
 
 namespace smpkit::io {
 namespace {
@@ -120,60 +121,7 @@ ProcResult RunProcess(std::vector<std::string> args, std::chrono::seconds limit,
   return r;
 }
 
-// `smpkit device ...` in the background, killed when the test ends.
-class DeviceProcess {
- public:
-  explicit DeviceProcess(std::vector<std::string> args) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      std::vector<std::string> full = {Smpkit(), "device"};
-      full.insert(full.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : full) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    out_ = out[0];
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    std::string buf;
-    while (Clock::now() < deadline && port_ == 0 && pty_.empty()) {
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      char c[512];
-      ssize_t n = read(out_, c, sizeof(c));
-      if (n <= 0) break;
-      buf.append(c, static_cast<size_t>(n));
-      size_t pos = 0, nl;
-      while ((nl = buf.find('\n', pos)) != std::string::npos) {
-        std::string line = buf.substr(pos, nl - pos);
-        if (line.rfind("udp: 127.0.0.1:", 0) == 0) port_ = std::stoi(line.substr(15));
-        if (line.rfind("serial: ", 0) == 0) pty_ = line.substr(8);
-        pos = nl + 1;
-      }
-    }
-  }
-  ~DeviceProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
-  }
-  int port() const { return port_; }
-  const std::string& pty() const { return pty_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int port_ = 0;
-  std::string pty_;
-};
+using smpkit::testing::DeviceProcess;
 
 std::string TempFlash(const char* tag) {
   std::string p =
@@ -202,9 +150,9 @@ const char* kVectorHash = "9863d04619fbb2c886c21c8571e18c795c16e4d27e01ec4212532
 
 TEST(IntegrationTest, UpgradeOverUdpEndsActiveAndConfirmed) {
   std::string flash = TempFlash("udp");
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--flash", flash, "--quiet"});
-  ASSERT_NE(dev.port(), 0);
-  std::string conn = "udp:127.0.0.1:" + std::to_string(dev.port());
+  DeviceProcess dev(Smpkit(), {"--udp", "127.0.0.1:0", "--flash", flash, "--quiet"});
+  ASSERT_NE(dev.udp_port(), 0);
+  std::string conn = "udp:127.0.0.1:" + std::to_string(dev.udp_port());
   auto r = RunProcess({Smpkit(), "--conn", conn, "--json", "upgrade",
                        Vector("unsigned-hashonly.bin"), "--reset-wait", "10"},
                       std::chrono::seconds(60));
@@ -212,7 +160,7 @@ TEST(IntegrationTest, UpgradeOverUdpEndsActiveAndConfirmed) {
   // Through the library too: the device runs the new image, confirmed.
   asio::io_context io;
   AsioExecutor ex(io);
-  auto link = UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.port()));
+  auto link = UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.udp_port()));
   ASSERT_TRUE(link.ok());
   client::Session session(**link, ex);
   client::Client c(session);
@@ -225,7 +173,7 @@ TEST(IntegrationTest, UpgradeOverUdpEndsActiveAndConfirmed) {
 
 TEST(IntegrationTest, UpgradeOverPtyEndsActiveAndConfirmed) {
   std::string flash = TempFlash("pty");
-  DeviceProcess dev({"--serial-pty", "--flash", flash, "--quiet"});
+  DeviceProcess dev(Smpkit(), {"--serial-pty", "--flash", flash, "--quiet"});
   ASSERT_FALSE(dev.pty().empty());
   auto r = RunProcess({Smpkit(), "--conn", "serial:" + dev.pty() + ",115200", "--json", "upgrade",
                        Vector("unsigned-hashonly.bin"), "--reset-wait", "10"},
@@ -236,9 +184,9 @@ TEST(IntegrationTest, UpgradeOverPtyEndsActiveAndConfirmed) {
 
 TEST(IntegrationTest, ErrorPathsPrintOneLineAndTheirExitCode) {
   std::string flash = TempFlash("err");
-  DeviceProcess dev({"--udp", "127.0.0.1:0", "--flash", flash, "--quiet", "--slot-size", "131072"});
-  ASSERT_NE(dev.port(), 0);
-  std::string conn = "udp:127.0.0.1:" + std::to_string(dev.port());
+  DeviceProcess dev(Smpkit(), {"--udp", "127.0.0.1:0", "--flash", flash, "--quiet", "--slot-size", "131072"});
+  ASSERT_NE(dev.udp_port(), 0);
+  std::string conn = "udp:127.0.0.1:" + std::to_string(dev.udp_port());
   auto one_line = [](const ProcResult& r) {
     return r.err.size() > 8 && r.err.find('\n') == r.err.size() - 1 &&
            r.err.rfind("smpkit: ", 0) == 0;

@@ -1,4 +1,5 @@
 #include "smpkit/mcuboot/image.h"
+#include "openssl_md.h"
 
 #include <openssl/evp.h>
 
@@ -484,17 +485,7 @@ std::optional<HashAlg> HashAlgForTlv(uint16_t tlv_type) {
 }
 
 namespace {
-const EVP_MD* Md(HashAlg alg) {
-  switch (alg) {
-    case HashAlg::kSha256:
-      return EVP_sha256();
-    case HashAlg::kSha384:
-      return EVP_sha384();
-    case HashAlg::kSha512:
-      return EVP_sha512();
-  }
-  return nullptr;
-}
+using internal::Md;
 }  // namespace
 
 Hasher::Hasher(HashAlg alg) : alg_(alg) {

@@ -1,4 +1,5 @@
 #include "smpkit/mcuboot/keys.h"
+#include "openssl_md.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -83,17 +84,7 @@ std::string BioString(BIO* bio) {
   return std::string(data, static_cast<size_t>(n));
 }
 
-const EVP_MD* Md(HashAlg alg) {
-  switch (alg) {
-    case HashAlg::kSha256:
-      return EVP_sha256();
-    case HashAlg::kSha384:
-      return EVP_sha384();
-    case HashAlg::kSha512:
-      return EVP_sha512();
-  }
-  return nullptr;
-}
+using internal::Md;
 
 // Length of a leading DER SEQUENCE, so that zero padding after it (--pad-sig) is ignored.
 size_t DerSequenceLength(ConstByteSpan sig) {
