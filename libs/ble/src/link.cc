@@ -463,6 +463,7 @@ void Link::TearDown(uint8_t reason) {
   signal_waiters_.clear();
   auto alive = alive_;
   // Device processing no longer waits for radio events.
+  if (radio_busy_ > 0) stats_.radio_guarded += scheduler_.Now() - radio_busy_since_;
   radio_busy_ = 0;
   if (!jobs_.empty() && job_task_ == sim::kNoTask) StartJob();
   scheduler_.Post([this, alive, reason] {
@@ -487,6 +488,7 @@ void Link::StartJob() {
 
 void Link::FinishJob() {
   job_task_ = sim::kNoTask;
+  stats_.processing += scheduler_.Now() - job_resumed_at_;
   auto done = std::move(jobs_.front().done);
   jobs_.pop_front();
   if (!jobs_.empty() && (radio_busy_ == 0 || !connected_)) StartJob();
@@ -494,15 +496,18 @@ void Link::FinishJob() {
 }
 
 void Link::RadioBusy() {
+  if (radio_busy_ == 0) radio_busy_since_ = scheduler_.Now();
   if (radio_busy_++ == 0 && job_task_ != sim::kNoTask) {
-    jobs_.front().remaining -= scheduler_.Now() - job_resumed_at_;
+    const sim::Duration done = scheduler_.Now() - job_resumed_at_;
+    jobs_.front().remaining -= done;
+    stats_.processing += done;
     scheduler_.Cancel(job_task_);
     job_task_ = sim::kNoTask;
   }
 }
 
 void Link::RadioIdle() {
-  if (radio_busy_ > 0) --radio_busy_;
+  if (radio_busy_ > 0 && --radio_busy_ == 0) stats_.radio_guarded += scheduler_.Now() - radio_busy_since_;
   if (radio_busy_ == 0 && !jobs_.empty() && job_task_ == sim::kNoTask) StartJob();
 }
 

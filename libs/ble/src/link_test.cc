@@ -281,13 +281,24 @@ TEST(LinkTest, ProcessingPausesAroundRadioEvents) {
   ASSERT_TRUE(f.link.Connect().ok());
   f.sched.RunFor(milliseconds(100));
   const sim::Time start = f.sched.Now();
+  const LinkStats before = f.link.stats();
   sim::Time done_at{0};
-  f.link.RunBetweenRadioEvents(milliseconds(25), [&] { done_at = f.sched.Now(); });
+  LinkStats at_done;
+  f.link.RunBetweenRadioEvents(milliseconds(25), [&] {
+    done_at = f.sched.Now();
+    at_done = f.link.stats();
+  });
   f.sched.RunUntilIdle();
   // Each 7.5 ms interval leaves 7.5 - 2.0 - 0.5 - ~0.16 (empty exchange) < 5 ms: 25 ms of
   // work needs more than 5 intervals of wall time.
   EXPECT_GT(done_at - start, milliseconds(35));
   EXPECT_LT(done_at - start, milliseconds(50));
+  // The time budget: exactly the work was done, and the rest of the time went to radio
+  // events with their guards (the last one may still be open when the work ends).
+  EXPECT_EQ(at_done.processing - before.processing, milliseconds(25));
+  const sim::Duration radio = at_done.radio_guarded - before.radio_guarded;
+  EXPECT_GT(radio, (done_at - start) - milliseconds(25) - milliseconds(8));
+  EXPECT_LE(radio, (done_at - start) - milliseconds(25));
 
   // Without a connection it takes exactly its own time.
   sim::Scheduler s;

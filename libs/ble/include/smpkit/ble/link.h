@@ -115,6 +115,10 @@ struct LinkStats {
   uint64_t central_data_pdus = 0;
   uint64_t peripheral_data_pdus = 0;
   uint64_t lost_pdus = 0;
+  // Peripheral time budget: radio events with their guard times (device processing paused),
+  // and device processing done between them.
+  sim::Duration radio_guarded{0};
+  sim::Duration processing{0};
 };
 
 class Link {
@@ -261,6 +265,7 @@ class Link {
   std::deque<Job> jobs_;
   int radio_busy_ = 0;
   sim::Time job_resumed_at_{0};
+  sim::Time radio_busy_since_{0};
   sim::TaskId job_task_ = sim::kNoTask;
   std::shared_ptr<bool> alive_;
 };
