@@ -38,7 +38,7 @@ constexpr Row kRows[] = {
 };
 
 double Simulate(uint16_t interval, uint16_t latency, size_t size) {
-  auto r = SimulateStopAndWaitUpload(Reference(interval, latency, size));
+  auto r = SimulateUpload(Reference(interval, latency, size));
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : std::string(r.error().message()));
   return r.ok() ? sim::ToSeconds(r->elapsed) : 0.0;
 }
@@ -68,7 +68,7 @@ TEST(CalibrationTest, Latency99CancelledOnReceiveCostsOnlyTheFirstExchange) {
   for (int idle_ms = 1000; idle_ms < 2500; idle_ms += 75) {
     UploadScenario sc = Reference(12, 99, 64 * 1024);
     sc.idle_before_start = std::chrono::milliseconds(idle_ms);
-    auto r = SimulateStopAndWaitUpload(sc);
+    auto r = SimulateUpload(sc);
     ASSERT_TRUE(r.ok());
     const double extra = sim::ToSeconds(r->elapsed) - base64;
     EXPECT_GE(extra, -0.05) << idle_ms;
@@ -84,9 +84,9 @@ TEST(CalibrationTest, Latency99CancelledOnReceiveCostsOnlyTheFirstExchange) {
   // since the per-request cost is that of latency 0.
   UploadScenario sc = Reference(12, 99, 64 * 1024);
   sc.idle_before_start = std::chrono::milliseconds(1000);
-  auto lat64 = SimulateStopAndWaitUpload(sc);
+  auto lat64 = SimulateUpload(sc);
   sc.image_size = 256 * 1024;
-  auto lat256 = SimulateStopAndWaitUpload(sc);
+  auto lat256 = SimulateUpload(sc);
   ASSERT_TRUE(lat64.ok() && lat256.ok());
   const double t64 = sim::ToSeconds(lat64->elapsed);
   const double t256 = sim::ToSeconds(lat256->elapsed);
@@ -103,7 +103,7 @@ TEST(CalibrationTest, Latency99CancelledOnReceiveCostsOnlyTheFirstExchange) {
 TEST(CalibrationTest, StrictLatencyMakesEveryRequestWaitForTheListeningEvent) {
   UploadScenario sc = Reference(12, 99, 64 * 1024);
   sc.link.peripheral.latency_mode = LatencyMode::kStrict;
-  auto strict = SimulateStopAndWaitUpload(sc);
+  auto strict = SimulateUpload(sc);
   ASSERT_TRUE(strict.ok());
   const double base = Simulate(12, 0, 64 * 1024);
   std::printf("15 ms, latency 99, strict: 64 KiB %.3f s vs %.3f s at latency 0\n",
@@ -128,6 +128,65 @@ TEST(CalibrationTest, AirTimeCapacityMatchesTheDocumentedBound) {
                                      std::chrono::microseconds(87500), 4096, true);
   EXPECT_EQ(erasing.limited_by, "flash erase");
   EXPECT_NEAR(erasing.bytes_per_second, 46.8e3, 0.5e3);
+}
+
+// The sharing term: flash work cannot overlap radio events, so at 7.5 ms the device, not the
+// air, is the limit; at 30 ms the air is.
+TEST(CapacityTest, RadioFlashSharingIsTheModelsBoundAtShortIntervals) {
+  const double flash_per_byte = 42e-6 / 4;
+  for (uint16_t interval : {uint16_t{6}, uint16_t{12}, uint16_t{24}}) {
+    LinkConfig cfg = Reference(interval, 0, 0).link;
+    const Capacity air = WriteCapacity(cfg, 498);
+    const SharedCapacity shared = RadioFlashSharingCapacity(cfg, 498, flash_per_byte);
+    std::printf("%s\n", shared.arithmetic.c_str());
+    // Never above either term alone.
+    EXPECT_LE(shared.bytes_per_second, air.bytes_per_second * (1 + 1e-9));
+    EXPECT_LT(shared.bytes_per_second, 4 / 42e-6);
+  }
+  LinkConfig fast = Reference(6, 0, 0).link;
+  // 7.5 ms: guards of 2.7 ms leave 4.56 ms after an empty event: the best mix is empty events
+  // (flash only) and full ones (5 PDUs, radio only).
+  EXPECT_NEAR(RadioFlashSharingCapacity(fast, 498, flash_per_byte).bytes_per_second, 43e3, 1.5e3);
+  // 30 ms: full events leave plenty of flash time, so the air-time capacity is the bound.
+  LinkConfig slow = Reference(24, 0, 0).link;
+  EXPECT_NEAR(RadioFlashSharingCapacity(slow, 498, flash_per_byte).bytes_per_second,
+              WriteCapacity(slow, 498).bytes_per_second, 100);
+  // Flash that costs nothing adds no term.
+  EXPECT_EQ(RadioFlashSharingCapacity(fast, 498, 0).bytes_per_second, 0);
+
+  DfuBound b = ComputeDfuBound(WriteCapacity(fast, 498), std::chrono::microseconds(42), 4,
+                               std::chrono::microseconds(87500), 4096, false);
+  ApplyRadioFlashSharing(b, fast, 498);
+  EXPECT_EQ(b.limited_by, "radio/flash sharing");
+  EXPECT_NEAR(b.physical_bytes_per_second, 95.2e3, 0.5e3);
+  EXPECT_LT(b.bytes_per_second, b.physical_bytes_per_second);
+  DfuBound s = ComputeDfuBound(WriteCapacity(slow, 498), std::chrono::microseconds(42), 4,
+                               std::chrono::microseconds(87500), 4096, false);
+  ApplyRadioFlashSharing(s, slow, 498);
+  EXPECT_EQ(s.limited_by, "air time");
+}
+
+// A pipelined upload (window 2) through the link model reaches the model's capacity, never
+// more; stop-and-wait does not (the device idles while a request travels).
+TEST(CapacityTest, PipelinedUploadReachesTheModelCapacity) {
+  for (uint16_t interval : {uint16_t{6}, uint16_t{12}, uint16_t{24}}) {
+    UploadScenario sc = Reference(interval, 0, 256 * 1024);
+    DfuBound b = ComputeDfuBound(WriteCapacity(sc.link, sc.att_mtu), sc.word_write_time,
+                                 sc.word_size, std::chrono::microseconds(87500), 4096, false);
+    ApplyRadioFlashSharing(b, sc.link, sc.att_mtu);
+    sc.window = 2;
+    auto piped = SimulateUpload(sc);
+    ASSERT_TRUE(piped.ok()) << piped.error().message();
+    sc.window = 1;
+    auto single = SimulateUpload(sc);
+    ASSERT_TRUE(single.ok()) << single.error().message();
+    std::printf("%.2f ms: window 2 %.1f kB/s, window 1 %.1f kB/s, capacity %.1f kB/s (%s)\n",
+                interval * 1.25, piped->bytes_per_second / 1e3, single->bytes_per_second / 1e3,
+                b.bytes_per_second / 1e3, b.limited_by.c_str());
+    EXPECT_GE(piped->bytes_per_second, 0.9 * b.bytes_per_second) << "interval " << interval;
+    EXPECT_LE(piped->bytes_per_second, 1.0 * b.bytes_per_second) << "interval " << interval;
+    EXPECT_LT(single->bytes_per_second, 0.9 * b.bytes_per_second) << "interval " << interval;
+  }
 }
 
 }  // namespace

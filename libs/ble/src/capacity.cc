@@ -22,10 +22,13 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
   auto pair = [&](size_t len) { return air(len) + kTifs + air(0); };
   const size_t max_pdus = config.central.max_pdus_per_event;
 
-  // Pack the endless stream of fragments into events exactly as the link model does.
+  // Pack the endless stream of fragments into events exactly as the link model does; the
+  // time an event has left after its last full fragment could still carry one shorter PDU
+  // (a request's last write is usually short), so count the octets that would fit too.
   constexpr int kEvents = 1000;
   size_t next = 0;
   uint64_t total = 0;
+  uint64_t partial = 0;
   for (int e = 0; e < kEvents; ++e) {
     sim::Duration t{0};
     size_t in_event = 0;
@@ -37,11 +40,23 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
       next = (next + 1) % frags.size();
     }
     total += in_event;
+    if (max_pdus == 0 || in_event < max_pdus) {
+      size_t n = dle;
+      while (n > 0 && t + pair(n) > cap.event_limit) --n;
+      partial += n;
+    }
   }
   cap.pdus_per_event = static_cast<double>(total) / kEvents;
+  cap.partial_octets_per_event = static_cast<double>(partial) / kEvents;
   const double events_per_s = 1.0 / sim::ToSeconds(interval);
   const double writes_per_s = cap.pdus_per_event * events_per_s / static_cast<double>(frags.size());
-  cap.bytes_per_second = writes_per_s * static_cast<double>(cap.value_per_write);
+  // Every write spends 7 of its octets on headers, so at most (MTU - 3) / (MTU + 4) of the
+  // shorter PDU's octets can be value.
+  const double value_share =
+      static_cast<double>(cap.value_per_write) / static_cast<double>(l2cap);
+  const double full_bps = writes_per_s * static_cast<double>(cap.value_per_write);
+  const double partial_bps = cap.partial_octets_per_event * events_per_s * value_share;
+  cap.bytes_per_second = full_bps + partial_bps;
 
   std::string fr;
   for (size_t i = 0; i < frags.size(); ++i) fr += fmt::format("{}{}", i ? "+" : "", frags[i]);
@@ -56,7 +71,9 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
       "  event limit min(event length {:.3f} ms, interval {:.3f} ms - T_IFS) = {:.3f} ms{} -> "
       "{:.2f} PDUs per event\n"
       "  {:.2f} events/s x {:.2f} PDUs / {} PDUs per write = {:.1f} writes/s x {} octets = "
-      "{:.1f} kB/s",
+      "{:.1f} kB/s\n"
+      "  + time left per event for a shorter PDU of {:.1f} octets x {}/{} value = {:.1f} kB/s "
+      "-> {:.1f} kB/s",
       PhyName(config.phy), dle, config.encrypted ? " (+4 MIC)" : "", att_mtu, cap.value_per_write,
       l2cap, frags.size(), fr, us(air(dle)), us(kTifs), us(air(0)), us(kTifs),
       us(pair(dle) + kTifs),
@@ -64,7 +81,8 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
       sim::ToMillis(interval), sim::ToMillis(cap.event_limit),
       max_pdus ? fmt::format(", at most {} PDUs", max_pdus) : std::string(), cap.pdus_per_event,
       events_per_s, cap.pdus_per_event, frags.size(), writes_per_s, cap.value_per_write,
-      cap.bytes_per_second / 1000.0);
+      full_bps / 1000.0, cap.partial_octets_per_event, cap.value_per_write, l2cap,
+      partial_bps / 1000.0, cap.bytes_per_second / 1000.0);
   return cap;
 }
 
@@ -76,6 +94,7 @@ DfuBound ComputeDfuBound(const Capacity& air, sim::Duration word_write_time, siz
   b.write_bytes_per_second = static_cast<double>(word_size) / sim::ToSeconds(word_write_time);
   b.bytes_per_second = b.air_bytes_per_second;
   b.limited_by = "air time";
+  b.physical_bytes_per_second = 0;
   if (b.write_bytes_per_second < b.bytes_per_second) {
     b.bytes_per_second = b.write_bytes_per_second;
     b.limited_by = "flash write";
@@ -93,9 +112,133 @@ DfuBound ComputeDfuBound(const Capacity& air, sim::Duration word_write_time, siz
       b.limited_by = "flash erase";
     }
   }
+  b.physical_bytes_per_second = b.bytes_per_second;
   b.arithmetic +=
       fmt::format(" -> bound {:.1f} kB/s ({})", b.bytes_per_second / 1000.0, b.limited_by);
   return b;
+}
+
+SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_mtu,
+                                         double flash_seconds_per_byte) {
+  SharedCapacity out;
+  if (flash_seconds_per_byte <= 0) return out;
+  const size_t dle = config.data_length;
+  const size_t l2cap = att_mtu + 4u;
+  const size_t pdus_per_write = (l2cap + dle - 1) / dle;
+  const double value_per_pdu =
+      static_cast<double>(att_mtu - 3u) / static_cast<double>(pdus_per_write);
+  const auto secs = [](sim::Duration d) { return sim::ToSeconds(d); };
+  auto air = [&](size_t len) { return secs(PduAirTime(config.phy, len, config.encrypted)); };
+  // Average time one data PDU adds to an event: its exchange plus the T_IFS before the next.
+  double per_pdu = 0;
+  for (size_t off = 0; off < l2cap; off += dle) {
+    per_pdu += air(std::min(dle, l2cap - off)) + 2 * secs(kTifs) + air(0);
+  }
+  per_pdu /= static_cast<double>(pdus_per_write);
+  const double interval = secs(config.params.Interval());
+  const double limit = secs(std::min({config.central.max_event_length,
+                                      config.peripheral.max_event_length,
+                                      config.params.Interval() - kTifs}));
+  const double guards = secs(config.radio_guard_before + config.radio_guard_after);
+  const double empty_event = air(0) + secs(kTifs) + air(0);
+  auto event = [&](size_t k) {
+    return k == 0 ? empty_event : static_cast<double>(k) * per_pdu - secs(kTifs);
+  };
+  size_t k_max = 1;
+  while (event(k_max + 1) <= limit) ++k_max;
+  if (config.central.max_pdus_per_event != 0) {
+    k_max = std::min(k_max, config.central.max_pdus_per_event);
+  }
+  // Per interval, for an event of k full data PDUs (and, last, k_max of them plus the
+  // shorter PDU that fits the time left): octets carried, octets flash can write.
+  std::vector<double> carried, writable, length;
+  std::vector<std::string> label;
+  auto option = [&](double ev, double bytes, std::string name) {
+    length.push_back(ev);
+    carried.push_back(bytes);
+    writable.push_back(std::max(0.0, interval - guards - ev) / flash_seconds_per_byte);
+    label.push_back(std::move(name));
+  };
+  for (size_t k = 0; k <= k_max; ++k) {
+    option(event(k), static_cast<double>(k) * value_per_pdu, fmt::format("k={}", k));
+  }
+  if (config.central.max_pdus_per_event == 0 || k_max < config.central.max_pdus_per_event) {
+    size_t n = dle;
+    auto pair_n = [&](size_t len) { return air(len) + 2 * secs(kTifs) + air(0); };
+    while (n > 0 && event(k_max) + pair_n(n) > limit) --n;
+    if (n > 0) {
+      const double share = static_cast<double>(att_mtu - 3u) / static_cast<double>(l2cap);
+      option(event(k_max) + pair_n(n),
+             static_cast<double>(k_max) * value_per_pdu + static_cast<double>(n) * share,
+             fmt::format("k={}+{} octets", k_max, n));
+    }
+  }
+  // Maximise the mean carried over a mix of event sizes, subject to mean carried <= mean
+  // writable. The optimum is one size or a mix of two (a surplus and a deficit one).
+  const size_t options = carried.size();
+  double best = 0;
+  size_t bi = 0, bj = 0;
+  double bx = 0;  // share of option bj
+  for (size_t i = 0; i < options; ++i) {
+    if (carried[i] > writable[i]) continue;
+    if (carried[i] > best) {
+      best = carried[i];
+      bi = bj = i;
+      bx = 0;
+    }
+    for (size_t j = 0; j < options; ++j) {
+      if (carried[j] <= writable[j]) continue;
+      const double surplus = writable[i] - carried[i];
+      const double deficit = carried[j] - writable[j];
+      const double x = surplus / (surplus + deficit);
+      const double mean = (1 - x) * carried[i] + x * carried[j];
+      if (mean > best) {
+        best = mean;
+        bi = i;
+        bj = j;
+        bx = x;
+      }
+    }
+  }
+  out.bytes_per_second = best / interval;
+  const auto ms = [](double s) { return s * 1000.0; };
+  out.arithmetic = fmt::format(
+      "radio/flash sharing: flash pauses from {:.2f} ms before every event (latency 0) to "
+      "{:.2f} ms after it;\n  per {:.2f} ms interval, an event of k PDUs ({:.0f} octets each, "
+      "{:.3f} ms per PDU)\n  leaves max(0, {:.2f} - {:.2f} - event) ms for flash at {:.1f} kB/s",
+      ms(secs(config.radio_guard_before)), ms(secs(config.radio_guard_after)), ms(interval),
+      value_per_pdu, ms(per_pdu), ms(interval), ms(guards), 1e-3 / flash_seconds_per_byte);
+  auto term = [&](size_t k) {
+    return fmt::format("{}: event {:.2f} ms carries {:.0f} B, flash writes {:.0f} B", label[k],
+                       ms(length[k]), carried[k], writable[k]);
+  };
+  if (bi == bj) {
+    out.arithmetic += fmt::format("\n  best: every event {} -> {:.0f} B per interval = {:.1f} kB/s",
+                                  term(bi), best, out.bytes_per_second / 1000.0);
+  } else {
+    out.arithmetic += fmt::format(
+        "\n  best mix: {:.0f}% {}\n            {:.0f}% {}\n  -> {:.0f} B per interval = "
+        "{:.1f} kB/s",
+        100 * (1 - bx), term(bi), 100 * bx, term(bj), best, out.bytes_per_second / 1000.0);
+  }
+  return out;
+}
+
+void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t att_mtu) {
+  double per_byte = 0;
+  if (bound.write_bytes_per_second > 0) per_byte += 1.0 / bound.write_bytes_per_second;
+  if (bound.erase_bytes_per_second > 0) per_byte += 1.0 / bound.erase_bytes_per_second;
+  const SharedCapacity shared = RadioFlashSharingCapacity(config, att_mtu, per_byte);
+  if (shared.bytes_per_second <= 0) return;
+  bound.shared_bytes_per_second = shared.bytes_per_second;
+  bound.arithmetic += "\n  " + shared.arithmetic;
+  // A tie with the air-time term (full events, flash keeping up) is the air time's.
+  if (shared.bytes_per_second < bound.bytes_per_second * (1 - 1e-6)) {
+    bound.bytes_per_second = shared.bytes_per_second;
+    bound.limited_by = "radio/flash sharing";
+  }
+  bound.arithmetic += fmt::format("\n  model capacity {:.1f} kB/s ({})",
+                                  bound.bytes_per_second / 1000.0, bound.limited_by);
 }
 
 }  // namespace smpkit::ble

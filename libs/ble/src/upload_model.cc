@@ -8,9 +8,9 @@
 
 namespace smpkit::ble {
 
-Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& sc) {
-  if (sc.chunk_data == 0 || sc.word_size == 0) {
-    return Error(Errc::kInvalidArgument, "chunk_data and word_size must be non-zero");
+Result<UploadResult> SimulateUpload(const UploadScenario& sc) {
+  if (sc.chunk_data == 0 || sc.word_size == 0 || sc.window == 0) {
+    return Error(Errc::kInvalidArgument, "chunk_data, word_size and window must be non-zero");
   }
   sim::Scheduler sched(sc.seed);
   Link link(sched, sc.link);
@@ -35,6 +35,7 @@ Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& sc) {
   size_t received = 0;  // octets of the current request seen by the peripheral
   size_t current_len = 0;
   size_t current_data = 0;
+  size_t arrived = 0;  // requests the peripheral has received whole
   std::vector<uint8_t> buf;
   std::optional<Error> failure;
 
@@ -51,12 +52,13 @@ Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& sc) {
   };
   server.SetWriteHandler([&](ConstByteSpan value) {
     if (received == 0) {
-      current_data = std::min(sc.chunk_data, sc.image_size - answered * sc.chunk_data);
+      current_data = std::min(sc.chunk_data, sc.image_size - arrived * sc.chunk_data);
       current_len = current_data + sc.request_overhead;
     }
     received += value.size();
     if (received < current_len) return;
     received = 0;
+    ++arrived;
     const size_t words = (current_data + sc.word_size - 1) / sc.word_size;
     const sim::Duration work =
         sc.word_write_time * static_cast<int64_t>(words) + sc.per_request_cpu;
@@ -72,7 +74,7 @@ Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& sc) {
   });
 
   const sim::Time start = sched.Now();
-  send_next();
+  while (sent < std::min(sc.window, total_requests)) send_next();
   const bool done = sched.RunUntilCondition(
       [&] { return answered == total_requests || dropped || failure; }, start + sc.give_up_after);
   if (failure) return *failure;

@@ -1,8 +1,9 @@
 #pragma once
-// A stop-and-wait image upload over the GATT SMP service, as in ble-calibration.md: the
-// central writes each request in (MTU - 3)-octet Write Commands, the peripheral spends the
-// flash-write time of the request's image data between radio events, then answers with one
-// small notification. The traffic is modelled by size only (no SMP parsing here).
+// An image upload over the GATT SMP service, as in ble-calibration.md: the central writes each
+// request in (MTU - 3)-octet Write Commands, the peripheral spends the flash-write time of the
+// request's image data between radio events, then answers with one small notification. One
+// request in flight (stop-and-wait) by default, or up to `window`. The traffic is modelled by
+// size only (no SMP parsing here).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,7 @@ struct UploadScenario {
   sim::Duration idle_before_start = std::chrono::seconds(2);  // after setup, before request 1
   sim::Duration give_up_after = std::chrono::seconds(600);
   uint64_t seed = 1;
+  size_t window = 1;  // requests in flight
 };
 
 struct UploadResult {
@@ -37,6 +39,6 @@ struct UploadResult {
 // Errors: kInvalidArgument for a bad link configuration or request larger than the SMP
 // buffers would allow; kTimeout if the upload does not finish within give_up_after;
 // kIo if the link drops.
-Result<UploadResult> SimulateStopAndWaitUpload(const UploadScenario& scenario);
+Result<UploadResult> SimulateUpload(const UploadScenario& scenario);
 
 }  // namespace smpkit::ble
