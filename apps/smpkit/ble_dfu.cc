@@ -83,6 +83,15 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     result.error = std::string(cfg.error().message());
     return result;
   }
+  if (cfg->smp == desktop::SmpEra::kNone) {
+    result.error = opt.prj_conf.empty()
+                       ? "the device configuration has no SMP DFU module"
+                       : fmt::format("{} enables no SMP DFU module (CONFIG_DESKTOP_SMP_ENABLE or "
+                                     "CONFIG_DESKTOP_DFU_MCUMGR_ENABLE): nothing to update over "
+                                     "Bluetooth; start from `smpkit demo --print-config`",
+                                     opt.prj_conf);
+    return result;
+  }
   desktop::DesktopOptions o;
   o.config = *cfg;
   o.device.server.buf_size = cfg->mcumgr_buf_size;
@@ -173,14 +182,32 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   client::UploadOptions uo;
   uo.max_window = opt.window;
   sim::Time steady_start{-1};
+  sim::Time steady_end{-1};
   uint64_t steady_offset = 0;
+  uint64_t steady_end_offset = 0;
+  ble::LinkStats steady_stats;
+  ble::LinkStats steady_end_stats;
+  const ble::Link* steady_link = nullptr;  // the breakdown needs one link throughout
+  std::vector<std::pair<double, double>> acks;  // (seconds, offset) from 10 % to 90 %
   uo.progress = [&](const client::Progress& p) {
     if (p.phase != "upload" || p.total == 0) return;
-    // Steady state: from the first acknowledgement past 10 % of the image, after the first
-    // chunk's erase and the latency module's parameter update are behind us.
+    // Steady state: between the first acknowledgements past 10 % and past 90 % of the image,
+    // so that the first chunk, the latency module's parameter update and the pipeline's fill
+    // and drain are all outside it.
     if (steady_start < sim::Time(0) && p.offset * 10 >= p.total) {
       steady_start = sched.Now();
       steady_offset = p.offset;
+      steady_stats = links.back()->stats();
+      steady_link = links.back().get();
+    }
+    if (steady_start >= sim::Time(0) && steady_end < sim::Time(0)) {
+      acks.emplace_back(sim::ToSeconds(sched.Now()), static_cast<double>(p.offset));
+    }
+    if (steady_end < sim::Time(0) && p.offset * 10 >= p.total * 9) {
+      steady_end = sched.Now();
+      steady_end_offset = p.offset;
+      steady_end_stats = links.back()->stats();
+      if (steady_link != links.back().get()) steady_link = nullptr;
     }
     const int decile = static_cast<int>(p.offset * 10 / p.total);
     if (decile == last_decile) return;
@@ -208,9 +235,32 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     return result;
   }
   result.upload_s = sim::ToSeconds(up_end - up_start);
-  if (steady_start >= sim::Time(0) && up_end > steady_start) {
+  if (steady_start >= sim::Time(0) && steady_end > steady_start) {
+    result.steady_s = sim::ToSeconds(steady_end - steady_start);
+    // The least-squares slope of offset over time through every acknowledgement in the
+    // window: acknowledgements come in bursts at connection events, and the slope is not
+    // biased by where in a burst the window happens to start and end.
+    double mt = 0, mo = 0;
+    for (const auto& [t, off] : acks) {
+      mt += t;
+      mo += off;
+    }
+    mt /= static_cast<double>(acks.size());
+    mo /= static_cast<double>(acks.size());
+    double num = 0, den = 0;
+    for (const auto& [t, off] : acks) {
+      num += (t - mt) * (off - mo);
+      den += (t - mt) * (t - mt);
+    }
     result.steady_bytes_per_s =
-        static_cast<double>(update->size() - steady_offset) / sim::ToSeconds(up_end - steady_start);
+        den > 0 ? num / den
+                : static_cast<double>(steady_end_offset - steady_offset) / result.steady_s;
+    if (steady_link != nullptr) {
+      result.steady_radio_s =
+          sim::ToSeconds(steady_end_stats.radio_guarded - steady_stats.radio_guarded);
+      result.steady_flash_s =
+          sim::ToSeconds(steady_end_stats.processing - steady_stats.processing);
+    }
   }
   result.bytes = update->size();
   result.chunk = up->chunk_data;

@@ -48,10 +48,16 @@ struct BleDfuResult {
   size_t window_used = 0;
   uint32_t transfer_events = 0;
   size_t buf_size = 0;
-  double steady_bytes_per_s = 0;  // from 10 % of the image to the end (startup excluded)
+  // Between the acknowledgements past 10 % and past 90 % of the image (startup excluded).
+  double steady_bytes_per_s = 0;
   uint64_t link_events = 0;   // connection events during the upload
   uint64_t central_pdus = 0;  // data PDUs the phone sent during the upload
   uint64_t retransmits = 0;
+  // Over the steady part of the upload: its length, and the device's time in radio events
+  // with their guard times and in flash work between them (seconds; 0 if the link changed).
+  double steady_s = 0;
+  double steady_radio_s = 0;
+  double steady_flash_s = 0;
 };
 
 BleDfuResult RunBleDfu(const BleDfuSetup& setup);
