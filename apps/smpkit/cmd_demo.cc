@@ -11,6 +11,7 @@
 #include "ble_dfu.h"
 #include "commands.h"
 #include "smpkit/ble/capacity.h"
+#include "smpkit/desktop/kconfig.h"
 
 namespace smpkit::cli {
 
@@ -20,9 +21,14 @@ namespace {
 struct DemoOptions {
   BleDfuSetup setup;
   bool quiet = false;
+  bool print_config = false;
 };
 
 int RunDemo(const DemoOptions& opt) {
+  if (opt.print_config) {
+    fmt::print("{}", desktop::DefaultPrjConf());
+    return kExitOk;
+  }
   if (!opt.quiet) {
     fmt::print("smpkit demo: DFU over Bluetooth LE with SMP on a simulated nRF Desktop device\n");
     fmt::print("  (virtual time; nRF52840 flash: 87.5 ms per 4 KiB erase, 42 us per word write)\n\n");
@@ -72,7 +78,10 @@ void RegisterDemoCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   demo->add_option("--window", opt->setup.window, "SMP requests in flight (pipelining)")
       ->check(CLI::Range(1, 8));
   demo->add_option("--seed", opt->setup.seed, "simulation seed");
-  demo->add_option("--config", opt->setup.prj_conf, "prj.conf for the device (Kconfig syntax)");
+  demo->add_option("--config", opt->setup.prj_conf,
+                   "prj.conf for the device (Kconfig syntax), replacing the seed's");
+  demo->add_flag("--print-config", opt->print_config,
+                 "print the seed's prj.conf (a starting point for --config) and exit");
   demo->add_flag("--tables", opt->setup.tables, "print the modules' event propagation tables");
   demo->add_flag("--quiet", opt->quiet, "summary only");
   demo->callback([opt, exit_code] { *exit_code = RunDemo(*opt); });
