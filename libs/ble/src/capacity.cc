@@ -94,7 +94,6 @@ DfuBound ComputeDfuBound(const Capacity& air, sim::Duration word_write_time, siz
   b.write_bytes_per_second = static_cast<double>(word_size) / sim::ToSeconds(word_write_time);
   b.bytes_per_second = b.air_bytes_per_second;
   b.limited_by = "air time";
-  b.physical_bytes_per_second = 0;
   if (b.write_bytes_per_second < b.bytes_per_second) {
     b.bytes_per_second = b.write_bytes_per_second;
     b.limited_by = "flash write";

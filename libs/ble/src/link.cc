@@ -507,7 +507,9 @@ void Link::RadioBusy() {
 }
 
 void Link::RadioIdle() {
-  if (radio_busy_ > 0 && --radio_busy_ == 0) stats_.radio_guarded += scheduler_.Now() - radio_busy_since_;
+  if (radio_busy_ > 0 && --radio_busy_ == 0) {
+    stats_.radio_guarded += scheduler_.Now() - radio_busy_since_;
+  }
   if (radio_busy_ == 0 && !jobs_.empty() && job_task_ == sim::kNoTask) StartJob();
 }
 
