@@ -42,9 +42,12 @@ struct Row {
   ble::DfuBound bound;
 };
 
-ble::DfuBound Bound(const BleDfuSetup& s, uint16_t att_mtu) {
+// The capacity at the connection parameters the upload ran with (a peripheral latency above 0
+// lets the device skip events and write flash through them).
+ble::DfuBound Bound(const BleDfuSetup& s, uint16_t att_mtu, uint16_t latency) {
   ble::LinkConfig lc = PhoneLink(s);
   lc.params.interval = s.interval;
+  lc.params.latency = latency;
   const ble::Capacity air = ble::WriteCapacity(lc, att_mtu);
   if (!s.flash_costs) {
     // An ideal device: the link's air-time capacity is the whole bound.
@@ -124,7 +127,9 @@ BleDfuSetup Setup(const BenchOptions& opt, ble::Phy phy, uint16_t iv, uint16_t m
 
 Row RunRow(const BleDfuSetup& s) {
   Row row{s.phy, s.interval, s.mtu, s.window, s.latency_module, RunBleDfu(s), {}};
-  row.bound = Bound(s, row.r.att_mtu ? row.r.att_mtu : s.mtu);
+  const uint16_t latency =
+      row.r.latency_during_upload == 0xffff ? uint16_t{0} : row.r.latency_during_upload;
+  row.bound = Bound(s, row.r.att_mtu ? row.r.att_mtu : s.mtu, latency);
   return row;
 }
 
@@ -158,10 +163,12 @@ int RunBenchBle(const BenchOptions& opt) {
   fmt::print(
       "  whole = image bytes / upload time (first request to last acknowledgement, including\n"
       "    the first chunk at the idle link's latency and the parameter update that follows)\n"
-      "  steady = image bytes / time between the acknowledgements past 10 % and past 90 %\n"
-      "  capacity = the model's own bound: min(air time, flash write, radio/flash sharing);\n"
-      "    cap% = steady / capacity; phys% = steady / min(air time, flash write), the bound\n"
-      "    of ble-calibration.md for flash that could overlap the radio\n"
+      "  steady = least-squares slope of acknowledged image bytes over time, from the\n"
+      "    acknowledgement past 10 % to the one past 90 %\n"
+      "  capacity = the model's own bound at the row's peripheral latency: min(air time,\n"
+      "    flash write, radio/flash sharing); cap% = steady / capacity; phys% = steady /\n"
+      "    min(air time, flash write), the bound of ble-calibration.md for flash that could\n"
+      "    overlap the radio\n"
       "  radio, flash = share of the steady time the device spent in radio events (with their\n"
       "    guard times) and writing flash; the rest it was idle\n\n");
   fmt::print("{:>3} {:>8} {:>4} {:>3} {:>7} | {:>8} {:>6} {:>6} {:>8} {:>5} {:>19} {:>6} | {:>5} {:>4} "
@@ -195,21 +202,36 @@ int RunBenchBle(const BenchOptions& opt) {
             }
             rows.push_back(std::move(row));
           }
+  // The capacity is an upper bound: a row above it would mean the bound is wrong.
+  size_t above = 0;
+  for (const auto& r : rows) {
+    if (r.r.ok && r.r.steady_bytes_per_s > r.bound.bytes_per_second) {
+      fmt::print("above capacity: {} {:.2f} ms MTU {} window {} latency module {}: steady {:.1f} "
+                 "> {:.1f} kB/s\n",
+                 ble::PhyName(r.phy), r.interval * 1.25, r.mtu, r.window, r.latency ? "on" : "off",
+                 r.r.steady_bytes_per_s / 1000, r.bound.bytes_per_second / 1000);
+      ++above;
+    }
+  }
+  if (above == 0) fmt::print("\nevery row's steady throughput is within its capacity\n");
 
-  // Every capacity used above, with its arithmetic (one per PHY, interval and MTU).
+  // Every capacity used above, with its arithmetic (one per PHY, interval, MTU and latency).
   fmt::print("\ncapacity arithmetic ({}):\n",
              opt.ideal_flash ? "ideal flash" : "nRF52 flash written between radio events");
-  std::map<std::tuple<int, uint16_t, uint16_t>, const Row*> distinct;
+  std::map<std::tuple<int, uint16_t, uint16_t, uint16_t>, const Row*> distinct;
   for (const auto& r : rows) {
-    distinct.emplace(std::make_tuple(static_cast<int>(r.phy), r.interval, r.mtu), &r);
+    if (!r.r.ok) continue;
+    distinct.emplace(std::make_tuple(static_cast<int>(r.phy), r.interval, r.mtu,
+                                     r.r.latency_during_upload),
+                     &r);
   }
   for (const auto& [key, r] : distinct) {
     std::string arith = r->bound.arithmetic;
     for (size_t pos = 0; (pos = arith.find('\n', pos)) != std::string::npos; pos += 3) {
       arith.replace(pos, 1, "\n  ");
     }
-    fmt::print("\n  {} at {:.2f} ms, MTU {}:\n    {}\n", ble::PhyName(r->phy), r->interval * 1.25,
-               r->mtu, arith);
+    fmt::print("\n  {} at {:.2f} ms, MTU {}, peripheral latency {}:\n    {}\n",
+               ble::PhyName(r->phy), r->interval * 1.25, r->mtu, r->r.latency_during_upload, arith);
   }
 
   // The target: >= 90 % of the model's capacity at 2M, DLE 251, MTU 498, window >= 2 (latency

@@ -189,5 +189,42 @@ TEST(CapacityTest, PipelinedUploadReachesTheModelCapacity) {
   }
 }
 
+// The capacity is an upper bound of the model for any configuration: unequal fragments, PDU
+// limits per event, encryption, peripheral latency in both controller behaviours, windows.
+TEST(CapacityTest, NoUploadThroughTheModelExceedsItsCapacity) {
+  int runs = 0;
+  double worst = 0;
+  for (uint16_t interval : {uint16_t{6}, uint16_t{24}})
+    for (uint16_t mtu : {uint16_t{23}, uint16_t{247}, uint16_t{252}, uint16_t{498}})
+      for (size_t max_pdus : {size_t{0}, size_t{1}, size_t{3}, size_t{7}})
+        for (int mode = 0; mode < 3; ++mode)
+          for (bool encrypted : {false, true})
+            for (size_t window : {size_t{1}, size_t{2}}) {
+              UploadScenario sc = Reference(interval, mode == 0 ? 0 : 3, 256 * 1024);
+              sc.link.params.timeout = 3200;
+              sc.link.central.max_pdus_per_event = max_pdus;
+              sc.link.encrypted = encrypted;
+              sc.link.peripheral.latency_mode =
+                  mode == 1 ? LatencyMode::kStrict : LatencyMode::kCancelledOnReceive;
+              sc.att_mtu = mtu;
+              sc.window = window;
+              sc.idle_before_start = std::chrono::milliseconds(100);
+              sc.give_up_after = std::chrono::hours(4);
+              DfuBound b = ComputeDfuBound(WriteCapacity(sc.link, mtu), sc.word_write_time,
+                                           sc.word_size, std::chrono::microseconds(87500), 4096,
+                                           false);
+              ApplyRadioFlashSharing(b, sc.link, mtu);
+              auto r = SimulateUpload(sc);
+              ASSERT_TRUE(r.ok()) << r.error().message();
+              const double ratio = r->bytes_per_second / b.bytes_per_second;
+              worst = std::max(worst, ratio);
+              ++runs;
+              EXPECT_LE(ratio, 1.0) << "interval " << interval << " mtu " << mtu << " max_pdus "
+                                    << max_pdus << " mode " << mode << " encrypted " << encrypted
+                                    << " window " << window;
+            }
+  std::printf("%d uploads, highest throughput / capacity %.3f\n", runs, worst);
+}
+
 }  // namespace
 }  // namespace smpkit::ble

@@ -22,41 +22,30 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
   auto pair = [&](size_t len) { return air(len) + kTifs + air(0); };
   const size_t max_pdus = config.central.max_pdus_per_event;
 
-  // Pack the endless stream of fragments into events exactly as the link model does; the
-  // time an event has left after its last full fragment could still carry one shorter PDU
-  // (a request's last write is usually short), so count the octets that would fit too.
-  constexpr int kEvents = 1000;
-  size_t next = 0;
-  uint64_t total = 0;
-  uint64_t partial = 0;
-  for (int e = 0; e < kEvents; ++e) {
-    sim::Duration t{0};
-    size_t in_event = 0;
-    while (max_pdus == 0 || in_event < max_pdus) {
-      const sim::Duration end = t + pair(frags[next]);
-      if (in_event > 0 && end > cap.event_limit) break;
-      t = end + kTifs;
-      ++in_event;
-      next = (next + 1) % frags.size();
-    }
-    total += in_event;
-    if (max_pdus == 0 || in_event < max_pdus) {
-      size_t n = dle;
-      while (n > 0 && t + pair(n) > cap.event_limit) --n;
-      partial += n;
-    }
+  // An upper bound on what any sequence of writes of at most MTU - 3 value octets can carry:
+  // every write spends 7 octets on headers, so at most (MTU - 3) / (MTU + 4) of the PDU
+  // octets are value, and an event carries the most octets with PDUs as large as a write's
+  // L2CAP PDU allows (min(DLE, MTU + 4)), as many as fit the event limit (the first always
+  // goes) and the per-event PDU limit, then one shorter PDU in the time left.
+  const size_t full = std::min(dle, l2cap);
+  size_t k = 1;
+  sim::Duration t = pair(full) + kTifs;
+  while ((max_pdus == 0 || k < max_pdus) && t + pair(full) <= cap.event_limit) {
+    t += pair(full) + kTifs;
+    ++k;
   }
-  cap.pdus_per_event = static_cast<double>(total) / kEvents;
-  cap.partial_octets_per_event = static_cast<double>(partial) / kEvents;
+  size_t partial = 0;
+  if (max_pdus == 0 || k < max_pdus) {
+    partial = full;
+    while (partial > 0 && t + pair(partial) > cap.event_limit) --partial;
+  }
+  cap.pdus_per_event = static_cast<double>(k);
+  cap.partial_octets_per_event = static_cast<double>(partial);
+  cap.full_pdu_octets = full;
+  cap.value_share = static_cast<double>(cap.value_per_write) / static_cast<double>(l2cap);
   const double events_per_s = 1.0 / sim::ToSeconds(interval);
-  const double writes_per_s = cap.pdus_per_event * events_per_s / static_cast<double>(frags.size());
-  // Every write spends 7 of its octets on headers, so at most (MTU - 3) / (MTU + 4) of the
-  // shorter PDU's octets can be value.
-  const double value_share =
-      static_cast<double>(cap.value_per_write) / static_cast<double>(l2cap);
-  const double full_bps = writes_per_s * static_cast<double>(cap.value_per_write);
-  const double partial_bps = cap.partial_octets_per_event * events_per_s * value_share;
-  cap.bytes_per_second = full_bps + partial_bps;
+  const double octets_per_event = static_cast<double>(k * full + partial);
+  cap.bytes_per_second = octets_per_event * events_per_s * cap.value_share;
 
   std::string fr;
   for (size_t i = 0; i < frags.size(); ++i) fr += fmt::format("{}{}", i ? "+" : "", frags[i]);
@@ -66,23 +55,19 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
   cap.arithmetic = fmt::format(
       "{} PHY, LL data length {}{}, ATT MTU {}\n"
       "  one write: {} value + 3 ATT + 4 L2CAP = {} octets = {} LL PDU(s) ({})\n"
-      "  full PDU exchange: {:.0f} us data + {:.0f} us T_IFS + {:.0f} us empty reply + "
+      "  full PDU exchange: {:.0f} us data ({} octets) + {:.0f} us T_IFS + {:.0f} us empty reply + "
       "{:.0f} us T_IFS = {:.0f} us\n"
       "  event limit min(event length {:.3f} ms, interval {:.3f} ms - T_IFS) = {:.3f} ms{} -> "
-      "{:.2f} PDUs per event\n"
-      "  {:.2f} events/s x {:.2f} PDUs / {} PDUs per write = {:.1f} writes/s x {} octets = "
-      "{:.1f} kB/s\n"
-      "  + time left per event for a shorter PDU of {:.1f} octets x {}/{} value = {:.1f} kB/s "
-      "-> {:.1f} kB/s",
+      "{} full PDUs + {} octets in the time left = {:.0f} octets per event\n"
+      "  {:.2f} events/s x {:.0f} octets x {}/{} value = {:.1f} kB/s",
       PhyName(config.phy), dle, config.encrypted ? " (+4 MIC)" : "", att_mtu, cap.value_per_write,
-      l2cap, frags.size(), fr, us(air(dle)), us(kTifs), us(air(0)), us(kTifs),
-      us(pair(dle) + kTifs),
+      l2cap, frags.size(), fr, us(air(full)), full, us(kTifs), us(air(0)), us(kTifs),
+      us(pair(full) + kTifs),
       sim::ToMillis(std::min(config.central.max_event_length, config.peripheral.max_event_length)),
       sim::ToMillis(interval), sim::ToMillis(cap.event_limit),
-      max_pdus ? fmt::format(", at most {} PDUs", max_pdus) : std::string(), cap.pdus_per_event,
-      events_per_s, cap.pdus_per_event, frags.size(), writes_per_s, cap.value_per_write,
-      full_bps / 1000.0, cap.partial_octets_per_event, cap.value_per_write, l2cap,
-      partial_bps / 1000.0, cap.bytes_per_second / 1000.0);
+      max_pdus ? fmt::format(", at most {} PDUs", max_pdus) : std::string(), k, partial,
+      octets_per_event, events_per_s, octets_per_event, cap.value_per_write, l2cap,
+      cap.bytes_per_second / 1000.0);
   return cap;
 }
 
@@ -121,57 +106,40 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
                                          double flash_seconds_per_byte) {
   SharedCapacity out;
   if (flash_seconds_per_byte <= 0) return out;
-  const size_t dle = config.data_length;
-  const size_t l2cap = att_mtu + 4u;
-  const size_t pdus_per_write = (l2cap + dle - 1) / dle;
-  const double value_per_pdu =
-      static_cast<double>(att_mtu - 3u) / static_cast<double>(pdus_per_write);
+  const Capacity cap = WriteCapacity(config, att_mtu);
   const auto secs = [](sim::Duration d) { return sim::ToSeconds(d); };
   auto air = [&](size_t len) { return secs(PduAirTime(config.phy, len, config.encrypted)); };
-  // Average time one data PDU adds to an event: its exchange plus the T_IFS before the next.
-  double per_pdu = 0;
-  for (size_t off = 0; off < l2cap; off += dle) {
-    per_pdu += air(std::min(dle, l2cap - off)) + 2 * secs(kTifs) + air(0);
-  }
-  per_pdu /= static_cast<double>(pdus_per_write);
+  auto pair = [&](size_t len) { return air(len) + 2 * secs(kTifs) + air(0); };  // + next T_IFS
+  const size_t full = cap.full_pdu_octets;
+  const double value_per_pdu = static_cast<double>(full) * cap.value_share;
+  const double per_pdu = pair(full);
   const double interval = secs(config.params.Interval());
-  const double limit = secs(std::min({config.central.max_event_length,
-                                      config.peripheral.max_event_length,
-                                      config.params.Interval() - kTifs}));
   const double guards = secs(config.radio_guard_before + config.radio_guard_after);
   const double empty_event = air(0) + secs(kTifs) + air(0);
   auto event = [&](size_t k) {
     return k == 0 ? empty_event : static_cast<double>(k) * per_pdu - secs(kTifs);
   };
-  size_t k_max = 1;
-  while (event(k_max + 1) <= limit) ++k_max;
-  if (config.central.max_pdus_per_event != 0) {
-    k_max = std::min(k_max, config.central.max_pdus_per_event);
-  }
-  // Per interval, for an event of k full data PDUs (and, last, k_max of them plus the
-  // shorter PDU that fits the time left): octets carried, octets flash can write.
+  const auto k_max = static_cast<size_t>(cap.pdus_per_event);
+  // Per interval, for each option: octets carried, octets flash can write.
   std::vector<double> carried, writable, length;
   std::vector<std::string> label;
-  auto option = [&](double ev, double bytes, std::string name) {
+  auto option = [&](double ev, double bytes, double flash_time, std::string name) {
     length.push_back(ev);
     carried.push_back(bytes);
-    writable.push_back(std::max(0.0, interval - guards - ev) / flash_seconds_per_byte);
+    writable.push_back(std::max(0.0, flash_time) / flash_seconds_per_byte);
     label.push_back(std::move(name));
   };
   for (size_t k = 0; k <= k_max; ++k) {
-    option(event(k), static_cast<double>(k) * value_per_pdu, fmt::format("k={}", k));
+    option(event(k), static_cast<double>(k) * value_per_pdu, interval - guards - event(k),
+           fmt::format("k={}", k));
   }
-  if (config.central.max_pdus_per_event == 0 || k_max < config.central.max_pdus_per_event) {
-    size_t n = dle;
-    auto pair_n = [&](size_t len) { return air(len) + 2 * secs(kTifs) + air(0); };
-    while (n > 0 && event(k_max) + pair_n(n) > limit) --n;
-    if (n > 0) {
-      const double share = static_cast<double>(att_mtu - 3u) / static_cast<double>(l2cap);
-      option(event(k_max) + pair_n(n),
-             static_cast<double>(k_max) * value_per_pdu + static_cast<double>(n) * share,
-             fmt::format("k={}+{} octets", k_max, n));
-    }
+  if (cap.partial_octets_per_event > 0) {
+    const auto n = static_cast<size_t>(cap.partial_octets_per_event);
+    const double ev = event(k_max) + pair(n);
+    option(ev, static_cast<double>(k_max) * value_per_pdu + static_cast<double>(n) * cap.value_share,
+           interval - guards - ev, fmt::format("k={}+{} octets", k_max, n));
   }
+  if (config.params.latency > 0) option(0, 0, interval, "skipped (latency)");
   // Maximise the mean carried over a mix of event sizes, subject to mean carried <= mean
   // writable. The optimum is one size or a mix of two (a surplus and a deficit one).
   const size_t options = carried.size();
@@ -202,11 +170,15 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
   out.bytes_per_second = best / interval;
   const auto ms = [](double s) { return s * 1000.0; };
   out.arithmetic = fmt::format(
-      "radio/flash sharing: flash pauses from {:.2f} ms before every event (latency 0) to "
-      "{:.2f} ms after it;\n  per {:.2f} ms interval, an event of k PDUs ({:.0f} octets each, "
-      "{:.3f} ms per PDU)\n  leaves max(0, {:.2f} - {:.2f} - event) ms for flash at {:.1f} kB/s",
+      "radio/flash sharing: flash pauses from {:.2f} ms before every attended event to "
+      "{:.2f} ms after it;\n  per {:.2f} ms interval, an event of k PDUs ({:.0f} value octets "
+      "each, {:.3f} ms per PDU)\n  leaves max(0, {:.2f} - {:.2f} - event) ms for flash at "
+      "{:.1f} kB/s{}",
       ms(secs(config.radio_guard_before)), ms(secs(config.radio_guard_after)), ms(interval),
-      value_per_pdu, ms(per_pdu), ms(interval), ms(guards), 1e-3 / flash_seconds_per_byte);
+      value_per_pdu, ms(per_pdu), ms(interval), ms(guards), 1e-3 / flash_seconds_per_byte,
+      config.params.latency > 0
+          ? fmt::format("; latency {} lets the peripheral skip events", config.params.latency)
+          : std::string());
   auto term = [&](size_t k) {
     return fmt::format("{}: event {:.2f} ms carries {:.0f} B, flash writes {:.0f} B", label[k],
                        ms(length[k]), carried[k], writable[k]);

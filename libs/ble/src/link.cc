@@ -105,6 +105,13 @@ void Link::SetChannelHandler(Role at, uint16_t cid, ChannelHandler handler) {
   side(at).handlers[cid] = std::move(handler);
 }
 
+LinkStats Link::stats() const {
+  LinkStats s = stats_;
+  if (radio_busy_ > 0) s.radio_guarded += scheduler_.Now() - radio_busy_since_;
+  if (job_task_ != sim::kNoTask) s.processing += scheduler_.Now() - job_resumed_at_;
+  return s;
+}
+
 size_t Link::QueuedOctets(Role r) const {
   const Side& s = side(r);
   size_t n = 0;

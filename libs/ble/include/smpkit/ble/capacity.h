@@ -12,20 +12,22 @@ namespace smpkit::ble {
 
 struct Capacity {
   double bytes_per_second = 0;  // ATT values written central -> peripheral per second
-  double pdus_per_event = 0;    // average full-size data PDUs per connection event
+  double pdus_per_event = 0;    // full-size data PDUs per connection event
   // Octets of one shorter PDU that fit in the time an event has left after them.
   double partial_octets_per_event = 0;
+  size_t full_pdu_octets = 0;   // min(data length, MTU + 4): the largest PDU a write allows
+  double value_share = 0;       // (MTU - 3) / (MTU + 4): the most of a PDU's octets are value
   size_t pdus_per_write = 0;    // LL PDUs one (MTU - 3)-octet write takes
   size_t value_per_write = 0;   // MTU - 3
   sim::Duration event_limit{0};
   std::string arithmetic;  // the calculation, one step per line
 };
 
-// Capacity for back-to-back Write Without Response of MTU - 3 octets, each answered by an
-// empty PDU, with the event length, interval and per-event PDU limits of `config` (ACL
-// buffers and device processing are not air time and are left out), plus what one shorter
-// PDU could add in the time each event has left (an upper bound: a client's short last write
-// of a request can use it).
+// An upper bound for Write Without Response traffic of at most MTU - 3 octets per write, each
+// PDU answered by an empty one, with the event length, interval and per-event PDU limits of
+// `config` (ACL buffers and device processing are not air time and are left out): per event
+// as many full-size PDUs as fit, then one shorter PDU in the time left, of which at most
+// (MTU - 3) / (MTU + 4) is value.
 Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu);
 
 // The physical bound of a DFU: min(air time, flash write rate, erase rate if the slot is
@@ -49,11 +51,12 @@ DfuBound ComputeDfuBound(const Capacity& air, sim::Duration word_write_time, siz
 
 // The link model's own capacity for a DFU on a peripheral whose flash work cannot overlap its
 // radio events (Link::RunBetweenRadioEvents: paused from radio_guard_before ahead of every
-// attended event until radio_guard_after behind it), at peripheral latency 0 so that every
-// event is attended. In each interval an event carrying k data PDUs (0..what fits the event
-// limit) leaves max(0, interval - guards - event) for flash; the best steady mix of event sizes
-// in which flash keeps up with the data (a two-term linear programme, solved exactly) gives
-// the rate. Returns 0 bytes/s when flash work costs nothing.
+// attended event until radio_guard_after behind it). In each interval an attended event
+// carrying k data PDUs (0 up to what WriteCapacity fits, also with its shorter PDU) leaves
+// max(0, interval - guards - event) for flash; with a peripheral latency above 0 an event
+// may also be skipped, leaving the whole interval. The best steady mix of these in which
+// flash keeps up with the data (a linear programme over the options, solved exactly: the
+// optimum mixes at most two) gives the rate. Returns 0 bytes/s when flash costs nothing.
 struct SharedCapacity {
   double bytes_per_second = 0;
   std::string arithmetic;

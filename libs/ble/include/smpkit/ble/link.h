@@ -182,7 +182,8 @@ class Link {
   const ConnParams& params() const { return config_.params; }
   const LinkConfig& config() const { return config_; }
   uint16_t event_counter() const { return counter_; }
-  const LinkStats& stats() const { return stats_; }
+  // Counters so far; the time budget includes a radio event or a job still under way.
+  LinkStats stats() const;
   sim::Scheduler& scheduler() { return scheduler_; }
   // Octets queued for transmission by `side` (host queue plus controller buffers).
   size_t QueuedOctets(Role side) const;
