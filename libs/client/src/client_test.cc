@@ -19,6 +19,7 @@
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mcuboot/image_create.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/testing/vectors.h"
 
 namespace smpkit::client {
 namespace {
@@ -26,8 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
+  return smpkit::testing::ReadVector("mcuboot/" + name);
 }
 
 device::DeviceConfig SmallDevice(size_t buf_size = 1024, size_t buf_count = 4) {

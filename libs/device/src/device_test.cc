@@ -10,15 +10,12 @@
 #include "smpkit/device/device.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/smp/message.h"
+#include "smpkit/testing/vectors.h"
 
 namespace smpkit::device {
 namespace {
 
-std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using smpkit::testing::ReadVector;
 
 class Capture : public smp::ResponseSink {
  public:

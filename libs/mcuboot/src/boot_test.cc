@@ -18,21 +18,15 @@
 #include "smpkit/flash/partition.h"
 #include "smpkit/mcuboot/image_create.h"
 #include "smpkit/mcuboot/keys.h"
+#include "smpkit/testing/vectors.h"
 
 namespace smpkit::mcuboot {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes Vector(const std::string& rel) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/" + rel, std::ios::binary);
-  EXPECT_TRUE(in.good()) << rel;
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-std::string Text(const std::string& rel) {
-  const Bytes b = Vector(rel);
-  return {b.begin(), b.end()};
-}
+using smpkit::testing::ReadVector;
+using smpkit::testing::ReadVectorText;
 std::array<uint8_t, 32> Hex32(std::string_view hex) {
   std::array<uint8_t, 32> out{};
   for (size_t i = 0; i < 32; ++i) {
@@ -48,8 +42,8 @@ const std::array<uint8_t, 32> kOldHash =
 const std::array<uint8_t, 32> kNewHash =
     Hex32("9863d04619fbb2c886c21c8571e18c795c16e4d27e01ec421253218634456c5a");
 
-Bytes OldImage() { return Vector("smp/primary-slot-1.0.0.bin"); }
-Bytes NewImage() { return Vector("mcuboot/unsigned-hashonly.bin"); }
+Bytes OldImage() { return ReadVector("smp/primary-slot-1.0.0.bin"); }
+Bytes NewImage() { return ReadVector("mcuboot/unsigned-hashonly.bin"); }
 
 // Synthetic image of `body` bytes, optionally signed.
 Bytes MakeImage(const char* version, size_t body, const PrivateKey* key = nullptr) {
@@ -329,13 +323,13 @@ std::vector<RejectCase> RejectCases() {
   StoreLe32(&huge_header[12], 0x00100000);  // img_size far beyond the slot
   cases.push_back({"size beyond slot", OldImage(), huge_header, ImageFault::kTooLarge});
   cases.push_back({"downgrade", NewImage(), OldImage(), ImageFault::kDowngrade, false, true});
-  Bytes bad_sig = Vector("mcuboot/signed-ecdsa-p256.bin");
+  Bytes bad_sig = ReadVector("mcuboot/signed-ecdsa-p256.bin");
   bad_sig.back() ^= 0x01;
-  cases.push_back({"bad signature", Vector("mcuboot/signed-ecdsa-p256.bin"), bad_sig,
+  cases.push_back({"bad signature", ReadVector("mcuboot/signed-ecdsa-p256.bin"), bad_sig,
                    ImageFault::kBadSignature, true});
-  cases.push_back({"wrong key", Vector("mcuboot/signed-ecdsa-p256.bin"),
-                   Vector("mcuboot/signed-ed25519.bin"), ImageFault::kUnknownKey, true});
-  cases.push_back({"unsigned", Vector("mcuboot/signed-ecdsa-p256.bin"), NewImage(),
+  cases.push_back({"wrong key", ReadVector("mcuboot/signed-ecdsa-p256.bin"),
+                   ReadVector("mcuboot/signed-ed25519.bin"), ImageFault::kUnknownKey, true});
+  cases.push_back({"unsigned", ReadVector("mcuboot/signed-ecdsa-p256.bin"), NewImage(),
                    ImageFault::kUnsigned, true});
   return cases;
 }
@@ -345,7 +339,7 @@ TEST_P(RejectTest, OldImageKeepsRunning) {
   SCOPED_TRACE(c.name);
   BootConfig cfg;
   cfg.downgrade_prevention = c.downgrade_prevention;
-  if (c.keys) cfg.keys.push_back(*PublicKey::FromPem(Text("mcuboot/ecdsa-p256.pub.pem")));
+  if (c.keys) cfg.keys.push_back(*PublicKey::FromPem(ReadVectorText("mcuboot/ecdsa-p256.pub.pem")));
   Device d(cfg);
   d.Load(0, c.primary);
   d.Load(1, c.secondary);
@@ -384,14 +378,14 @@ TEST(BootTest, DowngradeAllowedWhenNotPrevented) {
 }
 
 TEST(BootTest, SignedUpgradeWithConfiguredKey) {
-  auto key = PrivateKey::FromPem(Text("mcuboot/ecdsa-p256.pem"));
+  auto key = PrivateKey::FromPem(ReadVectorText("mcuboot/ecdsa-p256.pem"));
   ASSERT_TRUE(key.ok());
   BootConfig cfg;
-  cfg.keys.push_back(*PublicKey::FromPem(Text("mcuboot/ed25519.pub.pem")));
+  cfg.keys.push_back(*PublicKey::FromPem(ReadVectorText("mcuboot/ed25519.pub.pem")));
   cfg.keys.push_back(*key->Public());
   cfg.downgrade_prevention = true;
   Device d(cfg);
-  d.Load(0, Vector("mcuboot/signed-ed25519.bin"));
+  d.Load(0, ReadVector("mcuboot/signed-ed25519.bin"));
   d.Load(1, MakeImage("2.0.0", 5000, &*key));
   ASSERT_TRUE(d.boot->RequestUpgrade(0, true).ok());
   auto r = d.boot->Boot();
@@ -402,7 +396,7 @@ TEST(BootTest, SignedUpgradeWithConfiguredKey) {
 
 TEST(BootTest, InvalidPrimaryIsNotBooted) {
   BootConfig cfg;
-  cfg.keys.push_back(*PublicKey::FromPem(Text("mcuboot/ecdsa-p256.pub.pem")));
+  cfg.keys.push_back(*PublicKey::FromPem(ReadVectorText("mcuboot/ecdsa-p256.pub.pem")));
   Device d(cfg);
   d.Load(0, NewImage());  // unsigned
   auto r = d.boot->Boot();
@@ -530,7 +524,7 @@ TEST(PowerCutTest, PermanentSwap) {
 }
 
 TEST(PowerCutTest, LargerSignedImages) {
-  auto key = PrivateKey::FromPem(Text("mcuboot/ed25519.pem"));
+  auto key = PrivateKey::FromPem(ReadVectorText("mcuboot/ed25519.pem"));
   ASSERT_TRUE(key.ok());
   BootConfig cfg;
   cfg.keys.push_back(*key->Public());

@@ -1,5 +1,6 @@
 // imgtool-compatible image creation: byte-identical to the imgtool 2.4.0 vectors.
 #include "smpkit/mcuboot/image_create.h"
+#include "smpkit/testing/vectors.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,14 +16,11 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+  return smpkit::testing::ReadVector("mcuboot/" + name);
 }
 
 std::string ReadText(const std::string& name) {
-  std::vector<uint8_t> b = ReadVector(name);
-  return std::string(b.begin(), b.end());
+  return smpkit::testing::ReadVectorText("mcuboot/" + name);
 }
 
 // COMMON="--header-size 0x200 --align 4 --slot-size 0x60000 --version 1.2.3+4 --pad-header"

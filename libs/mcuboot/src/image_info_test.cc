@@ -1,5 +1,6 @@
 // `info --json` must match imgtool dumpinfo -f json for every vector.
 #include "smpkit/mcuboot/image_info.h"
+#include "smpkit/testing/vectors.h"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +14,7 @@ namespace smpkit::mcuboot {
 namespace {
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+  return smpkit::testing::ReadVector("mcuboot/" + name);
 }
 
 class DumpInfoTest : public ::testing::TestWithParam<std::string> {};

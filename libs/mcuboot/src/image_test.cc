@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "smpkit/mcuboot/keys.h"
+#include "smpkit/testing/vectors.h"
 
 namespace smpkit::mcuboot {
 namespace {
@@ -17,14 +18,11 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<uint8_t> ReadVector(const std::string& name) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+  return smpkit::testing::ReadVector("mcuboot/" + name);
 }
 
 std::string ReadText(const std::string& name) {
-  std::vector<uint8_t> b = ReadVector(name);
-  return std::string(b.begin(), b.end());
+  return smpkit::testing::ReadVectorText("mcuboot/" + name);
 }
 
 std::vector<uint8_t> FromHex(std::string_view hex) {

@@ -9,15 +9,12 @@
 #include "smpkit/flash/flash.h"
 #include "smpkit/flash/partition.h"
 #include "smpkit/mcuboot/boot.h"
+#include "smpkit/testing/vectors.h"
 
 namespace smpkit::mcuboot {
 namespace {
 
-std::vector<uint8_t> Vector(const std::string& rel) {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/" + rel, std::ios::binary);
-  EXPECT_TRUE(in.good()) << rel;
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using smpkit::testing::ReadVector;
 
 // The sample slot of the spec (§9.2): S = 0x60000, W = 4, A = 8, N = 128, s = 3.
 TEST(TrailerLayoutTest, MatchesSpecExample) {
@@ -74,7 +71,7 @@ struct SlotFixture {
 // imgtool --pad --confirm output (golden): magic GOOD, image_ok SET, the rest erased.
 TEST(TrailerTest, ReadsImgtoolPaddedImages) {
   SlotFixture f;
-  f.Load(Vector("mcuboot/signed-ecdsa-p256-pad-confirm.bin"));
+  f.Load(ReadVector("mcuboot/signed-ecdsa-p256-pad-confirm.bin"));
   auto t = ReadTrailer(f.slot, f.layout);
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->magic, MagicState::kGood);
@@ -84,7 +81,7 @@ TEST(TrailerTest, ReadsImgtoolPaddedImages) {
   EXPECT_EQ(t->swap_size, 0xFFFFFFFFu);
 
   SlotFixture g;
-  g.Load(Vector("mcuboot/unsigned-pad-test.bin"));
+  g.Load(ReadVector("mcuboot/unsigned-pad-test.bin"));
   t = ReadTrailer(g.slot, g.layout);
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->magic, MagicState::kGood);
@@ -93,7 +90,7 @@ TEST(TrailerTest, ReadsImgtoolPaddedImages) {
 
 // Our magic and image_ok writes produce exactly imgtool's bytes.
 TEST(TrailerTest, WritesAreByteCompatibleWithImgtool) {
-  const auto golden = Vector("mcuboot/signed-ecdsa-p256-pad-confirm.bin");
+  const auto golden = ReadVector("mcuboot/signed-ecdsa-p256-pad-confirm.bin");
   SlotFixture f;
   ASSERT_TRUE(WriteMagic(f.slot, f.layout).ok());
   ASSERT_TRUE(WriteImageOk(f.slot, f.layout).ok());
