@@ -39,8 +39,8 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
     partial = full;
     while (partial > 0 && t + pair(partial) > cap.event_limit) --partial;
   }
-  cap.pdus_per_event = static_cast<double>(k);
-  cap.partial_octets_per_event = static_cast<double>(partial);
+  cap.pdus_per_event = k;
+  cap.partial_octets_per_event = partial;
   cap.full_pdu_octets = full;
   cap.value_share = static_cast<double>(cap.value_per_write) / static_cast<double>(l2cap);
   const double events_per_s = 1.0 / sim::ToSeconds(interval);
@@ -119,7 +119,7 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
   auto event = [&](size_t k) {
     return k == 0 ? empty_event : static_cast<double>(k) * per_pdu - secs(kTifs);
   };
-  const auto k_max = static_cast<size_t>(cap.pdus_per_event);
+  const size_t k_max = cap.pdus_per_event;
   // Per interval, for each option: octets carried, octets flash can write.
   std::vector<double> carried, writable, length;
   std::vector<std::string> label;
@@ -134,7 +134,7 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
            fmt::format("k={}", k));
   }
   if (cap.partial_octets_per_event > 0) {
-    const auto n = static_cast<size_t>(cap.partial_octets_per_event);
+    const size_t n = cap.partial_octets_per_event;
     const double ev = event(k_max) + pair(n);
     option(ev, static_cast<double>(k_max) * value_per_pdu + static_cast<double>(n) * cap.value_share,
            interval - guards - ev, fmt::format("k={}+{} octets", k_max, n));
@@ -201,7 +201,6 @@ void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t 
   if (bound.erase_bytes_per_second > 0) per_byte += 1.0 / bound.erase_bytes_per_second;
   const SharedCapacity shared = RadioFlashSharingCapacity(config, att_mtu, per_byte);
   if (shared.bytes_per_second <= 0) return;
-  bound.shared_bytes_per_second = shared.bytes_per_second;
   bound.arithmetic += "\n  " + shared.arithmetic;
   // A tie with the air-time term (full events, flash keeping up) is the air time's.
   if (shared.bytes_per_second < bound.bytes_per_second * (1 - 1e-6)) {

@@ -12,9 +12,9 @@ namespace smpkit::ble {
 
 struct Capacity {
   double bytes_per_second = 0;  // ATT values written central -> peripheral per second
-  double pdus_per_event = 0;    // full-size data PDUs per connection event
+  size_t pdus_per_event = 0;    // full-size data PDUs per connection event
   // Octets of one shorter PDU that fit in the time an event has left after them.
-  double partial_octets_per_event = 0;
+  size_t partial_octets_per_event = 0;
   size_t full_pdu_octets = 0;   // min(data length, MTU + 4): the largest PDU a write allows
   double value_share = 0;       // (MTU - 3) / (MTU + 4): the most of a PDU's octets are value
   size_t pdus_per_write = 0;    // LL PDUs one (MTU - 3)-octet write takes
@@ -39,8 +39,6 @@ struct DfuBound {
   // min(air, write, erase): the bound of ble-calibration.md, for a device whose flash work can
   // overlap its radio events.
   double physical_bytes_per_second = 0;
-  // The radio/flash sharing term (0 when not applied, see ApplyRadioFlashSharing).
-  double shared_bytes_per_second = 0;
   double bytes_per_second = 0;  // the lowest term
   // "air time", "flash write", "flash erase" or "radio/flash sharing"
   std::string limited_by;
