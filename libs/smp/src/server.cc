@@ -96,9 +96,12 @@ size_t Server::ProcessFrame(ConstByteSpan in, ByteSpan out, ResponseSink& sink, 
       return fail(static_cast<MgmtErr>(outcome.rc()), outcome.reason());
     case Outcome::Kind::kGroupError: {
       if (req.version == kVersion1) {
-        // Legacy client: discard the body, answer a translated rc (§1.3, §3.5).
+        // Legacy client: discard the body, answer a translated rc (§1.3, §3.5). Zephyr's
+        // smp_handle_single_req returns that rc as an error, so the rest of the packet is
+        // dropped, as after any error response.
         Group* raiser = registry_.Find(outcome.group());
         const int32_t rc = raiser ? raiser->ToV1Rc(outcome.group_rc()) : 1;
+        *stop = true;
         const size_t n = EncodeError(rsp, rc, outcome.reason(), out);
         sink.SendResponse(out.first(n));
         return frame_size;
