@@ -1,10 +1,10 @@
-// Replays the real Zephyr 3.4 MCUmgr captures (shared/vectors/smp) against our server, in
-// `step` order, configured like the captured server (vectors/smp/README.md).
+// Replays the real Zephyr 3.4 and 4.1 MCUmgr captures (shared/vectors/smp) against our
+// server, in `step` order, each configured like its captured server (vectors/smp/README.md).
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "smpkit/flash/flash.h"
 #include "smpkit/flash/partition.h"
@@ -19,48 +19,97 @@ namespace {
 using testing::FromHex;
 using testing::RecordingSink;
 
-nlohmann::json LoadCaptures() {
-  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/smp/zephyr-3.4-captures.json");
-  EXPECT_TRUE(in.good()) << "cannot open the capture file";
+// What differs between the two captured servers (vectors/smp/README.md).
+struct CapturedServer {
+  const char* file;
+  size_t buf_size, buf_count;
+  bool bootloader_info;       // 3.4 built without it
+  bool erase_blank_is_error;  // 3.4 answered IMG 1 for erasing a blank slot; 4.1 answers {}
+  const char* release;
+  const char* version;
+  const char* platform;
+  std::vector<TaskInfo> tasks;  // the snapshot in step 54 (4.1 repeats names)
+  int replayed_at_least;
+};
+
+const CapturedServer kZephyr34{
+    "zephyr-3.4-captures.json",
+    1280,
+    6,
+    false,
+    true,
+    "7be4c3bb41ed",
+    "3.4.99",
+    "native_sim_64",
+    {{"3", 3, 0, 128}, {"8", 8, 1, 128}, {"-1", -1, 2, 2}, {"15", 15, 3, 0}, {"0", 0, 4, 16}},
+    78};
+const CapturedServer kZephyr41{"zephyr-4.1-captures.json",
+                               2048,
+                               4,
+                               true,
+                               false,
+                               "v4.1.0",
+                               "4.1.0",
+                               "native_sim",
+                               {{"14", 14, 0, 4},
+                                {"3", 3, 1, 128},
+                                {"0", 0, 2, 2},
+                                {"-1", -1, 3, 2},
+                                {"-1", -1, 4, 2},
+                                {"-1", -1, 5, 2},
+                                {"-1", -1, 6, 2},
+                                {"15", 15, 7, 0},
+                                {"0", 0, 8, 4}},
+                               86};
+
+nlohmann::json LoadCaptures(const char* file) {
+  std::ifstream in(std::string(SMPKIT_SHARED_DIR) + "/vectors/smp/" + file);
+  EXPECT_TRUE(in.good()) << "cannot open the capture file " << file;
   return nlohmann::json::parse(in);
 }
 
 // The captured server's OS group: taskstat (priority names), info without build date,
-// no datetime, no bootloader info; buffers 1280 x 6.
+// no datetime.
 class CaptureHooks : public OsHooks {
  public:
+  explicit CaptureHooks(const std::vector<TaskInfo>& tasks) : tasks_(tasks) {}
   std::span<const TaskInfo> Tasks() override { return tasks_; }
   void ScheduleReset(uint8_t) override { ++resets; }
   int resets = 0;
 
  private:
-  // The snapshot recorded in step 54.
-  const TaskInfo tasks_[5] = {{"3", 3, 0, 128}, {"8", 8, 1, 128}, {"-1", -1, 2, 2},
-                              {"15", 15, 3, 0}, {"0", 0, 4, 16}};
+  const std::vector<TaskInfo>& tasks_;
 };
 
-OsGroupConfig CaptureOsConfig() {
+OsGroupConfig CaptureOsConfig(const CapturedServer& server) {
   OsGroupConfig c;
   c.taskstat = true;
-  c.bootloader_info = false;
+  c.bootloader_info = server.bootloader_info;
+  c.bootloader = "MCUboot";
+  c.bootloader_mode = 3;  // swap using move
   c.node_name = "unknown";
-  c.release = "7be4c3bb41ed";
-  c.version = "3.4.99";
+  c.release = server.release;
+  c.version = server.version;
   c.machine = "posix";
   c.processor = "unknown";
-  c.platform = "native_sim_64";
+  c.platform = server.platform;
   return c;
 }
 
-class CaptureReplay : public ::testing::Test {
+class CaptureReplay : public ::testing::TestWithParam<const CapturedServer*> {
  protected:
-  static smp::ServerConfig CaptureServerConfig() {
+  static smp::ServerConfig CaptureServerConfig(const CapturedServer& server) {
     smp::ServerConfig c;
-    c.buf_size = 1280;
-    c.buf_count = 6;
+    c.buf_size = server.buf_size;
+    c.buf_count = server.buf_count;
     return c;
   }
-  CaptureReplay() : os_(CaptureOsConfig(), config_, hooks_), server_(registry_, config_) {
+  CaptureReplay()
+      : server_info_(*GetParam()),
+        config_(CaptureServerConfig(server_info_)),
+        hooks_(server_info_.tasks),
+        os_(CaptureOsConfig(server_info_), config_, hooks_),
+        server_(registry_, config_) {
     EXPECT_TRUE(registry_.Register(os_).ok());
     // The captured flash: primary slot at 0xC000 and secondary at 0x75000, 0x69000 each,
     // primary holding primary-slot-1.0.0.bin, secondary erased.
@@ -72,23 +121,25 @@ class CaptureReplay : public ::testing::Test {
     std::vector<uint8_t> primary((std::istreambuf_iterator<char>(in)), {});
     primary.resize((primary.size() + 3) / 4 * 4, 0xff);
     EXPECT_TRUE(layout_.images[0].primary.Write(0, primary).ok());
-    boot_.emplace(std::span<const flash::SlotPair>(layout_.images.data(), 1), mcuboot::BootConfig{});
+    boot_.emplace(std::span<const flash::SlotPair>(layout_.images.data(), 1),
+                  mcuboot::BootConfig{});
     auto report = boot_->Boot();
     EXPECT_TRUE(report.ok()) << (report.ok() ? "" : std::string(report.error().message()));
     ImgGroupConfig img_config;
-    img_config.slot_info = false;           // arrived after 3.4
-    img_config.image_check = false;         // CONFIG_IMG_ENABLE_IMAGE_CHECK=n
-    img_config.erase_blank_is_error = true;  // 3.4 behaviour
+    img_config.slot_info = false;    // arrived after 3.4
+    img_config.image_check = false;  // CONFIG_IMG_ENABLE_IMAGE_CHECK=n
+    img_config.erase_blank_is_error = server_info_.erase_blank_is_error;
     img_.emplace(*boot_, std::span<const flash::SlotPair>(layout_.images.data(), 1), img_config,
                  img_hooks_);
     EXPECT_TRUE(registry_.Register(*img_).ok());
   }
+  const CapturedServer& server_info_;
   flash::RamFlash flash_{flash::Geometry{0xC000 + 2 * 0x69000, 4096, 4, 0xff}};
   flash::Layout layout_;
   std::optional<mcuboot::Bootloader> boot_;
   ImgHooks img_hooks_;
   std::optional<ImgGroup> img_;
-  smp::ServerConfig config_ = CaptureServerConfig();
+  smp::ServerConfig config_;
   CaptureHooks hooks_;
   OsGroup os_;
   smp::Registry registry_;
@@ -105,8 +156,8 @@ bool Covered(const nlohmann::json& step) {
   return true;
 }
 
-TEST_F(CaptureReplay, SmpLayerAndOsGroupByteExact) {
-  auto captures = LoadCaptures();
+TEST_P(CaptureReplay, EveryUdpExchangeByteExact) {
+  auto captures = LoadCaptures(server_info_.file);
   ASSERT_TRUE(captures.is_array());
   std::sort(captures.begin(), captures.end(),
             [](const auto& a, const auto& b) { return a["step"] < b["step"]; });
@@ -121,10 +172,16 @@ TEST_F(CaptureReplay, SmpLayerAndOsGroupByteExact) {
         << "step " << step["step"] << " " << step["name"];
     ++replayed;
   }
-  EXPECT_GE(replayed, 70);
-  EXPECT_EQ(hooks_.resets, 1);  // step 124
-  std::printf("replayed %d captured UDP exchanges byte for byte\n", replayed);
+  EXPECT_GE(replayed, server_info_.replayed_at_least);
+  EXPECT_EQ(hooks_.resets, 1);  // the last step
+  std::printf("%s: replayed %d captured UDP exchanges byte for byte\n", server_info_.file,
+              replayed);
 }
+
+INSTANTIATE_TEST_SUITE_P(Zephyr, CaptureReplay, ::testing::Values(&kZephyr34, &kZephyr41),
+                         [](const auto& p) {
+                           return std::string(p.param == &kZephyr34 ? "v3_4" : "v4_1");
+                         });
 
 }  // namespace
 }  // namespace smpkit::mgmt
