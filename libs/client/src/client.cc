@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
@@ -69,37 +70,6 @@ Status ForEachItem(ConstByteSpan array, std::string_view what, Fn&& fn) {
   return {};
 }
 
-// Decodes an image state list: {"images": [ {...}, ... ], ...}.
-Result<std::vector<ImageSlotState>> DecodeImageState(ConstByteSpan payload) {
-  cbor::RawValue images;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "image state response without \"images\"");
-  std::vector<ImageSlotState> out;
-  Status walk =
-      (ForEachItem(images.encoded, "image state \"images\"", [&](ConstByteSpan entry) -> Status {
-        ImageSlotState s;
-        uint64_t image = 0, slot = 0;
-        std::string_view version;
-        ConstByteSpan hash;
-        SMPKIT_TRY(cbor::DecodeMap(
-            entry,
-            {cbor::UintField("image", &image), cbor::UintField("slot", &slot),
-             cbor::TextField("version", &version), cbor::BytesField("hash", &hash),
-             cbor::BoolField("bootable", &s.bootable), cbor::BoolField("pending", &s.pending),
-             cbor::BoolField("confirmed", &s.confirmed), cbor::BoolField("active", &s.active),
-             cbor::BoolField("permanent", &s.permanent)}));
-        s.image = static_cast<uint32_t>(image);
-        s.slot = static_cast<uint32_t>(slot);
-        s.version = std::string(version);
-        s.hash.assign(hash.begin(), hash.end());
-        out.push_back(std::move(s));
-        return Status();
-      }));
-  if (!walk.ok()) return walk.error();
-  return out;
-}
-
 }  // namespace
 
 std::string_view UpgradeModeName(UpgradeMode mode) {
@@ -138,6 +108,117 @@ Result<std::vector<uint8_t>> ImageHashOf(ConstByteSpan image) {
   }
   auto v = hash->view();
   return std::vector<uint8_t>(v.begin(), v.end());
+}
+
+// ------------------------------------------------------------------------------------------
+// Response decoders
+
+Result<std::string> DecodeEchoResponse(ConstByteSpan payload) {
+  std::string_view r;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("r", &r, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "os echo response without \"r\"");
+  return std::string(r);
+}
+
+Result<McumgrParams> DecodeParamsResponse(ConstByteSpan payload) {
+  uint64_t size = 0, count = 0;
+  bool has_size = false, has_count = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("buf_size", &size, &has_size),
+                                       cbor::UintField("buf_count", &count, &has_count)}));
+  if (!has_size || !has_count || size < smp::kHeaderSize || size > 0x10007) {
+    return Error(Errc::kCorrupt, "os params response without usable buf_size/buf_count");
+  }
+  return McumgrParams{static_cast<uint32_t>(size), static_cast<uint32_t>(count)};
+}
+
+Result<std::string> DecodeInfoResponse(ConstByteSpan payload) {
+  std::string_view out;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("output", &out, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "os info response without \"output\"");
+  return std::string(out);
+}
+
+Result<UploadAnswer> DecodeUploadResponse(ConstByteSpan payload) {
+  uint64_t off = 0;
+  bool has_off = false, match = false, has_match = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("off", &off, &has_off),
+                                       cbor::BoolField("match", &match, &has_match)}));
+  if (!has_off) return Error(Errc::kCorrupt, "image upload response without \"off\"");
+  UploadAnswer a;
+  a.off = off;
+  if (has_match) a.match = match;
+  return a;
+}
+
+// Decodes an image state list: {"images": [ {...}, ... ], ...}.
+Result<std::vector<ImageSlotState>> DecodeImageStateResponse(ConstByteSpan payload) {
+  cbor::RawValue images;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "image state response without \"images\"");
+  std::vector<ImageSlotState> out;
+  Status walk =
+      (ForEachItem(images.encoded, "image state \"images\"", [&](ConstByteSpan entry) -> Status {
+        ImageSlotState s;
+        uint64_t image = 0, slot = 0;
+        std::string_view version;
+        ConstByteSpan hash;
+        SMPKIT_TRY(cbor::DecodeMap(
+            entry,
+            {cbor::UintField("image", &image), cbor::UintField("slot", &slot),
+             cbor::TextField("version", &version), cbor::BytesField("hash", &hash),
+             cbor::BoolField("bootable", &s.bootable), cbor::BoolField("pending", &s.pending),
+             cbor::BoolField("confirmed", &s.confirmed), cbor::BoolField("active", &s.active),
+             cbor::BoolField("permanent", &s.permanent)}));
+        s.image = static_cast<uint32_t>(image);
+        s.slot = static_cast<uint32_t>(slot);
+        s.version = std::string(version);
+        s.hash.assign(hash.begin(), hash.end());
+        out.push_back(std::move(s));
+        return Status();
+      }));
+  if (!walk.ok()) return walk.error();
+  return out;
+}
+
+Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload) {
+  cbor::RawValue images;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "slot info response without \"images\"");
+  std::vector<SlotInfo> out;
+  Status walk =
+      (ForEachItem(images.encoded, "slot info \"images\"", [&](ConstByteSpan entry) -> Status {
+        uint64_t image = 0, max_size = 0;
+        bool has_max = false, has_slots = false;
+        cbor::RawValue slots;
+        SMPKIT_TRY(cbor::DecodeMap(
+            entry, {cbor::UintField("image", &image), cbor::RawField("slots", &slots, &has_slots),
+                    cbor::UintField("max_image_size", &max_size, &has_max)}));
+        if (!has_slots) return Status();
+        return ForEachItem(
+            slots.encoded, "slot info \"slots\"", [&](ConstByteSpan slot_entry) -> Status {
+              uint64_t slot = 0, size = 0, upload_id = 0;
+              bool has_size = false, has_id = false;
+              Status st = cbor::DecodeMap(
+                  slot_entry,
+                  {cbor::UintField("slot", &slot), cbor::UintField("size", &size, &has_size),
+                   cbor::UintField("upload_image_id", &upload_id, &has_id)});
+              if (!st.ok()) return st;
+              SlotInfo info;
+              info.image = static_cast<uint32_t>(image);
+              info.slot = static_cast<uint32_t>(slot);
+              if (has_size) info.size = static_cast<uint32_t>(size);
+              if (has_id) info.upload_image_id = static_cast<uint32_t>(upload_id);
+              if (has_max) info.max_image_size = static_cast<uint32_t>(max_size);
+              out.push_back(info);
+              return Status();
+            });
+      }));
+  if (!walk.ok()) return walk.error();
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -195,11 +276,7 @@ Result<std::string> Client::Echo(std::string_view text) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("d").Text(text); }, text.size() + 16);
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kWrite, smp::kGroupOs, kOsEcho, std::move(payload))));
-  std::string_view r;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(reply.payload, {cbor::TextField("r", &r, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "os echo response without \"r\"");
-  return std::string(r);
+  return DecodeEchoResponse(reply.payload);
 }
 
 Status Client::Reset(bool force) {
@@ -215,15 +292,8 @@ Result<std::optional<McumgrParams>> Client::Params() {
                           session_.Call(MakeRequest(kRead, smp::kGroupOs, kOsParams, {0xa0})));
   if (reply.rc == kRcNotSupported && !reply.err) return std::optional<McumgrParams>();
   SMPKIT_TRY(ReplyStatus(reply));
-  uint64_t size = 0, count = 0;
-  bool has_size = false, has_count = false;
-  SMPKIT_TRY(cbor::DecodeMap(reply.payload, {cbor::UintField("buf_size", &size, &has_size),
-                                             cbor::UintField("buf_count", &count, &has_count)}));
-  if (!has_size || !has_count || size < smp::kHeaderSize || size > 0x10007) {
-    return Error(Errc::kCorrupt, "os params response without usable buf_size/buf_count");
-  }
-  return std::optional<McumgrParams>(
-      McumgrParams{static_cast<uint32_t>(size), static_cast<uint32_t>(count)});
+  SMPKIT_ASSIGN_OR_RETURN(McumgrParams params, DecodeParamsResponse(reply.payload));
+  return std::optional<McumgrParams>(params);
 }
 
 Result<std::optional<McumgrParams>> Client::ProbeParams() {
@@ -239,15 +309,13 @@ Result<std::string> Client::Info(std::string_view format) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("format").Text(format); });
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupOs, kOsInfo, std::move(payload))));
-  std::string_view out;
-  SMPKIT_TRY(cbor::DecodeMap(reply.payload, {cbor::TextField("output", &out)}));
-  return std::string(out);
+  return DecodeInfoResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::ImageState() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupImage, kImgState, {0xa0})));
-  return DecodeImageState(reply.payload);
+  return DecodeImageStateResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::StateWrite(std::optional<ConstByteSpan> hash,
@@ -258,7 +326,7 @@ Result<std::vector<ImageSlotState>> Client::StateWrite(std::optional<ConstByteSp
   });
   SMPKIT_ASSIGN_OR_RETURN(
       Reply reply, Call(MakeRequest(kWrite, smp::kGroupImage, kImgState, std::move(payload))));
-  return DecodeImageState(reply.payload);
+  return DecodeImageStateResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::ImageTest(ConstByteSpan hash) {
@@ -282,64 +350,54 @@ Status Client::ImageErase(std::optional<uint32_t> slot) {
 Result<std::vector<SlotInfo>> Client::SlotInfos() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupImage, kImgSlotInfo, {0xa0})));
-  cbor::RawValue images;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(reply.payload, {cbor::RawField("images", &images, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "slot info response without \"images\"");
-  std::vector<SlotInfo> out;
-  Status walk =
-      (ForEachItem(images.encoded, "slot info \"images\"", [&](ConstByteSpan entry) -> Status {
-        uint64_t image = 0, max_size = 0;
-        bool has_max = false, has_slots = false;
-        cbor::RawValue slots;
-        SMPKIT_TRY(cbor::DecodeMap(
-            entry, {cbor::UintField("image", &image), cbor::RawField("slots", &slots, &has_slots),
-                    cbor::UintField("max_image_size", &max_size, &has_max)}));
-        if (!has_slots) return Status();
-        return ForEachItem(
-            slots.encoded, "slot info \"slots\"", [&](ConstByteSpan slot_entry) -> Status {
-              uint64_t slot = 0, size = 0, upload_id = 0;
-              bool has_size = false, has_id = false;
-              Status st = cbor::DecodeMap(
-                  slot_entry,
-                  {cbor::UintField("slot", &slot), cbor::UintField("size", &size, &has_size),
-                   cbor::UintField("upload_image_id", &upload_id, &has_id)});
-              if (!st.ok()) return st;
-              SlotInfo info;
-              info.image = static_cast<uint32_t>(image);
-              info.slot = static_cast<uint32_t>(slot);
-              if (has_size) info.size = static_cast<uint32_t>(size);
-              if (has_id) info.upload_image_id = static_cast<uint32_t>(upload_id);
-              if (has_max) info.max_image_size = static_cast<uint32_t>(max_size);
-              out.push_back(info);
-              return Status();
-            });
-      }));
-  if (!walk.ok()) return walk.error();
-  return out;
+  return DecodeSlotInfoResponse(reply.payload);
 }
 
 // ------------------------------------------------------------------------------------------
 // Pipelined upload
+//
+// A sliding window with go-back-N over the device's cumulative offset (smp-protocol.md
+// §6.5.3, §9). The device takes data only in order and answers every chunk with the offset
+// it expects next, so:
+//   * an answer with off >= the chunk's end acknowledges everything below off;
+//   * an answer with off < the chunk's end shows a gap at off (a chunk was lost, duplicated
+//     or reordered): the uploader goes back to off at once (fast retransmit), cancelling what
+//     is in flight, so later answers to the old generation are dropped by the session;
+//   * no answer within the RTO (the session's round-trip estimate, doubled per attempt):
+//     go back to the last acknowledged offset;
+//   * rc 9 (ECORRUPT) to a chunk: the device got a truncated packet; the packet size falls
+//     back (Session::FallBackBelow) and the upload carries on from the device's offset.
+// The window starts at `initial_window`, grows by one per window of clean answers, halves on
+// a gap and drops to two on a timeout (never below two, so that a second chunk in flight can
+// reveal a lost first one). The upload fails only after `stall_attempts`
+// transmissions and timeout * (retries + 1) (or first_timeout before the first answer)
+// without progress.
 
 namespace {
+
+constexpr int32_t kRcCorrupt = static_cast<int32_t>(smp::MgmtErr::kCorrupt);
 
 class Uploader {
  public:
   Uploader(Session& session, ConstByteSpan image, const UploadOptions& options,
-           std::vector<uint8_t> sha, size_t packet_limit, size_t window_cap)
+           std::vector<uint8_t> sha, size_t window_cap)
       : session_(session),
         image_(image),
         options_(options),
         sha_(std::move(sha)),
-        packet_limit_(packet_limit),
         window_cap_(std::max<size_t>(1, window_cap)),
-        window_(std::clamp<size_t>(options.initial_window, 1, window_cap_)) {}
+        window_(std::clamp<size_t>(options.initial_window, 1, window_cap_)) {
+    const int retries = std::max(0, session.config().retries);
+    stall_attempts_ =
+        options.stall_attempts > 0 ? options.stall_attempts : std::max(8, retries + 1);
+    stall_time_ = session.config().timeout * (retries + 1);
+  }
 
   ~Uploader() { CancelAll(); }
 
   Result<UploadResult> Run() {
     start_ = session_.executor().Now();
+    last_progress_ = start_;
     result_.size = image_.size();
     result_.chunk_data = ChunkSize(1000000, false);
     Pump();
@@ -349,19 +407,26 @@ class Uploader {
     session_.executor().RunUntil([this] { return done_ || error_.has_value(); });
     CancelAll();
     result_.elapsed_s = Seconds(session_.executor().Now() - start_);
+    result_.packet_size = session_.MaxPacketSize();
+    result_.srtt_ms = std::chrono::duration<double, std::milli>(session_.rtt().srtt()).count();
     if (error_) return *error_;
     return result_;
   }
 
  private:
   struct Chunk {
-    uint64_t off;
-    size_t len;
+    uint64_t off = 0;
+    size_t len = 0;
+    size_t frame = 0;            // request size, header included
+    uint64_t tx = 0;             // transmission index
+    uint64_t acked_at_send = 0;  // what the device had acknowledged when the chunk left
+    TimerId rto = kNoTimer;
+    uint64_t end() const { return off + len; }
   };
 
   size_t ChunkSize(uint64_t off, bool first) const {
-    size_t n = UploadChunkFit(packet_limit_, first, options_.image, image_.size(), off, sha_.size(),
-                              options_.upgrade);
+    size_t n = UploadChunkFit(session_.MaxPacketSize(), first, options_.image, image_.size(), off,
+                              sha_.size(), options_.upgrade);
     if (options_.max_chunk) n = std::min(n, options_.max_chunk);
     if (options_.align > 1 && n > options_.align) n -= n % options_.align;
     return n;
@@ -373,11 +438,51 @@ class Uploader {
   }
 
   void CancelAll() {
-    for (auto& [id, c] : in_flight_) session_.Cancel(id);
-    in_flight_.clear();
+    for (auto* map : {&in_flight_, &earlier_}) {
+      for (auto& [id, c] : *map) {
+        session_.Cancel(id);
+        session_.executor().Cancel(c.rto);
+      }
+      map->clear();
+    }
+  }
+
+  // Moves a chunk out of the window; it stays pending in the session for a late answer.
+  // Bounded: the oldest are dropped beyond kMaxEarlier (sequence numbers are a byte).
+  void Retire(Session::RequestId id, Chunk chunk) {
+    session_.executor().Cancel(chunk.rto);
+    chunk.rto = kNoTimer;
+    earlier_[id] = chunk;
+    while (earlier_.size() > kMaxEarlier) {
+      session_.Cancel(earlier_.begin()->first);
+      earlier_.erase(earlier_.begin());
+    }
+  }
+  static constexpr size_t kMaxEarlier = 64;
+
+  // How long a chunk's request stays pending in the session: long enough for a late answer
+  // to count, short enough not to hold sequence numbers for nothing.
+  Duration LingerTimeout() const {
+    return std::min(stall_time_,
+                    std::max(RetransmitTimeout() * 4, Duration(std::chrono::milliseconds(10))));
+  }
+
+  // The uploader's retransmission timer of transmission `tx` fired.
+  void OnRto(uint64_t tx) {
+    for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+      if (it->second.tx != tx) continue;
+      Chunk chunk = it->second;
+      chunk.rto = kNoTimer;
+      it->second.rto = kNoTimer;
+      OnTimeout(chunk);
+      return;
+    }
   }
 
   void Pump() {
+    // Nothing in flight covers what the device expects (answers that showed nothing new):
+    // send it again from there.
+    if (acked_any_ && in_flight_.empty() && next_off_ > acked_) next_off_ = acked_;
     while (!done_ && !error_ && next_off_ < image_.size()) {
       // Chunk 0 may erase the slot or resume: wait for its answer before pipelining.
       size_t limit = acked_any_ ? window_ : 1;
@@ -395,12 +500,12 @@ class Uploader {
       Fail(Error::Format(Errc::kNoSpace,
                          "a %zu-byte packet limit leaves room for only %zu data bytes in the "
                          "first chunk (at least 32 needed)",
-                         packet_limit_, n));
+                         session_.MaxPacketSize(), n));
       return;
     }
     if (n == 0) {
       Fail(Error::Format(Errc::kNoSpace, "a %zu-byte packet limit leaves no room for data",
-                         packet_limit_));
+                         session_.MaxPacketSize()));
       return;
     }
     n = std::min(n, remaining);
@@ -410,39 +515,137 @@ class Uploader {
     req.id = kImgUpload;
     EncodeUploadPayload(req.payload, first, options_.image, image_.size(), off, sha_,
                         options_.upgrade, image_.subspan(off, n));
-    if (first) req.timeout = std::max(options_.first_timeout, session_.config().timeout);
-    req.on_retransmit = [this] { OnLoss(); };
-    Chunk chunk{off, n};
+    // The uploader runs its own retransmissions (go-back-N) on the session's RTO, with a
+    // timer of its own: the session keeps the request pending longer, so that a late answer
+    // still acknowledges data (and completes the upload if it was the last chunk).
+    req.retries = 0;
+    req.timeout = std::max(LingerTimeout(), first ? options_.first_timeout : Duration(0));
+    // The first chunk's round trip includes the erase.
+    req.sample_rtt = !first;
+    Chunk chunk{off, n, smp::kHeaderSize + req.payload.size(), tx_count_++, acked_};
+    if (sent_.count(off)) ++result_.retransmits;
+    sent_.insert(off);
     next_off_ = off + n;
+    if (next_off_ == image_.size()) final_sent_ = true;
     ++result_.chunks_sent;
+    const uint64_t tx = chunk.tx;
+    chunk.rto = session_.executor().PostAfter(RetransmitTimeout(), [this, tx] { OnRto(tx); });
     auto id = session_.Submit(std::move(req),
-                              [this, chunk](Result<Reply> r) { OnReply(chunk, std::move(r)); });
+                              [this, chunk](Result<Reply> r) { OnAnswer(chunk, std::move(r)); });
     in_flight_[id] = chunk;
     result_.max_window_used = std::max(result_.max_window_used, in_flight_.size());
   }
 
-  void OnLoss() {
-    ++result_.retransmits;
-    window_ = std::max<size_t>(1, window_ / 2);
-    clean_ = 0;
+  // The window never shrinks below two chunks (when the device has room for two): a second
+  // chunk in flight is what reveals a lost first one through the device's offset, without
+  // waiting for a timeout.
+  size_t MinWindow() const { return std::min<size_t>(2, window_cap_); }
+
+  Duration RetransmitTimeout() const {
+    Duration rto = session_.Rto();
+    const Duration cap = session_.config().timeout;
+    for (int i = 0; i < backoff_ && rto < cap; ++i) rto *= 2;
+    return std::min(rto, cap);
   }
 
-  void OnReply(Chunk chunk, Result<Reply> r) {
-    for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
-      if (it->second.off == chunk.off && it->second.len == chunk.len) {
-        in_flight_.erase(it);
-        break;
+  // No progress for too long: the device is gone (or refuses silently).
+  bool Stalled() const {
+    const Duration budget =
+        acked_any_ ? stall_time_ : std::max(stall_time_, options_.first_timeout);
+    return stalled_ > stall_attempts_ && session_.executor().Now() - last_progress_ >= budget;
+  }
+
+  // Starts a new generation at `off`. What is in flight stays pending in the session, out
+  // of the window: a late answer still acknowledges data and gives the session a round-trip
+  // sample (so a reordering link raises the RTO instead of firing it again and again), but
+  // it no longer triggers a go-back of its own.
+  void GoBack(uint64_t off) {
+    auto moved = std::move(in_flight_);
+    in_flight_.clear();
+    for (auto& [id, c] : moved) Retire(id, c);
+    next_off_ = off;
+    ++result_.rewinds;
+    ++stalled_;
+    if (Stalled()) {
+      Fail(Error::Format(Errc::kTimeout,
+                         "image upload made no progress at offset %llu for %d attempts in "
+                         "%.1f s",
+                         static_cast<unsigned long long>(acked_), stalled_,
+                         Seconds(session_.executor().Now() - last_progress_)));
+    }
+  }
+
+  void OnTimeout(const Chunk& chunk) {
+    if (acked_any_ && chunk.end() <= acked_) return Pump();  // acknowledged meanwhile
+    ++result_.timeouts;
+    ++backoff_;
+    window_ = MinWindow();
+    clean_ = 0;
+    GoBack(acked_);
+    Pump();
+  }
+
+  void OnCorrupt(const Chunk& chunk, const Reply& reply) {
+    auto limit = session_.FallBackBelow(chunk.frame, "rc 9 (ECORRUPT): " + reply.Describe());
+    if (!limit.ok()) return Fail(ReplyStatus(reply).error());
+    const MtuFallback& f = session_.mtu_fallbacks().back();
+    result_.mtu_fallbacks.push_back(f);
+    if (options_.on_mtu_fallback) options_.on_mtu_fallback(f);
+    result_.chunk_data = ChunkSize(1000000, false);
+    GoBack(acked_);
+    Pump();
+  }
+
+  void Acknowledge(uint64_t off) {
+    acked_ = off;
+    backward_rounds_ = 0;
+    stalled_ = 0;
+    backoff_ = 0;
+    last_progress_ = session_.executor().Now();
+    // Chunks the device has taken no longer hold the window (their answers may still come).
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      if (it->second.end() <= acked_) {
+        Retire(it->first, it->second);
+        it = in_flight_.erase(it);
+      } else {
+        ++it;
       }
     }
-    if (!r.ok()) return Fail(r.error());
+    if (next_off_ < acked_) next_off_ = acked_;
+  }
+
+  void OnAnswer(const Chunk& chunk, Result<Reply> r) {
+    // A chunk of the current generation holds the window; an earlier one only informs.
+    bool current = false;
+    for (auto* map : {&in_flight_, &earlier_}) {
+      for (auto it = map->begin(); it != map->end(); ++it) {
+        if (it->second.tx == chunk.tx) {
+          current = map == &in_flight_;
+          session_.executor().Cancel(it->second.rto);
+          map->erase(it);
+          break;
+        }
+      }
+    }
+    if (!r.ok()) {
+      if (r.error().code() != Errc::kTimeout) return Fail(r.error());
+      if (current) return OnTimeout(chunk);
+      return Pump();
+    }
     const Reply& reply = *r;
-    if (!reply.ok()) return Fail(ReplyStatus(reply).error());
-    uint64_t off = 0;
-    bool has_off = false, match = false, has_match = false;
-    auto st = cbor::DecodeMap(reply.payload, {cbor::UintField("off", &off, &has_off),
-                                              cbor::BoolField("match", &match, &has_match)});
-    if (!st.ok()) return Fail(st.error());
-    if (!has_off) return Fail(Error(Errc::kCorrupt, "image upload response without \"off\""));
+    if (!reply.ok()) {
+      if (reply.rc == kRcCorrupt && !reply.err) {
+        // A truncated packet: fall back below its size, unless that happened already.
+        if (chunk.frame > session_.MaxPacketSize()) return Pump();
+        return OnCorrupt(chunk, reply);
+      }
+      return Fail(ReplyStatus(reply).error());
+    }
+    auto answer = DecodeUploadResponse(reply.payload);
+    if (!answer.ok()) return Fail(answer.error());
+    uint64_t off = answer->off;
+    const bool has_match = answer->match.has_value();
+    const bool match = answer->match.value_or(false);
     if (off > image_.size()) {
       return Fail(Error::Format(Errc::kCorrupt,
                                 "device reports offset %llu beyond the image length %zu",
@@ -450,11 +653,59 @@ class Uploader {
     }
     if (!acked_any_) {
       acked_any_ = true;
-      if (chunk.off == 0 && off != chunk.len) result_.resumed_from = off;
+      if (chunk.off == 0 && off != chunk.len) {
+        result_.resumed_from = off;
+        resume_base_ = off;
+      }
+      Acknowledge(off);
+    } else if (off < chunk.acked_at_send) {
+      // Less than the device had acknowledged before this chunk left: either the device's
+      // upload state went back, or this answer is stale and met a reused sequence number
+      // (only 256 exist, and at loopback rates they come round within milliseconds while a
+      // duplicated or held-back answer is still on its way). Stale answers come singly, so
+      // the uploader goes back and believes it only after kBackwardRounds answers in a row,
+      // each to a chunk sent after the previous one arrived.
+      if (chunk.tx >= confirm_tx_) {
+        ++backward_rounds_;
+        confirm_tx_ = tx_count_;
+      }
+      if (backward_rounds_ < kBackwardRounds) {
+        ++result_.stale_answers;
+        GoBack(acked_);
+        Report();
+        return Pump();
+      }
+      backward_rounds_ = 0;
+      if (off != 0) {
+        return Fail(Error::Format(
+            Errc::kBadState,
+            "another upload took over the device: its offset went back from %llu to %llu "
+            "(smpkit device and Zephyr keep one upload; a new first chunk restarts it)",
+            static_cast<unsigned long long>(acked_), static_cast<unsigned long long>(off)));
+      }
+      // off 0: no upload in progress on the device. Either it lost the upload (it
+      // restarted) or, after our last chunk went out, the upload completed and its final
+      // answer was lost (the device forgets an upload when it completes). Either way a
+      // first chunk again: a device with the image check (smpkit, Zephyr with
+      // CONFIG_IMG_ENABLE_IMAGE_CHECK) finds the whole image in the slot and answers
+      // {"off": len, "match": true} at once; one without it takes the upload again.
+      if (final_sent_) result_.final_answer_lost = true;
+      if (++restarts_ > 3) {
+        return Fail(Error(Errc::kBadState, "device lost the upload state 4 times"));
+      }
+      acked_ = 0;
+      CancelAll();  // answers to what went before belong to the device's earlier upload
+      GoBack(0);
+      Report();
+      return Pump();
+    } else if (off < acked_) {
+      // A late answer overtaken by a newer one: nothing new.
+      Report();
+      return Pump();
     }
     if (off == image_.size()) {
       if (has_match) result_.match = match;
-      acked_ = off;
+      Acknowledge(off);
       Report();
       if (has_match && !match) {
         return Fail(Error(Errc::kCrypto,
@@ -465,19 +716,18 @@ class Uploader {
       CancelAll();
       return;
     }
-    if (off == chunk.off + chunk.len) {
-      acked_ = std::max(acked_, off);
-      if (++clean_ >= window_) {
+    if (off > acked_) Acknowledge(off);
+    if (off >= chunk.end()) {
+      if (current && ++clean_ >= window_) {
         clean_ = 0;
         window_ = std::min(window_cap_, window_ + 1);
       }
-    } else {
-      // The device expects another offset: a chunk was lost or duplicated, the upload was
-      // resumed, or the device lost its session (off 0: restart with a full first chunk).
-      ++result_.rewinds;
-      CancelAll();
-      next_off_ = off;
-      acked_ = off;
+    } else if (current) {
+      // The device did not take this chunk: it expects `off`. Go back there at once.
+      ++result_.fast_retransmits;
+      window_ = std::max(MinWindow(), window_ / 2);
+      clean_ = 0;
+      GoBack(off);
     }
     Report();
     Pump();
@@ -490,7 +740,9 @@ class Uploader {
     p.offset = acked_;
     p.total = image_.size();
     p.elapsed_s = Seconds(session_.executor().Now() - start_);
-    p.rate_bps = p.elapsed_s > 0 ? static_cast<double>(acked_) / p.elapsed_s : 0;
+    // Bytes this upload carried: a resumed upload does not count what was already there.
+    const uint64_t carried = acked_ > resume_base_ ? acked_ - resume_base_ : 0;
+    p.rate_bps = p.elapsed_s > 0 ? static_cast<double>(carried) / p.elapsed_s : 0;
     p.window = window_;
     p.retransmits = result_.retransmits;
     options_.progress(p);
@@ -500,21 +752,70 @@ class Uploader {
   ConstByteSpan image_;
   const UploadOptions& options_;
   std::vector<uint8_t> sha_;
-  size_t packet_limit_;
   size_t window_cap_;
   size_t window_;
   size_t clean_ = 0;
   uint64_t next_off_ = 0;
   uint64_t acked_ = 0;
+  uint64_t resume_base_ = 0;
+  uint64_t tx_count_ = 0;
+  int stalled_ = 0;  // go-backs since the last progress
+  int backoff_ = 0;  // timeouts since the last progress
+  int stall_attempts_ = 8;
+  int restarts_ = 0;
+  static constexpr int kBackwardRounds = 3;
+  int backward_rounds_ = 0;  // answers in a row below what the device had acknowledged
+  uint64_t confirm_tx_ = 0;  // the next backward answer counts from this transmission on
+  Duration stall_time_{};
+  Time last_progress_{0};
   bool acked_any_ = false;
+  bool final_sent_ = false;
   bool done_ = false;
   std::optional<Error> error_;
-  std::map<Session::RequestId, Chunk> in_flight_;
+  std::map<Session::RequestId, Chunk> in_flight_;  // this generation: holds the window
+  std::map<Session::RequestId, Chunk> earlier_;    // sent before a go-back, still pending
+  std::set<uint64_t> sent_;
   UploadResult result_;
   Time start_{0};
 };
 
 }  // namespace
+
+Result<size_t> Client::ProbePacketSize(const std::function<void(const MtuFallback&)>& on_fallback) {
+  while (true) {
+    const size_t size = session_.MaxPacketSize();
+    if (session_.link().Info().reassembles || session_.proven_packet_size() >= size) return size;
+    // {"d": text} with the text sized so that the whole frame is `size` bytes.
+    std::vector<uint8_t> payload;
+    size_t text_len = size > smp::kHeaderSize + 8 ? size - smp::kHeaderSize - 8 : 0;
+    for (int pass = 0; pass < 3; ++pass) {
+      std::string text(text_len, 'p');
+      payload = EncodeMap([&](cbor::Writer& w) { w.Key("d").Text(text); }, text_len + 16);
+      const size_t frame = smp::kHeaderSize + payload.size();
+      if (frame == size || frame < size) {
+        text_len += size - frame;
+        if (frame == size) break;
+      } else {
+        text_len -= std::min(text_len, frame - size);
+      }
+    }
+    Request req = MakeRequest(kWrite, smp::kGroupOs, kOsEcho, std::move(payload));
+    auto r = session_.Call(std::move(req));
+    std::string reason;
+    if (r.ok()) {
+      if (r->rc != kRcCorrupt || r->err) return size;  // any other answer: it got through whole
+      reason = "rc 9 (ECORRUPT) to a " + std::to_string(size) + "-byte echo";
+    } else if (r.error().code() == Errc::kTimeout && session_.heard_from_server()) {
+      reason = "no answer to a " + std::to_string(size) +
+               "-byte echo while smaller requests "
+               "were answered";
+    } else {
+      return r.error();
+    }
+    SMPKIT_TRY(session_.FallBackBelow(size, reason));
+    if (on_fallback) on_fallback(session_.mtu_fallbacks().back());
+  }
+}
 
 Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& options) {
   if (image.size() < 32) {
@@ -544,10 +845,18 @@ Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& op
   if (params && params->buf_count > 1) {
     window_cap = std::min<size_t>(window_cap, params->buf_count - 1);
   }
-  Uploader uploader(session_, image, options,
-                    std::vector<uint8_t>(sha_view.begin(), sha_view.end()),
-                    session_.MaxPacketSize(), window_cap);
-  return uploader.Run();
+  const size_t fallbacks_before = session_.mtu_fallbacks().size();
+  if (options.probe_packet_size) SMPKIT_TRY(ProbePacketSize(options.on_mtu_fallback));
+  const std::vector<uint8_t> sha_bytes(sha_view.begin(), sha_view.end());
+  auto result = Uploader(session_, image, options, sha_bytes, window_cap).Run();
+  if (result.ok()) {
+    // The probe's fallbacks come first.
+    const auto& all = session_.mtu_fallbacks();
+    std::vector<MtuFallback> probe(all.begin() + static_cast<long>(fallbacks_before),
+                                   all.end() - static_cast<long>(result->mtu_fallbacks.size()));
+    result->mtu_fallbacks.insert(result->mtu_fallbacks.begin(), probe.begin(), probe.end());
+  }
+  return result;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -661,7 +970,7 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       req.retries = 0;
       auto r = session_.Call(std::move(req));
       if (r.ok() && r->ok()) {
-        auto st = DecodeImageState(r->payload);
+        auto st = DecodeImageStateResponse(r->payload);
         if (st.ok()) {
           const ImageSlotState* s = FindHash(*st, result.hash);
           if (s && s->active) {

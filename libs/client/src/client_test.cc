@@ -153,7 +153,7 @@ TEST(SessionTest, TimeoutNamesTheCommandAndAttempts) {
   auto r = s.Call(EchoRequest("x"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), Errc::kTimeout);
-  EXPECT_EQ(r.error().message(), "no response to os echo after 3 attempts");
+  EXPECT_EQ(r.error().message(), "no response to os echo after 3 attempts in 0.3 s");
   EXPECT_EQ(link.sent.size(), 3u);
   // The last attempt of a server never heard from goes out in SMP v1.
   EXPECT_EQ(smp::DecodeHeader(link.sent[0])->version, smp::kVersion2);
@@ -497,6 +497,222 @@ TEST(UploadTest, V1OnlyDeviceStillUpgradesThroughFallback) {
   auto r = client.Upgrade(ReadVector("unsigned-hashonly.bin"), {});
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_FALSE(session.using_v2());
+}
+
+// ------------------------------------------------------------------------------------------
+// Round trip, retransmission timeout, loss recovery, packet-size fallback
+
+TEST(RttTest, FollowsRfc6298) {
+  RttEstimator e;
+  EXPECT_FALSE(e.has_sample());
+  EXPECT_EQ(e.Rto(sim::Ms(3000)), sim::Ms(1000));  // no sample: 1 s
+  EXPECT_EQ(e.Rto(sim::Ms(200)), sim::Ms(200));    // or the configured timeout if shorter
+  e.Sample(sim::Ms(100));
+  EXPECT_EQ(e.srtt(), sim::Ms(100));
+  EXPECT_EQ(e.rttvar(), sim::Ms(50));
+  EXPECT_EQ(e.Rto(sim::Ms(3000)), sim::Ms(300));
+  e.Sample(sim::Ms(200));
+  EXPECT_EQ(e.rttvar(), sim::Us(62500));  // 3/4 * 50 + 1/4 * |100 - 200|
+  EXPECT_EQ(e.srtt(), sim::Us(112500));   // 7/8 * 100 + 1/8 * 200
+  EXPECT_EQ(e.Rto(sim::Ms(3000)), sim::Us(362500));
+  EXPECT_EQ(e.Rto(sim::Ms(200)), sim::Ms(200));  // bounded by the configured timeout
+  RttEstimator fast;
+  for (int i = 0; i < 50; ++i) fast.Sample(sim::Us(20));
+  EXPECT_EQ(fast.Rto(sim::Ms(3000)), RttEstimator::kMinRto);  // and from below
+}
+
+// A link that loses the next `drop_next` packets the session sends.
+class LossyScriptLink : public Link {
+ public:
+  explicit LossyScriptLink(Link& in) : in_(in) {}
+  Status Send(ConstByteSpan p) override {
+    times.push_back(now ? now() : Duration(0));
+    if (drop_next > 0) {
+      --drop_next;
+      return {};
+    }
+    return in_.Send(p);
+  }
+  void SetReceiveHandler(ReceiveHandler h) override { in_.SetReceiveHandler(std::move(h)); }
+  LinkInfo Info() const override { return in_.Info(); }
+  int drop_next = 0;
+  std::vector<Duration> times;
+  std::function<Duration()> now;
+  Link& in_;
+};
+
+TEST(SessionTest, RetransmitsAtTheMeasuredRtoAndKeepsTheConfiguredPatience) {
+  Bench b;
+  DevicePacketLink dlink(b.dev, b.ex, {.latency = sim::Ms(1)});
+  LossyScriptLink link(dlink);
+  link.now = [&] { return b.ex.Now(); };
+  Session s(link, b.ex, {.timeout = sim::Ms(3000), .retries = 3});
+  ASSERT_TRUE(s.Call(EchoRequest("a")).ok());  // measures a 2 ms round trip
+  EXPECT_EQ(s.rtt().srtt(), sim::Ms(2));
+  const Duration rto = s.Rto();
+  EXPECT_LT(rto, sim::Ms(10));
+  link.drop_next = 2;
+  link.times.clear();
+  auto r = s.Call(EchoRequest("b"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(EchoText(r), "b");
+  ASSERT_EQ(link.times.size(), 3u);
+  EXPECT_EQ(link.times[1] - link.times[0], rto);      // not 3 s
+  EXPECT_EQ(link.times[2] - link.times[1], 2 * rto);  // backoff
+  // A device that stops answering still gets (retries + 1) * timeout of patience.
+  link.drop_next = 1000;
+  const Duration start = b.ex.Now();
+  auto dead = s.Call(EchoRequest("c"));
+  ASSERT_FALSE(dead.ok());
+  EXPECT_EQ(dead.error().code(), Errc::kTimeout);
+  EXPECT_GE(b.ex.Now() - start, sim::Ms(12000));
+  EXPECT_LT(b.ex.Now() - start, sim::Ms(15000));
+}
+
+TEST(UploadTest, LossCostsRoundTripsNotTimeouts) {
+  // 10 % loss each way, 3 % duplication and reordering, 1 ms one way, default session and
+  // upload options (3 s timeout): every loss is recovered from the device's offsets or the
+  // measured RTO, never by waiting out the configured timeout.
+  FaultConfig faults;
+  faults.drop = 0.10;
+  faults.duplicate = 0.03;
+  faults.reorder = 0.03;
+  faults.delay = sim::Ms(1);
+  faults.reorder_delay = sim::Ms(3);
+  uint64_t gaps = 0, timeouts = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    Bench b(SmallDevice(1024, 4));
+    DevicePacketLink dlink(b.dev, b.ex, {.latency = sim::Us(10)});
+    LinkFilter link(dlink, b.ex, faults, faults, seed);
+    Session session(link, b.ex);
+    Client client(session);
+    auto image = TestImage("2.0.0", 60000, static_cast<uint32_t>(seed));
+    UploadOptions opt;
+    opt.skip_if_present = false;
+    auto r = client.Upload(image, opt);
+    ASSERT_TRUE(r.ok()) << "seed " << seed << ": " << r.error().message();
+    EXPECT_EQ(r->match, std::optional<bool>(true));
+    gaps += r->fast_retransmits;
+    timeouts += r->timeouts;
+    // ~60 chunks, each losing a request or an answer one time in five: without fast
+    // recovery this takes tens of seconds.
+    EXPECT_LT(r->elapsed_s, 1.0) << "seed " << seed;
+  }
+  EXPECT_GT(gaps, 20u);  // the faults hit
+  std::printf("20 lossy uploads: %llu fast retransmits, %llu timeouts\n",
+              static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(timeouts));
+}
+
+// What Zephyr's UDP transport does (smp-protocol.md §8.5): a datagram above its MTU is cut
+// short and then answered rc 9; or (`silent`) a path that drops large datagrams.
+class SmallPathLink : public Link {
+ public:
+  SmallPathLink(Link& in, size_t link_mtu, size_t path_mtu, bool silent)
+      : in_(in), link_mtu_(link_mtu), path_mtu_(path_mtu), silent_(silent) {}
+  Status Send(ConstByteSpan p) override {
+    sizes.push_back(p.size());
+    if (p.size() <= path_mtu_) return in_.Send(p);
+    if (silent_) return {};
+    return in_.Send(p.first(path_mtu_));
+  }
+  void SetReceiveHandler(ReceiveHandler h) override { in_.SetReceiveHandler(std::move(h)); }
+  LinkInfo Info() const override { return {link_mtu_, false, 0}; }
+  std::vector<size_t> sizes;
+
+ private:
+  Link& in_;
+  size_t link_mtu_, path_mtu_;
+  bool silent_;
+};
+
+TEST(UploadTest, FallsBackWhenFullSizeRequestsAreAnsweredRc9OrLost) {
+  for (bool silent : {false, true}) {
+    for (bool probe : {true, false}) {
+      if (silent && !probe) continue;  // covered by the probe: the upload never starts there
+      SCOPED_TRACE(std::string(silent ? "dropped" : "rc 9") + (probe ? ", probe" : ", no probe"));
+      Bench b(SmallDevice(2475, 4));
+      DevicePacketLink dlink(b.dev, b.ex, {.mtu = 4096});
+      SmallPathLink link(dlink, 2400, 1500, silent);
+      Session session(link, b.ex, {.timeout = sim::Ms(200), .retries = 2});
+      Client client(session);
+      auto image = TestImage("2.0.0", 50000, 4);
+      UploadOptions opt;
+      opt.probe_packet_size = probe;
+      std::vector<MtuFallback> seen;
+      opt.on_mtu_fallback = [&](const MtuFallback& f) { seen.push_back(f); };
+      auto r = client.Upload(image, opt);
+      ASSERT_TRUE(r.ok()) << r.error().message();
+      EXPECT_EQ(r->match, std::optional<bool>(true));
+      ASSERT_EQ(r->mtu_fallbacks.size(), 1u);
+      EXPECT_EQ(r->mtu_fallbacks[0].from, 2400u);
+      EXPECT_EQ(r->mtu_fallbacks[0].to, 1472u);
+      EXPECT_THAT(r->mtu_fallbacks[0].reason, HasSubstr(silent ? "no answer" : "rc 9"));
+      EXPECT_EQ(seen.size(), 1u);
+      EXPECT_EQ(r->packet_size, 1472u);
+      EXPECT_EQ(session.MaxPacketSize(), 1472u);
+      // After the fallback every request fits the path.
+      auto first_small =
+          std::find_if(link.sizes.begin(), link.sizes.end(), [](size_t n) { return n == 1472; });
+      ASSERT_NE(first_small, link.sizes.end());
+      for (auto it = first_small; it != link.sizes.end(); ++it) EXPECT_LE(*it, 1472u);
+    }
+  }
+}
+
+TEST(UploadTest, FallbackStopsAtTheFloorWithAClearError) {
+  Bench b(SmallDevice(2475, 4));
+  DevicePacketLink dlink(b.dev, b.ex, {.mtu = 4096});
+  SmallPathLink link(dlink, 2400, 100, false);  // nothing above 100 bytes gets through
+  Session session(link, b.ex, {.timeout = sim::Ms(200), .retries = 1});
+  Client client(session);
+  auto r = client.Upload(TestImage("2.0.0", 5000, 4), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kNoSpace);
+  EXPECT_THAT(std::string(r.error().message()),
+              HasSubstr("packets of 128 bytes do not get through"));
+  EXPECT_EQ(session.mtu_fallbacks().size(), 9u);  // 2400 -> 1472 -> ... -> 128
+}
+
+TEST(UploadTest, AnotherUploadTakingOverIsNamed) {
+  // Zephyr keeps one upload; a new first chunk restarts it. The client that loses the
+  // device's upload state says so instead of writing its data at the other's offsets.
+  Bench b(SmallDevice(1024, 4));
+  DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  auto mine = TestImage("2.0.0", 40000, 1);
+  auto theirs = TestImage("3.0.0", 40000, 2);
+  bool started = false;
+  UploadOptions opt;
+  opt.max_window = 1;
+  opt.progress = [&](const Progress& p) {
+    if (started || p.offset < 20000) return;
+    started = true;
+    // Another client's first chunk reaches the device directly.
+    smp::Header h;
+    h.op = 2;
+    h.version = smp::kVersion2;
+    h.group = smp::kGroupImage;
+    h.id = 1;
+    h.seq = 200;
+    std::vector<uint8_t> payload;
+    auto sha = mcuboot::Hash(mcuboot::HashAlg::kSha256, theirs);
+    ASSERT_TRUE(sha.ok());
+    EncodeUploadPayload(payload, true, 0, theirs.size(), 0, sha->view(), false,
+                        ConstByteSpan(theirs).first(600));
+    std::vector<uint8_t> frame(smp::kHeaderSize + payload.size());
+    h.length = static_cast<uint16_t>(payload.size());
+    ASSERT_TRUE(smp::EncodeHeader(h, frame).ok());
+    std::copy(payload.begin(), payload.end(), frame.begin() + smp::kHeaderSize);
+    class Null : public smp::ResponseSink {
+      void SendResponse(ConstByteSpan) override {}
+    } sink;
+    b.dev.HandlePacket(frame, sink);
+  };
+  auto r = client.Upload(mine, opt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kBadState);
+  EXPECT_THAT(std::string(r.error().message()), HasSubstr("another upload took over the device"));
 }
 
 }  // namespace

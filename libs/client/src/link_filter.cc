@@ -4,6 +4,35 @@
 
 namespace smpkit::client {
 
+FaultFate DrawFate(const FaultConfig& c, FaultStats& s, std::mt19937_64& rng,
+                   std::span<uint8_t> packet) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  FaultFate fate;
+  ++s.packets;
+  if (u(rng) < c.drop) {
+    ++s.dropped;
+    return fate;
+  }
+  if (!packet.empty() && u(rng) < c.corrupt) {
+    ++s.corrupted;
+    size_t at = std::uniform_int_distribution<size_t>(0, packet.size() - 1)(rng);
+    packet[at] ^= static_cast<uint8_t>(1u << std::uniform_int_distribution<int>(0, 7)(rng));
+  }
+  fate.copies = 1;
+  if (u(rng) < c.duplicate) {
+    ++s.duplicated;
+    fate.copies = 2;
+  }
+  for (int i = 0; i < fate.copies; ++i) {
+    fate.delays[i] = c.delay;
+    if (u(rng) < c.reorder) {
+      ++s.reordered;
+      fate.delays[i] += c.reorder_delay;
+    }
+  }
+  return fate;
+}
+
 LinkFilter::LinkFilter(Link& inner, Executor& executor, FaultConfig to_device, FaultConfig to_host,
                        uint64_t seed)
     : inner_(inner),
@@ -25,33 +54,11 @@ Status LinkFilter::Send(ConstByteSpan packet) {
 }
 
 void LinkFilter::Apply(int direction, ConstByteSpan packet) {
-  const FaultConfig& c = config_[direction];
-  FaultStats& s = stats_[direction];
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  ++s.packets;
-  if (u(rng_) < c.drop) {
-    ++s.dropped;
-    return;
-  }
   std::vector<uint8_t> copy(packet.begin(), packet.end());
-  if (!copy.empty() && u(rng_) < c.corrupt) {
-    ++s.corrupted;
-    size_t at = std::uniform_int_distribution<size_t>(0, copy.size() - 1)(rng_);
-    copy[at] ^= static_cast<uint8_t>(1u << std::uniform_int_distribution<int>(0, 7)(rng_));
-  }
-  int copies = 1;
-  if (u(rng_) < c.duplicate) {
-    ++s.duplicated;
-    copies = 2;
-  }
-  for (int i = 0; i < copies; ++i) {
-    Duration delay = c.delay;
-    if (u(rng_) < c.reorder) {
-      ++s.reordered;
-      delay += c.reorder_delay;
-    }
+  const FaultFate fate = DrawFate(config_[direction], stats_[direction], rng_, copy);
+  for (int i = 0; i < fate.copies; ++i) {
     std::weak_ptr<bool> alive = alive_;
-    executor_.PostAfter(delay, [this, alive, direction, p = copy]() mutable {
+    executor_.PostAfter(fate.delays[i], [this, alive, direction, p = copy]() mutable {
       if (auto a = alive.lock(); a && *a) Deliver(direction, std::move(p));
     });
   }

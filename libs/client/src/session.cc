@@ -1,6 +1,8 @@
 #include "smpkit/client/session.h"
 
+#include <algorithm>
 #include <array>
+#include <climits>
 
 #include "smpkit/smp/errors.h"
 
@@ -10,6 +12,7 @@ namespace {
 
 constexpr int32_t kRcTooOld = static_cast<int32_t>(smp::MgmtErr::kTooOld);
 constexpr int32_t kRcTooNew = static_cast<int32_t>(smp::MgmtErr::kTooNew);
+constexpr int32_t kRcCorrupt = static_cast<int32_t>(smp::MgmtErr::kCorrupt);
 
 }  // namespace
 
@@ -97,7 +100,22 @@ size_t Session::MaxPacketSize() const {
         *server_buf_size_ > info.server_overhead ? *server_buf_size_ - info.server_overhead : 0;
     limit = std::min(limit, server);
   }
-  return limit;
+  return std::min(limit, packet_cap_);
+}
+
+Result<size_t> Session::FallBackBelow(size_t failed_size, std::string reason) {
+  const size_t current = MaxPacketSize();
+  for (size_t size : kFallbackLadder) {
+    if (size < failed_size && size < current) {
+      fallbacks_.push_back({failed_size, size, std::move(reason)});
+      packet_cap_ = size;
+      return size;
+    }
+  }
+  return Error::Format(Errc::kNoSpace,
+                       "packets of %zu bytes do not get through (%s) and no smaller packet size "
+                       "is left to try",
+                       failed_size, reason.c_str());
 }
 
 uint8_t Session::AllocateSeq() {
@@ -158,7 +176,10 @@ void Session::Transmit(RequestId id) {
     return;
   }
   uint8_t seq = AllocateSeq();
+  const Time now = executor_.Now();
+  if (p.attempts == 0) p.first_sent = now;
   p.seqs.push_back(seq);
+  p.sent.push_back(now);
   seq_owner_[seq] = id;
   smp::Header h;
   h.op = req.op;
@@ -177,7 +198,15 @@ void Session::Transmit(RequestId id) {
     fail_later(st.error());
     return;
   }
-  Duration timeout = req.timeout.value_or(config_.timeout);
+  Duration timeout = config_.timeout;
+  if (req.timeout) {
+    timeout = *req.timeout;
+  } else {
+    // Exponential backoff from the adaptive RTO, never beyond the configured timeout.
+    timeout = Rto();
+    for (int i = 1; i < p.attempts && timeout < config_.timeout; ++i) timeout *= 2;
+    timeout = std::min(timeout, config_.timeout);
+  }
   std::weak_ptr<bool> alive = alive_;
   p.timer = executor_.PostAfter(timeout, [this, alive, id] {
     if (auto a = alive.lock(); a && *a) OnTimeout(id);
@@ -190,15 +219,22 @@ void Session::OnTimeout(RequestId id) {
   Pending& p = it->second;
   p.timer = kNoTimer;
   int retries = p.request.retries.value_or(config_.retries);
-  if (p.attempts > retries) {
+  bool exhausted = p.attempts > retries;
+  if (exhausted && !p.request.timeout) {
+    // Adaptive retransmissions: keep the patience of (retries + 1) configured timeouts.
+    exhausted = executor_.Now() - p.first_sent >= config_.timeout * (retries + 1);
+  }
+  if (exhausted) {
     ++stats_.timeouts;
-    Finish(id, Error::Format(Errc::kTimeout, "no response to %s after %d attempt%s",
-                             CommandName(p.request.group, p.request.id).c_str(), p.attempts,
-                             p.attempts == 1 ? "" : "s"));
+    Finish(id,
+           Error::Format(Errc::kTimeout, "no response to %s after %d attempt%s in %.1f s",
+                         CommandName(p.request.group, p.request.id).c_str(), p.attempts,
+                         p.attempts == 1 ? "" : "s",
+                         std::chrono::duration<double>(executor_.Now() - p.first_sent).count()));
     return;
   }
   // A server that never answered may ignore v2 requests: make the last attempt in v1.
-  if (p.v2 && !heard_ && config_.allow_v1_fallback && p.attempts == retries) p.v2 = false;
+  if (p.v2 && !heard_ && config_.allow_v1_fallback && p.attempts >= retries) p.v2 = false;
   ++stats_.retransmits;
   if (p.request.on_retransmit) p.request.on_retransmit();
   Transmit(id);
@@ -237,7 +273,15 @@ void Session::OnPacket(ConstByteSpan packet) {
     }
     heard_ = true;
     ++stats_.matched;
+    // Each transmission has its own sequence number: the round trip is unambiguous.
+    for (size_t i = 0; i < p.seqs.size(); ++i) {
+      if (p.seqs[i] != header->seq) continue;
+      if (req.sample_rtt) rtt_.Sample(executor_.Now() - p.sent[i]);
+      break;
+    }
     const smp::Response& r = *parsed;
+    // rc 9 (ECORRUPT) is what a device answers to a truncated packet: not delivered whole.
+    if (r.rc != kRcCorrupt || r.err) NoteDelivered(smp::kHeaderSize + req.payload.size());
     // The version this request went out with (a legacy server answers version 0 anyway).
     bool transmitted_v2 = p.v2;
     if (transmitted_v2 && r.rc == kRcTooNew && !r.err) {

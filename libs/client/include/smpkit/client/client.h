@@ -67,9 +67,21 @@ struct UploadOptions {
   size_t initial_window = 1;  // the window grows while the link is clean
   size_t max_chunk = 0;       // data bytes per chunk at most (0 = as large as fits)
   size_t align = 1;           // round chunk data down to this (not the last chunk)
-  Duration first_timeout = std::chrono::seconds(20);  // chunk 0 erases the slot
+  // How long the device may take to answer the first chunk, which erases the slot: the
+  // upload gives up only when no chunk was acknowledged for this long (and for more than
+  // `stall_attempts` transmissions). The first chunk is still retransmitted at the RTO
+  // meanwhile: the device answers a repeated first chunk with the same sha by resuming.
+  Duration first_timeout = std::chrono::seconds(20);
+  // Transmissions without progress before giving up (together with the session's
+  // timeout * (retries + 1) without progress); 0 = max(8, retries + 1).
+  int stall_attempts = 0;
   bool skip_if_present = true;  // skip when image state lists the image's hash
+  // Before the first chunk, on links that do not reassemble (UDP), check with one echo of
+  // full size that packets of that size get through; fall back to smaller ones if not.
+  bool probe_packet_size = true;
   ProgressFn progress;
+  // Called when the packet size falls back (also listed in UploadResult::mtu_fallbacks).
+  std::function<void(const MtuFallback&)> on_mtu_fallback;
 };
 
 struct UploadResult {
@@ -78,11 +90,21 @@ struct UploadResult {
   uint64_t resumed_from = 0;  // offset the device reported for our first chunk
   std::optional<bool> match;  // the device's final "match", when present
   double elapsed_s = 0;
-  uint64_t chunks_sent = 0;
-  uint64_t rewinds = 0;  // times the device's offset sent us back
-  uint64_t retransmits = 0;
+  uint64_t chunks_sent = 0;       // transmissions of upload requests
+  uint64_t rewinds = 0;           // go-backs: a gap in the device's offsets or a timeout
+  uint64_t retransmits = 0;       // chunks sent again
+  uint64_t fast_retransmits = 0;  // go-backs on a gap the device's offset showed
+  uint64_t timeouts = 0;          // go-backs after a retransmission timeout
+  uint64_t stale_answers = 0;     // answers below what the device had acknowledged, ignored
   size_t max_window_used = 0;
-  size_t chunk_data = 0;  // data bytes of a full continuation chunk
+  size_t chunk_data = 0;   // data bytes of a full continuation chunk
+  size_t packet_size = 0;  // request size the upload ended with
+  double srtt_ms = 0;      // smoothed round trip at the end
+  // The answer to the last chunk was lost and the device had forgotten the upload when the
+  // chunk went again (it does when an upload completes): the upload restarted with a first
+  // chunk, which a device with the image check answers at once with "match".
+  bool final_answer_lost = false;
+  std::vector<MtuFallback> mtu_fallbacks;
 };
 
 enum class UpgradeMode : uint8_t { kTestAndConfirm, kConfirmOnly, kTestOnly };
@@ -103,6 +125,20 @@ struct UpgradeResult {
   bool already_running = false;  // nothing to do: the image was active and confirmed
   std::vector<ImageSlotState> final_state;
 };
+
+// Typed decoders of response payloads (the CBOR map of a successful answer), used by the
+// Client's calls. Errors: kCorrupt when a required entry is missing, the CBOR reader's
+// errors (kTypeMismatch, kDuplicateKey, kTruncated...) for a malformed map.
+struct UploadAnswer {
+  uint64_t off = 0;
+  std::optional<bool> match;
+};
+Result<std::string> DecodeEchoResponse(ConstByteSpan payload);
+Result<McumgrParams> DecodeParamsResponse(ConstByteSpan payload);
+Result<std::string> DecodeInfoResponse(ConstByteSpan payload);
+Result<UploadAnswer> DecodeUploadResponse(ConstByteSpan payload);
+Result<std::vector<ImageSlotState>> DecodeImageStateResponse(ConstByteSpan payload);
+Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload);
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
 // as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.
@@ -135,6 +171,13 @@ class Client {
   // The full upgrade. Errors: kInvalidArgument for a file that is not an MCUboot
   // image, kNoSpace for an image larger than the slot, the steps' errors otherwise.
   Result<UpgradeResult> Upgrade(ConstByteSpan image, const UpgradeOptions& options);
+
+  // On links that do not reassemble: sends one echo padded to the session's packet size
+  // and falls back to smaller sizes while it is answered rc 9 or not at all (when smaller
+  // requests were answered). Any other answer (rc 8 from a device without echo included)
+  // proves the size. Returns the packet size that got through. Errors: kNoSpace when even
+  // the floor fails, kTimeout when the device answers nothing.
+  Result<size_t> ProbePacketSize(const std::function<void(const MtuFallback&)>& on_fallback = {});
 
   // Polls echo until the device answers or `wait` passed. Errors: kTimeout.
   Status WaitForDevice(Duration wait, Duration poll_interval);

@@ -9,6 +9,7 @@
 // its receive handler from that thread only (from inside the executor's event loop, never
 // re-entrantly from inside Send()).
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -69,6 +70,33 @@ class Link {
   // Sets who receives packets (replaces any previous handler; an empty one drops them).
   virtual void SetReceiveHandler(ReceiveHandler handler) = 0;
   virtual LinkInfo Info() const = 0;
+};
+
+// Caps the SMP packet size of another link (the CLI's --mtu on transports that reassemble):
+// packets above `max_packet` are refused with kNoSpace, and the session sizes requests to it.
+class CappedLink final : public Link {
+ public:
+  CappedLink(Link& inner, size_t max_packet) : inner_(inner), max_packet_(max_packet) {}
+  Status Send(ConstByteSpan packet) override {
+    if (packet.size() > max_packet_) {
+      return Error::Format(Errc::kNoSpace, "packet of %zu bytes exceeds the %zu-byte MTU",
+                           packet.size(), max_packet_);
+    }
+    return inner_.Send(packet);
+  }
+  void SetReceiveHandler(ReceiveHandler handler) override {
+    inner_.SetReceiveHandler(std::move(handler));
+  }
+  LinkInfo Info() const override {
+    LinkInfo info = inner_.Info();
+    info.mtu = info.reassembles ? max_packet_ : std::min(info.mtu, max_packet_);
+    info.reassembles = false;
+    return info;
+  }
+
+ private:
+  Link& inner_;
+  size_t max_packet_;
 };
 
 // An Executor on a virtual-time sim::Scheduler (for tests and simulations).

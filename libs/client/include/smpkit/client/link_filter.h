@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "smpkit/client/link.h"
@@ -25,6 +26,16 @@ struct FaultConfig {
 struct FaultStats {
   uint64_t packets = 0, dropped = 0, duplicated = 0, reordered = 0, corrupted = 0;
 };
+
+// What becomes of one packet under `config`: `copies` deliveries (0: dropped, 2: duplicated),
+// each after its delay. Corruption flips one bit of `packet` in place. Shared by LinkFilter
+// and the UDP relay in libs/io, so that a seed means the same faults in both.
+struct FaultFate {
+  int copies = 0;
+  Duration delays[2] = {};
+};
+FaultFate DrawFate(const FaultConfig& config, FaultStats& stats, std::mt19937_64& rng,
+                   std::span<uint8_t> packet);
 
 class LinkFilter final : public Link {
  public:

@@ -20,14 +20,20 @@
 #include "smpkit/base/bytes.h"
 #include "smpkit/base/result.h"
 #include "smpkit/client/link.h"
+#include "smpkit/client/rtt.h"
 #include "smpkit/smp/header.h"
 #include "smpkit/smp/message.h"
 
 namespace smpkit::client {
 
 struct SessionConfig {
-  Duration timeout = std::chrono::seconds(3);  // per transmission
-  int retries = 3;                             // retransmissions after the first send
+  // A request without its own timeout is retransmitted after the adaptive RTO (RttEstimator:
+  // 1 s before the link was measured, then from the measured round trip; at most `timeout`,
+  // doubling per attempt) and fails when it has had `retries` retransmissions and
+  // `timeout * (retries + 1)` has passed: the patience of `retries + 1` waits of `timeout`,
+  // with faster recovery from a lost packet.
+  Duration timeout = std::chrono::seconds(3);
+  int retries = 3;  // retransmissions after the first send, at least
   // Start with SMP v2 (header version 1). A server that answers with version 0, or with
   // rc 13 (TOO_NEW), or only answers a v1 retry, is then spoken to in v1.
   bool start_v2 = true;
@@ -40,8 +46,12 @@ struct Request {
   uint16_t group = 0;
   uint8_t id = 0;
   std::vector<uint8_t> payload = {0xa0};  // an empty map by default
-  std::optional<Duration> timeout;        // overrides SessionConfig::timeout
-  std::optional<int> retries;             // overrides SessionConfig::retries
+  // A fixed wait per transmission (no adaptive RTO), for commands the device may take long
+  // to answer (erase, the first upload chunk) and for callers that run their own timers.
+  std::optional<Duration> timeout;
+  std::optional<int> retries;  // overrides SessionConfig::retries
+  // Feed this request's round trip to the RTT estimator (false for slow commands).
+  bool sample_rtt = true;
   // Called before each retransmission (for congestion control).
   std::function<void()> on_retransmit;
 };
@@ -75,6 +85,18 @@ struct SessionStats {
   uint64_t v1_fallbacks = 0;
 };
 
+// The session lowered its packet size because packets of `from` bytes did not get through
+// (`reason`: "rc 9 (ECORRUPT)" from a device that truncated them, or "no answer").
+struct MtuFallback {
+  size_t from = 0;
+  size_t to = 0;
+  std::string reason;
+};
+
+// The sizes the session falls back to, largest first: one Ethernet frame over IPv4 and IPv6,
+// the IPv6 minimum MTU less headers, then common SMP buffer sizes; the last is the floor.
+inline constexpr size_t kFallbackLadder[] = {1472, 1452, 1232, 1024, 768, 512, 384, 256, 128};
+
 class Session {
  public:
   using Callback = std::function<void(Result<Reply>)>;
@@ -99,8 +121,23 @@ class Session {
 
   // The server's packet-buffer size when known (from os params); used to check frames.
   void set_server_buf_size(std::optional<size_t> size) { server_buf_size_ = size; }
-  // Largest SMP packet (header included) the session can send in one request.
+  // Largest SMP packet (header included) the session can send in one request: the link's
+  // limit, the server's buffer and any fallback.
   size_t MaxPacketSize() const;
+
+  // Records that a request of `size` bytes got an answer (it fits the path).
+  void NoteDelivered(size_t size) { proven_size_ = std::max(proven_size_, size); }
+  size_t proven_packet_size() const { return proven_size_; }
+  // Packets of `failed_size` bytes do not get through: caps the packet size at the next
+  // smaller size of kFallbackLadder (and below what MaxPacketSize allows) and records it.
+  // Returns the new limit. Errors: kNoSpace when no smaller size is left.
+  Result<size_t> FallBackBelow(size_t failed_size, std::string reason);
+  const std::vector<MtuFallback>& mtu_fallbacks() const { return fallbacks_; }
+
+  const RttEstimator& rtt() const { return rtt_; }
+  // The current retransmission timeout (the configured timeout until a round trip was
+  // measured).
+  Duration Rto() const { return rtt_.Rto(config_.timeout); }
 
   bool using_v2() const { return v2_; }
   // True once any response arrived (the device is reachable).
@@ -124,6 +161,8 @@ class Session {
     bool v1_refused = false;    // rc 12 TOO_OLD to a v1 transmission
     bool v2_refused = false;    // rc 13 TOO_NEW to a v2 transmission
     std::vector<uint8_t> seqs;  // every sequence number used for this request
+    std::vector<Time> sent;     // when each of them was sent
+    Time first_sent{0};
     TimerId timer = kNoTimer;
   };
 
@@ -138,6 +177,10 @@ class Session {
   bool v2_;
   bool heard_ = false;
   std::optional<size_t> server_buf_size_;
+  size_t packet_cap_ = SIZE_MAX;
+  size_t proven_size_ = 0;
+  std::vector<MtuFallback> fallbacks_;
+  RttEstimator rtt_;
   RequestId next_id_ = 1;
   uint8_t next_seq_ = 0;
   std::map<RequestId, Pending> pending_;
