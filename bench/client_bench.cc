@@ -108,12 +108,14 @@ void BM_UdpUpload(benchmark::State& state) {
   constexpr uint32_t kImage = 448 << 10;
   // The exact frame of a continuation chunk of `chunk` bytes at a 32-bit offset.
   size_t buf_size = client::UploadFrameSize(false, 0, kImage, 0x10000, 32, false, chunk);
+  // Datagrams up to 8 KiB here: the device's and the link's UDP MTU raised to the maximum.
   BenchDevice dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
-                     "9", "--slot-size", std::to_string(512 << 10)});
+                     "9", "--slot-size", std::to_string(512 << 10), "--udp-mtu", "65507"});
   if (dev.port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
   io::AsioExecutor ex(io);
-  auto link = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.port()));
+  auto link = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.port()),
+                                io::kMaxUdpPayload);
   if (!link.ok()) return state.SkipWithError("udp link");
   client::Session session(**link, ex, {.timeout = std::chrono::milliseconds(500)});
   client::Client c(session);
@@ -138,11 +140,12 @@ void BM_UdpUploadRtt2ms(benchmark::State& state) {
   constexpr uint32_t kImage = 128 << 10;
   size_t buf_size = client::UploadFrameSize(false, 0, kImage, 0x10000, 32, false, chunk);
   BenchDevice dev({"--udp", "127.0.0.1:0", "--buf-size", std::to_string(buf_size), "--buf-count",
-                     "9", "--slot-size", std::to_string(512 << 10)});
+                     "9", "--slot-size", std::to_string(512 << 10), "--udp-mtu", "65507"});
   if (dev.port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
   io::AsioExecutor ex(io);
-  auto udp = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.port()));
+  auto udp = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.port()),
+                               io::kMaxUdpPayload);
   if (!udp.ok()) return state.SkipWithError("udp link");
   client::FaultConfig latency;
   latency.delay = std::chrono::milliseconds(1);

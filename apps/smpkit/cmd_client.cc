@@ -117,6 +117,7 @@ class Context {
     }
     conn_ = conn;
     SMPKIT_ASSIGN_OR_RETURN(auto spec, io::ParseConnection(conn));
+    spec.mtu = global.mtu;
     client::SessionConfig sc;
     sc.timeout = std::chrono::duration_cast<client::Duration>(
         std::chrono::duration<double>(global.timeout_s));
@@ -133,10 +134,15 @@ class Context {
       scheduler_ = std::make_unique<sim::Scheduler>();
       executor_ = std::make_unique<client::SchedulerExecutor>(*scheduler_);
       link_ = std::make_unique<client::DevicePacketLink>(*device_, *executor_);
+      if (global.mtu != 0) {
+        inner_ = std::move(link_);
+        link_ = std::make_unique<client::CappedLink>(*inner_, global.mtu);
+      }
     } else {
       executor_ = std::make_unique<io::AsioExecutor>(io_);
       SMPKIT_ASSIGN_OR_RETURN(auto c, io::OpenConnection(io_, spec));
       stream_ = std::move(c.stream);
+      inner_ = std::move(c.inner);
       link_ = std::move(c.link);
     }
     session_ = std::make_unique<client::Session>(*link_, *executor_, sc);
@@ -154,6 +160,7 @@ class Context {
   std::unique_ptr<sim::Scheduler> scheduler_;
   std::unique_ptr<client::Executor> executor_;
   std::unique_ptr<client::ByteStream> stream_;
+  std::unique_ptr<client::Link> inner_;
   std::unique_ptr<client::Link> link_;
   std::unique_ptr<client::Session> session_;
   std::unique_ptr<client::Client> client_;
@@ -264,6 +271,20 @@ client::UploadOptions MakeUploadOptions(const GlobalOptions& global, const Clien
   o.first_timeout = std::chrono::duration_cast<client::Duration>(
       std::chrono::duration<double>(std::max(copt.first_timeout_s, global.timeout_s)));
   o.progress = MakeProgress(global, copt);
+  // Packet-size fallbacks are said as they happen: a line on stderr, or a JSON-lines event
+  // (and the result's "mtu_fallbacks" either way).
+  const bool jsonl = copt.progress == "jsonl";
+  const bool quiet = global.json && !jsonl;
+  o.on_mtu_fallback = [jsonl, quiet](const client::MtuFallback& f) {
+    if (jsonl) {
+      json e = {{"event", "mtu_fallback"}, {"from", f.from}, {"to", f.to}, {"reason", f.reason}};
+      fmt::print("{}\n", e.dump());
+      std::fflush(stdout);
+    } else if (!quiet) {
+      fmt::print(stderr, "smpkit: {}-byte requests did not get through ({}); continuing with "
+                 "{}-byte requests\n", f.from, f.reason, f.to);
+    }
+  };
   return o;
 }
 
@@ -274,6 +295,17 @@ json UploadJson(const client::UploadResult& r) {
             {"rewinds", r.rewinds},           {"max_window", r.max_window_used},
             {"chunk_data", r.chunk_data}};
   j["match"] = r.match ? json(*r.match) : json(nullptr);
+  j["fast_retransmits"] = r.fast_retransmits;
+  j["timeouts"] = r.timeouts;
+  j["stale_answers"] = r.stale_answers;
+  j["final_answer_lost"] = r.final_answer_lost;
+  j["packet_size"] = r.packet_size;
+  j["srtt_ms"] = r.srtt_ms;
+  json fallbacks = json::array();
+  for (const auto& f : r.mtu_fallbacks) {
+    fallbacks.push_back({{"from", f.from}, {"to", f.to}, {"reason", f.reason}});
+  }
+  j["mtu_fallbacks"] = fallbacks;
   j["rate_bps"] = r.elapsed_s > 0 ? static_cast<double>(r.size) / r.elapsed_s : 0.0;
   return j;
 }

@@ -36,6 +36,8 @@ struct DeviceOptions {
   uint32_t baud = 0;
   uint32_t buf_size = 2475;
   uint32_t buf_count = 4;
+  // CONFIG_MCUMGR_TRANSPORT_UDP_MTU: datagrams above it are cut short (then answered rc 9).
+  uint32_t udp_mtu = 1500;
   uint32_t slot_size = 0x69000;
   std::vector<std::string> keys;
   std::string factory_version = "1.0.0";
@@ -141,8 +143,11 @@ class DeviceProcess {
         auto peer = u.peer;
         asio::post(io_, [this, &u, packet, peer] {
           Collect c;
-          // A datagram larger than the SMP buffer cannot be received whole (rc 9 follows).
-          const size_t take = std::min<size_t>(packet->size(), opt_.buf_size);
+          // As Zephyr's UDP transport: a datagram larger than its receive buffer
+          // (CONFIG_MCUMGR_TRANSPORT_UDP_MTU) or the SMP buffer is cut short, and the SMP
+          // layer then answers rc 9 (length mismatch).
+          const size_t take =
+              std::min<size_t>({packet->size(), opt_.udp_mtu, opt_.buf_size});
           dev_.HandlePacket(ConstByteSpan(packet->data(), take), c);
           for (auto& f : c.frames) {
             asio::error_code ec2;
@@ -381,6 +386,11 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
       ->check(CLI::Range(64u, 65535u));
   cmd->add_option("--buf-count", opt->buf_count, "CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT")
       ->check(CLI::Range(1u, 64u));
+  cmd->add_option("--udp-mtu", opt->udp_mtu,
+                  "CONFIG_MCUMGR_TRANSPORT_UDP_MTU: larger datagrams are cut short and "
+                  "answered rc 9, as Zephyr does")
+      ->check(CLI::Range(64u, 65507u))
+      ->capture_default_str();
   cmd->add_option("--slot-size", opt->slot_size, "image slot size in bytes (4 KiB multiple)")
       ->check(CLI::Range(0x8000u, 0x800000u));
   cmd->add_option("--key", opt->keys, "public key (PEM) images must be signed with");

@@ -21,6 +21,7 @@ struct GlobalOptions {
   bool json = false;
   double timeout_s = 3.0;
   int retries = 3;
+  size_t mtu = 0;  // --mtu: largest SMP packet per transport unit (0: the transport's default)
 };
 
 // Every Register* function adds subcommands; the callback stores the exit code in *exit_code.
@@ -30,5 +31,6 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
 void RegisterDeviceCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterBenchCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterConfigDfuCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterRelayCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace smpkit::cli

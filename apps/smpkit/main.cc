@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   app.add_flag("--json", global.json, "machine-readable JSON output");
   app.add_option("--timeout", global.timeout_s, "per-request timeout in seconds");
   app.add_option("--retries", global.retries, "retries per request");
+  app.add_option("--mtu", global.mtu,
+                 "largest SMP packet per transport unit, header included (default: UDP 1472 "
+                 "over IPv4, 1452 over IPv6; serial and BLE: the device's buf_size); requests "
+                 "are sized to min(MTU, buf_size)")
+      ->check(CLI::Range(size_t{64}, size_t{65535}));
   int exit_code = kExitOk;
   RegisterImageCommands(app, global, &exit_code);
   RegisterDemoCommands(app, global, &exit_code);
@@ -18,6 +23,7 @@ int main(int argc, char** argv) {
   RegisterDeviceCommands(app, global, &exit_code);
   RegisterBenchCommands(app, global, &exit_code);
   RegisterConfigDfuCommands(app, global, &exit_code);
+  RegisterRelayCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

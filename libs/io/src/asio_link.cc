@@ -66,8 +66,14 @@ Result<std::unique_ptr<UdpLink>> UdpLink::Open(asio::io_context& io, const std::
     return Error::Format(Errc::kNotFound, "cannot resolve host '%s': %s", host.c_str(),
                          ec ? ec.message().c_str() : "no address");
   }
+  if (mtu > kMaxUdpPayload) {
+    return Error::Format(Errc::kInvalidArgument, "UDP MTU %zu exceeds the largest datagram (%zu)",
+                         mtu, kMaxUdpPayload);
+  }
+  const asio::ip::udp::endpoint peer = *results.begin();
+  if (mtu == 0) mtu = peer.address().is_v6() ? kUdpMtuIpv6 : kUdpMtuIpv4;
   std::unique_ptr<UdpLink> link(new UdpLink(io, mtu));
-  link->peer_ = *results.begin();
+  link->peer_ = peer;
   link->socket_.open(link->peer_.protocol(), ec);
   if (!ec) link->socket_.connect(link->peer_, ec);
   if (ec) {
@@ -256,15 +262,16 @@ Result<ConnectionSpec> ParseConnection(std::string_view text) {
     if (spec.path.empty()) return Error(Errc::kInvalidArgument, "serial: missing device path");
     return spec;
   }
-  return Error::Format(Errc::kInvalidArgument,
-                       "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], blesim:PATH, sim)",
-                       static_cast<int>(text.size()), text.data());
+  return Error::Format(
+      Errc::kInvalidArgument,
+      "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], blesim:PATH, sim)",
+      static_cast<int>(text.size()), text.data());
 }
 
 Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& spec) {
   Connection c;
   if (spec.kind == ConnectionSpec::Kind::kUdp) {
-    SMPKIT_ASSIGN_OR_RETURN(auto link, UdpLink::Open(io, spec.host, spec.port));
+    SMPKIT_ASSIGN_OR_RETURN(auto link, UdpLink::Open(io, spec.host, spec.port, spec.mtu));
     c.link = std::move(link);
     return c;
   }
@@ -272,14 +279,17 @@ Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& sp
     SMPKIT_ASSIGN_OR_RETURN(auto stream, SerialPortStream::Open(io, spec.path, spec.baud));
     c.link = std::make_unique<client::SerialLink>(*stream);
     c.stream = std::move(stream);
-    return c;
-  }
-  if (spec.kind == ConnectionSpec::Kind::kBleSim) {
+  } else if (spec.kind == ConnectionSpec::Kind::kBleSim) {
     SMPKIT_ASSIGN_OR_RETURN(auto link, BleSimLink::Open(io, spec.path));
     c.link = std::move(link);
-    return c;
+  } else {
+    return Error(Errc::kInvalidArgument, "the sim connection has no I/O to open");
   }
-  return Error(Errc::kInvalidArgument, "the sim connection has no I/O to open");
+  if (spec.mtu != 0) {
+    c.inner = std::move(c.link);
+    c.link = std::make_unique<client::CappedLink>(*c.inner, spec.mtu);
+  }
+  return c;
 }
 
 BleSimLink::BleSimLink(asio::io_context& io) : socket_(io), alive_(std::make_shared<bool>(true)) {}
@@ -290,7 +300,8 @@ BleSimLink::~BleSimLink() {
   socket_.close(ec);
 }
 
-Result<std::unique_ptr<BleSimLink>> BleSimLink::Open(asio::io_context& io, const std::string& path) {
+Result<std::unique_ptr<BleSimLink>> BleSimLink::Open(asio::io_context& io,
+                                                     const std::string& path) {
   std::unique_ptr<BleSimLink> link(new BleSimLink(io));
   asio::error_code ec;
   link->socket_.connect(asio::local::stream_protocol::endpoint(path), ec);

@@ -24,6 +24,7 @@
 #include "smpkit/io/asio_link.h"
 #include "smpkit/smp/header.h"
 #include "smpkit/testing/device_process.h"
+#include "smpkit/testing/run_process.h"
 
 namespace smpkit::io {
 namespace {
@@ -69,58 +70,8 @@ TEST(ConnectionTest, ParsesConnectionStrings) {
               HasSubstr("unknown connection"));
 }
 
-// Runs a command with a deadline; captures stdout and stderr.
-struct ProcResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-ProcResult RunProcess(std::vector<std::string> args, std::chrono::seconds limit,
-                      const std::function<void()>& idle = nullptr) {
-  int out[2], err[2];
-  ProcResult r;
-  if (pipe(out) != 0 || pipe(err) != 0) return r;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  auto deadline = Clock::now() + limit;
-  bool open_out = true, open_err = true;
-  while ((open_out || open_err) && Clock::now() < deadline) {
-    pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int n = poll(p, 2, 20);
-    if (idle) idle();
-    if (n <= 0) continue;
-    char buf[4096];
-    for (int i = 0; i < 2; ++i) {
-      if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t k = read(p[i].fd, buf, sizeof(buf));
-      if (k <= 0) {
-        (i == 0 ? open_out : open_err) = false;
-      } else {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(k));
-      }
-    }
-  }
-  if (open_out || open_err) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(out[0]);
-  close(err[0]);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
+using smpkit::testing::ProcResult;
+using smpkit::testing::RunProcess;
 using smpkit::testing::DeviceProcess;
 
 std::string TempFlash(const char* tag) {

@@ -4,8 +4,8 @@
 // for real ports and ptys (raw termios, baud rate) to run client::SerialLink over, and a
 // connection-string parser/opener ("udp:HOST[:PORT]", "serial:PATH[,BAUD]").
 
-#include <asio.hpp>
 #include <array>
+#include <asio.hpp>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -38,13 +38,18 @@ class AsioExecutor final : public client::Executor {
 
 // Largest UDP payload over IPv4.
 inline constexpr size_t kMaxUdpPayload = 65507;
+// Default SMP packet size over UDP: one 1500-byte Ethernet frame less the IP and UDP headers
+// (Zephyr's IP stack does not reassemble fragments by default; smp-protocol.md §8.5).
+inline constexpr size_t kUdpMtuIpv4 = 1472;
+inline constexpr size_t kUdpMtuIpv6 = 1452;
 
 class UdpLink final : public client::Link {
  public:
-  // Resolves `host` and connects a UDP socket to it. Errors: kNotFound (resolution),
-  // kIo (socket).
+  // Resolves `host` and connects a UDP socket to it. `mtu` is the largest datagram (SMP
+  // packet) sent; 0 picks kUdpMtuIpv4 or kUdpMtuIpv6 by the resolved address. Errors:
+  // kNotFound (resolution), kIo (socket), kInvalidArgument (mtu above kMaxUdpPayload).
   static Result<std::unique_ptr<UdpLink>> Open(asio::io_context& io, const std::string& host,
-                                               uint16_t port, size_t mtu = kMaxUdpPayload);
+                                               uint16_t port, size_t mtu = 0);
   ~UdpLink() override;
   Status Send(ConstByteSpan packet) override;
   void SetReceiveHandler(ReceiveHandler handler) override { handler_ = std::move(handler); }
@@ -119,6 +124,8 @@ struct ConnectionSpec {
   uint16_t port = 1337;  // udp
   std::string path;      // serial, blesim
   uint32_t baud = 115200;
+  // Largest SMP packet the link carries (the CLI's --mtu); 0 = the transport's default.
+  size_t mtu = 0;
 };
 
 // Parses "udp:HOST[:PORT]" (IPv6 as udp:[::1]:1337 or udp:::1), "serial:PATH[,BAUD]",
@@ -128,10 +135,12 @@ Result<ConnectionSpec> ParseConnection(std::string_view text);
 // An open connection: the link (and for serial the stream below it).
 struct Connection {
   std::unique_ptr<client::ByteStream> stream;
+  std::unique_ptr<client::Link> inner;  // below `link` when an MTU cap wraps it
   std::unique_ptr<client::Link> link;
 };
 
-// Opens a udp or serial connection (not sim). Errors as the links' Open.
+// Opens a udp, serial or blesim connection (not sim); spec.mtu caps the packet size (on UDP
+// it is the datagram size, default by address family). Errors as the links' Open.
 Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& spec);
 
 }  // namespace smpkit::io
