@@ -526,6 +526,7 @@ class Uploader {
     if (sent_.count(off)) ++result_.retransmits;
     sent_.insert(off);
     next_off_ = off + n;
+    sent_high_ = std::max(sent_high_, next_off_);
     if (next_off_ == image_.size()) final_sent_ = true;
     ++result_.chunks_sent;
     const uint64_t tx = chunk.tx;
@@ -656,6 +657,7 @@ class Uploader {
       if (chunk.off == 0 && off != chunk.len) {
         result_.resumed_from = off;
         resume_base_ = off;
+        sent_high_ = std::max(sent_high_, off);
       }
       Acknowledge(off);
     } else if (off < chunk.acked_at_send) {
@@ -702,6 +704,15 @@ class Uploader {
       // A late answer overtaken by a newer one: nothing new.
       Report();
       return Pump();
+    } else if (off > sent_high_ && off != image_.size()) {
+      // Beyond anything this upload sent: another client's upload is in the device's one
+      // upload session.
+      return Fail(Error::Format(
+          Errc::kBadState,
+          "another upload took over the device: it expects offset %llu, beyond the %llu bytes "
+          "this upload sent (smpkit device and Zephyr keep one upload; a new first chunk "
+          "restarts it)",
+          static_cast<unsigned long long>(off), static_cast<unsigned long long>(sent_high_)));
     }
     if (off == image_.size()) {
       if (has_match) result_.match = match;
@@ -770,6 +781,7 @@ class Uploader {
   Time last_progress_{0};
   bool acked_any_ = false;
   bool final_sent_ = false;
+  uint64_t sent_high_ = 0;  // end of the furthest chunk sent (resumed offsets included)
   bool done_ = false;
   std::optional<Error> error_;
   std::map<Session::RequestId, Chunk> in_flight_;  // this generation: holds the window
