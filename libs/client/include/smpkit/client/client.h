@@ -68,7 +68,9 @@ struct UploadOptions {
   size_t max_chunk = 0;       // data bytes per chunk at most (0 = as large as fits)
   size_t align = 1;           // round chunk data down to this (not the last chunk)
   Duration first_timeout = std::chrono::seconds(20);  // chunk 0 erases the slot
-  bool skip_if_present = true;  // skip when image state lists the image's hash
+  // Skip when image state lists the image's hash (Upgrade: false sends it again even when
+  // it waits in the other slot).
+  bool skip_if_present = true;
   ProgressFn progress;
 };
 
