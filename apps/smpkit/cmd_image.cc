@@ -380,6 +380,18 @@ int RunGetpub(const std::string& file, const std::string& encoding, const std::s
   if (!output.empty()) {
     std::string err;
     if (!WriteFile(output, out.data(), out.size(), &err)) return Fail(kExitBadInput, err);
+    if (Json()) {
+      std::printf(
+          "%s\n",
+          nlohmann::ordered_json({{"file", output}, {"encoding", encoding}}).dump().c_str());
+    }
+    return kExitOk;
+  }
+  if (Json()) {
+    // One JSON document: the text forms as they are, raw bytes as hex.
+    nlohmann::ordered_json j = {{"encoding", encoding},
+                                {"key", encoding == "raw" ? Hex(AsBytes(out)) : out}};
+    std::printf("%s\n", j.dump().c_str());
     return kExitOk;
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

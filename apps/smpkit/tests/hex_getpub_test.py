@@ -14,6 +14,7 @@ on the key's public bytes (the DER inside the golden .pub.pem).
 usage: hex_getpub_test.py SMPKIT VECTOR_DIR
 """
 import base64
+import json
 import os
 import random
 import subprocess
@@ -203,6 +204,15 @@ with tempfile.TemporaryDirectory() as d:
         rust = emit(f"static {short.upper()}_PUB_KEY: &[u8] = &[", "];", None)
         r = run("image", "getpub", "-k", priv, "-e", "lang-rust")
         check(r.stdout == rust, f"getpub -e lang-rust {name}")
+        r = run("--json", "image", "getpub", "-k", priv, "-e", "raw")
+        check(json.loads(r.stdout) == {"encoding": "raw", "key": der.hex()},
+              f"getpub --json -e raw {name}: one JSON document")
+    r = run("--json", "image", "sign", *COMMON, os.path.join(VEC, "in.bin"), p("j.bin"))
+    check(json.loads(r.stdout)["size"] == len(golden_unsigned), "image sign --json: one JSON document")
+    r = run("--json", "image", "verify", os.path.join(VEC, "in.bin"), ok=False)
+    doc = json.loads(r.stdout)
+    check(r.returncode == 3 and doc["exit"] == 3 and doc["error"]["kind"] == "bad_input",
+          "image verify --json of a non-image: a JSON error document")
     r = run("image", "getpub", "-k", os.path.join(VEC, "ed25519.pem"), "-e", "lang-go", ok=False)
     check(r.returncode == 2, "getpub with an unknown encoding: exit 2")
 
