@@ -97,6 +97,25 @@ Proc Cli(std::vector<std::string> args, const std::map<std::string, std::string>
   return r;
 }
 
+// Starts smpkit with `args` and kills it (SIGKILL) after `after`, as a user's Ctrl-C would.
+void CliKilledAfter(std::vector<std::string> args, std::chrono::milliseconds after) {
+  args.insert(args.begin(), Smpkit());
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  usleep(static_cast<useconds_t>(after.count() * 1000));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -440,6 +459,30 @@ TEST(CliUpgrade, RefusesAnOlderImageUnlessAllowed) {
            "--no-skip", "--window", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["version"], "1.1.0");
+}
+
+TEST(CliUpgrade, ResumedUploadRateCountsOnlyTheBytesSent) {
+  // A serial line at 115200 baud: the upload takes seconds, the first client is killed
+  // after 1.5 s, the second resumes where the device stopped.
+  TempDir dir;
+  DeviceProcess dev(Smpkit(),
+                    {"--serial-pty", "--baud", "115200", "--flash", dir / "d.flash", "--quiet"});
+  ASSERT_FALSE(dev.pty().empty());
+  auto image = device::MakeFactoryImage("3.0.0", 40 * 1024, 5);
+  ASSERT_TRUE(image.ok());
+  WriteBytes(dir / "big.bin", *image);
+  const std::string conn = "serial:" + dev.pty() + ",115200";
+  CliKilledAfter({"--conn", conn, "image", "upload", dir / "big.bin", "--progress", "none"},
+                 std::chrono::milliseconds(1500));
+  auto r = Cli({"--conn", conn, "--json", "--timeout", "2", "image", "upload", dir / "big.bin"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json::parse(r.out);
+  const double size = j["size"].get<double>(), from = j["resumed_from"].get<double>();
+  ASSERT_GT(from, 0) << r.out;
+  ASSERT_LT(from, size) << r.out;
+  const double elapsed = j["elapsed_s"].get<double>();
+  ASSERT_GT(elapsed, 0);
+  EXPECT_NEAR(j["rate_bps"].get<double>(), (size - from) / elapsed, 1e-6 * size) << r.out;
 }
 
 // ---- 7. A signed-only device ----------------------------------------------------------------
