@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
       "  blesim:SOCKET         a `smpkit device --ble-sim SOCKET` over simulated BLE\n"
       "  sim                   an in-process simulated device (only when named)\n"
       "Exit codes: 0 ok, 1 failed, 2 bad command line, 3 unusable input, 4 unreachable,\n"
-      "  5 refused by the device, 6 unusable answer.");
+      "  5 refused by the device, 6 unusable answer.\n"
+      "Global options (before or after the command): --conn, --json, --timeout, --retries.\n");
   GlobalOptions global;
   app.add_option("--conn,-c", global.conn,
                  "device connection: udp:HOST[:PORT], serial:PATH[,BAUD], blesim:SOCKET or sim "
