@@ -2,6 +2,7 @@
 // files that are checked and memory-mapped (or decoded from Intel HEX) before use.
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,7 +93,8 @@ bool IsHexName(std::string_view path) {
 Result<InputFile> InputFile::Open(const std::string& path) {
   InputFile f;
   f.path_ = path;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO without a writer must not hang the command.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return Error::Format(Errc::kInvalidArgument, "%s: cannot open: %s", path.c_str(),
                          std::strerror(errno));
@@ -123,11 +125,17 @@ Result<InputFile> InputFile::Open(const std::string& path) {
     f.map_ = static_cast<const uint8_t*>(m);
     f.map_size_ = static_cast<size_t>(st.st_size);
   } else {
-    // A pipe or device: read it, bounded.
+    // A pipe or device: read it, bounded in size and in waiting time.
     uint8_t buf[65536];
     while (true) {
       const ssize_t n = read(fd, buf, sizeof(buf));
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 10000) > 0) continue;
+        close(fd);
+        return Error::Format(Errc::kInvalidArgument, "%s: nothing to read for 10 s", path.c_str());
+      }
       if (n < 0) {
         const int e = errno;
         close(fd);

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -362,13 +363,15 @@ TEST(CliInput, BadFilesExit3BeforeAnythingIsSent) {
   std::vector<uint8_t> elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
   elf.resize(256);
   WriteBytes(dir / "app.elf", elf);
+  ASSERT_EQ(mkfifo((dir / "fifo").c_str(), 0600), 0);  // no writer: must not hang
   struct Case {
     std::string file, reason;
   };
   for (const Case& c :
        {Case{dir.str(), "is a directory"}, Case{dir / "missing.bin", "cannot open"},
         Case{dir / "empty.bin" + "/x", "cannot open"}, Case{dir / "empty.bin", "empty file"},
-        Case{dir / "app.elf", "ELF"}, Case{Vector("in.bin"), "not an MCUboot image"}}) {
+        Case{dir / "fifo", "empty file"}, Case{dir / "app.elf", "ELF"},
+        Case{Vector("in.bin"), "not an MCUboot image"}}) {
     for (const char* cmd : {"upload", "upgrade"}) {
       FakeDevice silent;
       std::vector<std::string> args = {"--conn", silent.conn(), "--timeout",
