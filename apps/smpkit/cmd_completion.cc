@@ -18,7 +18,20 @@ namespace {
 struct Node {
   std::vector<std::string> subcommands;
   std::vector<std::string> options;
+  std::map<std::string, std::string> values;  // option -> its choices ("a b c")
 };
+
+// The choices of an option checked with CLI::IsMember: its type name ends in "{a,b,c}".
+std::string Choices(const CLI::Option* opt) {
+  const std::string type = opt->get_type_name();
+  const auto open = type.find('{'), close = type.rfind('}');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  std::string out = type.substr(open + 1, close - open - 1);
+  for (char& c : out) {
+    if (c == ',') c = ' ';
+  }
+  return out;
+}
 
 // Collects, for each command path ("smpkit", "smpkit image", ...), its subcommand names
 // and its option names (long and short).
@@ -26,8 +39,15 @@ void Walk(const CLI::App* app, const std::string& path, std::map<std::string, No
   Node& node = (*out)[path];
   for (const CLI::Option* opt : app->get_options()) {
     if (opt->nonpositional()) {
-      for (const auto& l : opt->get_lnames()) node.options.push_back("--" + l);
-      for (const auto& s : opt->get_snames()) node.options.push_back("-" + s);
+      const std::string choices = Choices(opt);
+      for (const auto& l : opt->get_lnames()) {
+        node.options.push_back("--" + l);
+        if (!choices.empty()) node.values["--" + l] = choices;
+      }
+      for (const auto& s : opt->get_snames()) {
+        node.options.push_back("-" + s);
+        if (!choices.empty()) node.values["-" + s] = choices;
+      }
     }
   }
   for (const CLI::App* sub : app->get_subcommands({})) {
@@ -60,17 +80,26 @@ std::string Bash(const std::map<std::string, Node>& tree) {
   for (const auto& [path, node] : tree) {
     out += fmt::format("    [\"{}\"]=\"{}\"\n", path, Join(node.options));
   }
+  out += "  )\n  local -A vals=(\n";
+  for (const auto& [path, node] : tree) {
+    for (const auto& [opt, choices] : node.values) {
+      out += fmt::format("    [\"{} {}\"]=\"{}\"\n", path, opt, choices);
+    }
+  }
   out +=
       "  )\n"
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
       "    w=\"${COMP_WORDS[i]}\"\n"
       "    [[ \"$w\" == -* ]] && continue\n"
-      "    if [[ \" ${subs[$cmdpath]} \" == *\" $w \"* ]]; then cmdpath=\"$cmdpath $w\"; fi\n"
+      "    if [[ \" ${subs[$cmdpath]-} \" == *\" $w \"* ]]; then cmdpath=\"$cmdpath $w\"; fi\n"
       "  done\n"
-      "  if [[ \"$cur\" == -* ]]; then\n"
-      "    COMPREPLY=($(compgen -W \"${opts[$cmdpath]} ${opts[smpkit]}\" -- \"$cur\"))\n"
-      "  elif [[ -n \"${subs[$cmdpath]}\" ]]; then\n"
-      "    COMPREPLY=($(compgen -W \"${subs[$cmdpath]}\" -- \"$cur\"))\n"
+      "  local prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+      "  if [[ -n \"${vals[$cmdpath $prev]-}\" ]]; then\n"
+      "    COMPREPLY=($(compgen -W \"${vals[$cmdpath $prev]-}\" -- \"$cur\"))\n"
+      "  elif [[ \"$cur\" == -* ]]; then\n"
+      "    COMPREPLY=($(compgen -W \"${opts[$cmdpath]-} ${opts[smpkit]}\" -- \"$cur\"))\n"
+      "  elif [[ -n \"${subs[$cmdpath]-}\" ]]; then\n"
+      "    COMPREPLY=($(compgen -W \"${subs[$cmdpath]-}\" -- \"$cur\"))\n"
       "  else\n"
       "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
       "  fi\n"
@@ -86,7 +115,7 @@ std::string Zsh(const std::map<std::string, Node>& tree) {
       "definition.\n"
       "# Use: smpkit completion zsh > \"${fpath[1]}/_smpkit\"\n"
       "_smpkit() {\n"
-      "  local -A subs opts\n"
+      "  local -A subs opts vals\n"
       "  subs=(\n";
   for (const auto& [path, node] : tree) {
     if (!node.subcommands.empty())
@@ -96,6 +125,12 @@ std::string Zsh(const std::map<std::string, Node>& tree) {
   for (const auto& [path, node] : tree) {
     out += fmt::format("    \"{}\" \"{}\"\n", path, Join(node.options));
   }
+  out += "  )\n  vals=(\n";
+  for (const auto& [path, node] : tree) {
+    for (const auto& [opt, choices] : node.values) {
+      out += fmt::format("    \"{} {}\" \"{}\"\n", path, opt, choices);
+    }
+  }
   out +=
       "  )\n"
       "  local cmdpath=smpkit w i\n"
@@ -104,7 +139,10 @@ std::string Zsh(const std::map<std::string, Node>& tree) {
       "    [[ $w == -* ]] && continue\n"
       "    if (( ${${(s: :)subs[$cmdpath]}[(Ie)$w]} )); then cmdpath=\"$cmdpath $w\"; fi\n"
       "  done\n"
-      "  if [[ ${words[CURRENT]} == -* ]]; then\n"
+      "  local prev=${words[CURRENT-1]}\n"
+      "  if [[ -n ${vals[$cmdpath $prev]} ]]; then\n"
+      "    compadd -- ${(s: :)vals[$cmdpath $prev]}\n"
+      "  elif [[ ${words[CURRENT]} == -* ]]; then\n"
       "    compadd -- ${(s: :)opts[$cmdpath]} ${(s: :)opts[smpkit]}\n"
       "  elif [[ -n ${subs[$cmdpath]} ]]; then\n"
       "    compadd -- ${(s: :)subs[$cmdpath]}\n"

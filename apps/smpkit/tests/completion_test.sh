@@ -45,6 +45,9 @@ check "upgrade options" --allow-downgrade smpkit upgrade --
 check "global options after the subcommand" --conn smpkit image list --c
 check "getpub options" --encoding smpkit image getpub --e
 check "device options" --key smpkit device --k
+check "option values: upgrade --mode" confirm-only smpkit upgrade --mode ""
+check "option values: getpub -e" lang-rust smpkit image getpub -e lang
+check "positional after an option value" --progress smpkit upgrade --mode test-only --pro
 refute "no upgrade option under echo" --allow-downgrade smpkit echo --
 refute "no image subcommand at the top" upload smpkit ""
 
