@@ -310,6 +310,12 @@ TEST(CliJson, ErrorsAreOneJsonDocument) {
   EXPECT_EQ(j["error"]["smp"]["group"], 1);
   EXPECT_GT(j["error"]["smp"]["rc"].get<int>(), 0);
   EXPECT_FALSE(j["error"]["smp"]["name"].get<std::string>().empty());
+  // The config-channel DFU refused by the DFU lock (an SMP upload started first).
+  r = Cli({"--json", "config-dfu", "--smp-first", Vector("unsigned-hashonly.bin")});
+  EXPECT_EQ(r.exit_code, 5);
+  j = json::parse(r.out);
+  EXPECT_EQ(j["error"]["kind"], "rejected");
+  EXPECT_THAT(j["error"]["message"].get<std::string>(), HasSubstr("DFU lock"));
   // Bad input file.
   r = Cli({"--json", "--conn", "sim", "image", "upload", Vector("in.bin")});
   EXPECT_EQ(r.exit_code, 3);
