@@ -318,7 +318,11 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   auto* ble_cmd = bench->add_subcommand("ble", "DFU over simulated BLE across link settings");
   ble_cmd->add_option("--image-size", opt->image_size, "image body size in bytes")
       ->check(CLI::Range(4096u, 0x60000u));
-  ble_cmd->add_option("--buf-size", opt->buf_size, "CONFIG_MCUMGR_BUF_SIZE of the device")
+  ble_cmd
+      ->add_option(
+          "--buf-size", opt->buf_size,
+          "SMP buffer size of the device: CONFIG_MCUMGR_BUF_SIZE (the seed prj.conf's name; "
+          "CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE in newer releases)")
       ->check(CLI::Range(64, 8192));
   ble_cmd->add_flag("--quick", opt->quick, "2M PHY and MTU 498 only");
   ble_cmd->add_flag("--connected-start", opt->connected_start,

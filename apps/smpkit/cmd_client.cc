@@ -1,38 +1,44 @@
-// The SMP client commands: echo, reset, params, info, image list|upload|test|confirm|erase|
-// slots, upgrade. Connections: udp:HOST[:PORT] (default port 1337), serial:PATH[,BAUD],
-// sim (an in-process simulated device on virtual time; the default without --conn and
-// without SMPKIT_CONN).
+// The SMP client commands: echo, reset, params, info, taskstat, datetime, bootloader, raw,
+// image list|upload|test|confirm|erase|slots, upgrade. Connections: udp:HOST[:PORT] (default
+// port 1337), serial:PATH[,BAUD], blesim:SOCKET, sim (an in-process simulated device on
+// virtual time, only when named). Without --conn and $SMPKIT_CONN a device command fails
+// (exit 2): a script must never "succeed" against a device it did not name.
 //
-// Output: human text by default; --json prints one JSON object with the result on stdout.
-// Progress (upload, upgrade): --progress bar (TTY bar with rate and ETA on stderr),
-// jsonl (one JSON event per line on stdout), none; auto = bar on a TTY unless --json.
-// Every error prints one line "smpkit: <what failed>: <why>" on stderr and exits with the
-// code from commands.h.
+// Output: human text by default; --json prints one JSON document on stdout, errors included
+// (see ReportError). Progress (upload, upgrade): --progress bar (TTY bar with rate and ETA
+// on stderr), jsonl (one JSON event per line on stdout, ending with a "result" or an
+// "error" event), none; auto = bar on a TTY unless --json. Keys are snake_case throughout.
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
+#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "commands.h"
+#include "smpkit/cbor/reader.h"
+#include "smpkit/cbor/writer.h"
 #include "smpkit/client/client.h"
 #include "smpkit/client/device_link.h"
 #include "smpkit/client/session.h"
 #include "smpkit/device/device.h"
 #include "smpkit/flash/flash.h"
 #include "smpkit/io/asio_link.h"
+#include "smpkit/mcuboot/image.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/smp/errors.h"
+#include "smpkit/smp/message.h"
 
 namespace smpkit::cli {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct ClientOptions {
   bool require_v2 = false;
@@ -40,6 +46,10 @@ struct ClientOptions {
   size_t chunk = 0;
   std::string progress = "auto";
   double first_timeout_s = 20;
+  uint32_t image = 0;
+  bool upgrade = false;
+  bool no_skip = false;
+  bool allow_downgrade = false;
 };
 
 int ExitCodeFor(const Error& e) {
@@ -64,13 +74,7 @@ int ExitCodeFor(const Error& e) {
   }
 }
 
-int Fail(std::string_view what, const Error& e, int code) {
-  fmt::print(stderr, "smpkit: {}: {}\n", what, e.message());
-  return code;
-}
-int Fail(std::string_view what, const Error& e) { return Fail(what, e, ExitCodeFor(e)); }
-
-std::string Hex(const std::vector<uint8_t>& b) {
+std::string Hex(ConstByteSpan b) {
   std::string s;
   for (uint8_t c : b) s += fmt::format("{:02x}", c);
   return s;
@@ -78,7 +82,7 @@ std::string Hex(const std::vector<uint8_t>& b) {
 
 Result<std::vector<uint8_t>> ParseHex(std::string_view text) {
   if (text.size() % 2 != 0 || text.empty()) {
-    return Error(Errc::kInvalidArgument, "hash must be an even number of hex digits");
+    return Error(Errc::kInvalidArgument, "hex must be an even number of hex digits");
   }
   std::vector<uint8_t> out;
   for (size_t i = 0; i < text.size(); i += 2) {
@@ -93,27 +97,91 @@ Result<std::vector<uint8_t>> ParseHex(std::string_view text) {
       else if (c >= 'A' && c <= 'F')
         v |= static_cast<unsigned>(c - 'A' + 10);
       else
-        return Error(Errc::kInvalidArgument, "hash contains a non-hex character");
+        return Error(Errc::kInvalidArgument, "hex contains a non-hex character");
     }
     out.push_back(static_cast<uint8_t>(v));
   }
   return out;
 }
 
-Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::Format(Errc::kInvalidArgument, "cannot read %s", path.c_str());
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+SmpErrorInfo SmpInfoOf(uint16_t header_group, int32_t rc,
+                       const std::optional<smp::GroupError>& err) {
+  SmpErrorInfo info;
+  if (err) {
+    info.group = err->group;
+    info.rc = err->rc;
+    info.name = std::string(smp::GroupErrName(err->group, err->rc));
+  } else {
+    info.group = header_group;
+    info.rc = rc;
+    info.name = std::string(smp::MgmtErrName(rc));
+  }
+  return info;
 }
+
+// Watches what the device sends: the last SMP error reply (for error reports) and how many
+// packets in a row the session could not use (garbage, wrong sequence numbers, undecodable
+// payloads), so that a timeout after such answers is reported as an unusable answer (exit 6),
+// not as an unreachable device.
+class WatchLink final : public client::Link {
+ public:
+  explicit WatchLink(client::Link& inner) : inner_(inner) {}
+  void set_session(const client::Session* s) { session_ = s; }
+  Status Send(ConstByteSpan packet) override { return inner_.Send(packet); }
+  void SetReceiveHandler(ReceiveHandler handler) override {
+    inner_.SetReceiveHandler([this, handler](ConstByteSpan packet) {
+      const client::SessionStats before = session_ ? session_->stats() : client::SessionStats{};
+      NoteError(packet);
+      if (handler) handler(packet);
+      if (!session_) return;
+      const client::SessionStats& after = session_->stats();
+      if (after.matched > before.matched) {
+        unusable_ = 0;
+      } else {
+        ++unusable_;
+        reason_ = after.dropped_bad > before.dropped_bad
+                      ? "not a well-formed SMP response (header, length or CBOR payload)"
+                      : "a response to no pending request (wrong sequence number, group, "
+                        "command or op)";
+      }
+    });
+  }
+  client::LinkInfo Info() const override { return inner_.Info(); }
+
+  uint64_t unusable() const { return unusable_; }
+  const std::string& reason() const { return reason_; }
+  const std::optional<SmpErrorInfo>& last_error() const { return last_error_; }
+
+ private:
+  void NoteError(ConstByteSpan packet) {
+    auto header = smp::DecodeHeader(packet);
+    if (!header.ok() || smp::kHeaderSize + header->length > packet.size()) return;
+    auto r = smp::ParseResponse(packet.first(smp::kHeaderSize + header->length));
+    if (!r.ok() || r->ok()) return;
+    last_error_ = SmpInfoOf(r->header.group, r->rc, r->err);
+  }
+
+  client::Link& inner_;
+  const client::Session* session_ = nullptr;
+  uint64_t unusable_ = 0;
+  std::string reason_;
+  std::optional<SmpErrorInfo> last_error_;
+};
 
 // Everything a command needs to talk to a device.
 class Context {
  public:
+  // Errors: kInvalidArgument (no or bad connection: exit 2), others (cannot open: exit 4).
   Status Open(const GlobalOptions& global, const ClientOptions& copt) {
     std::string conn = global.conn;
     if (conn.empty()) {
       const char* env = std::getenv("SMPKIT_CONN");
-      conn = env && *env ? env : "sim";
+      if (env) conn = env;
+    }
+    if (conn.empty()) {
+      return Error(Errc::kInvalidArgument,
+                   "no device given: use --conn URI or set SMPKIT_CONN (udp:HOST[:PORT], "
+                   "serial:PATH[,BAUD], blesim:SOCKET, or sim for the in-process simulator)");
     }
     conn_ = conn;
     SMPKIT_ASSIGN_OR_RETURN(auto spec, io::ParseConnection(conn));
@@ -125,6 +193,8 @@ class Context {
     sc.allow_v1_fallback = !copt.require_v2;
     if (spec.kind == io::ConnectionSpec::Kind::kSim) {
       device::DeviceConfig dc;
+      dc.os.taskstat = true;
+      dc.os.datetime = true;
       flash_ = std::make_unique<flash::RamFlash>(dc.Geometry());
       device_ = std::make_unique<device::Device>(*flash_, dc);
       auto factory = device::MakeFactoryImage("1.0.0", 3000);
@@ -140,16 +210,25 @@ class Context {
       }
     } else {
       executor_ = std::make_unique<io::AsioExecutor>(io_);
-      SMPKIT_ASSIGN_OR_RETURN(auto c, io::OpenConnection(io_, spec));
-      stream_ = std::move(c.stream);
-      inner_ = std::move(c.inner);
-      link_ = std::move(c.link);
+      auto c = io::OpenConnection(io_, spec);
+      if (!c.ok()) {
+        // The connection string was fine: failing to open it means unreachable.
+        return Error(c.error().code() == Errc::kInvalidArgument ? Errc::kIo : c.error().code(),
+                     c.error().message());
+      }
+      stream_ = std::move(c->stream);
+      inner_ = std::move(c->inner);
+      link_ = std::move(c->link);
     }
-    session_ = std::make_unique<client::Session>(*link_, *executor_, sc);
+    watch_ = std::make_unique<WatchLink>(*link_);
+    session_ = std::make_unique<client::Session>(*watch_, *executor_, sc);
+    watch_->set_session(session_.get());
     client_ = std::make_unique<client::Client>(*session_);
     return {};
   }
   client::Client& client() { return *client_; }
+  client::Session& session() { return *session_; }
+  const WatchLink& watch() const { return *watch_; }
   const std::string& conn() const { return conn_; }
 
  private:
@@ -162,6 +241,7 @@ class Context {
   std::unique_ptr<client::ByteStream> stream_;
   std::unique_ptr<client::Link> inner_;
   std::unique_ptr<client::Link> link_;
+  std::unique_ptr<WatchLink> watch_;
   std::unique_ptr<client::Session> session_;
   std::unique_ptr<client::Client> client_;
 };
@@ -173,20 +253,40 @@ void WithDevice(const GlobalOptions& global, const ClientOptions& copt, int* exi
   Context ctx;
   Status st = ctx.Open(global, copt);
   if (!st.ok()) {
-    int code = st.error().code() == Errc::kInvalidArgument ? kExitUsage : kExitUnreachable;
-    *exit_code = Fail("cannot open connection", st.error(), code);
+    const bool usage = st.error().code() == Errc::kInvalidArgument;
+    *exit_code = ReportError(
+        global, usage ? kExitUsage : kExitUnreachable,
+        usage ? std::string(st.error().message())
+              : fmt::format("cannot open connection {}: {}", ctx.conn(), st.error().message()));
     return;
   }
   *exit_code = body(ctx);
 }
 
-// Failure while talking to the device: names the connection for unreachable devices.
-int DeviceFail(Context& ctx, std::string_view what, const Error& e) {
+// Failure while talking to the device: unreachable (naming the connection), unusable
+// answers, SMP errors (with group/rc/name) and the rest.
+int DeviceFail(const GlobalOptions& global, Context& ctx, std::string_view what, const Error& e) {
   if (e.code() == Errc::kTimeout) {
-    fmt::print(stderr, "smpkit: {}: device at {} unreachable: {}\n", what, ctx.conn(), e.message());
-    return kExitUnreachable;
+    if (ctx.watch().unusable() > 0) {
+      return ReportError(
+          global, kExitProtocol,
+          fmt::format("{}: device at {} answered {} packet{} that could not be used: {}", what,
+                      ctx.conn(), ctx.watch().unusable(), ctx.watch().unusable() == 1 ? "" : "s",
+                      ctx.watch().reason()));
+    }
+    return ReportError(
+        global, kExitUnreachable,
+        fmt::format("{}: device at {} unreachable: {}", what, ctx.conn(), e.message()));
   }
-  return Fail(what, e);
+  const int code = ExitCodeFor(e);
+  std::optional<SmpErrorInfo> smp;
+  if (e.code() == Errc::kRemote) smp = ctx.watch().last_error();
+  std::string message = fmt::format("{}: {}", what, e.message());
+  if (code == kExitProtocol && e.code() != Errc::kNotSupported) {
+    message = fmt::format("{}: device at {} answered something unusable: {}", what, ctx.conn(),
+                          e.message());
+  }
+  return ReportError(global, code, message, smp);
 }
 
 json StateJson(const std::vector<client::ImageSlotState>& state) {
@@ -227,38 +327,55 @@ std::string HumanBytes(double b) {
   return fmt::format("{:.0f} B", b);
 }
 
-// Progress reporting: TTY bar on stderr or JSON lines on stdout.
+// Progress reporting: TTY bar on stderr or JSON lines on stdout. The rate counts only the
+// bytes sent in this run: after a resume, from the offset the device resumed at.
 client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions& copt) {
   std::string mode = copt.progress;
   if (mode == "auto") mode = (!global.json && isatty(STDERR_FILENO)) ? "bar" : "none";
+  struct RateState {
+    std::optional<uint64_t> first_offset;
+    double first_elapsed = 0;
+    double last_bar = -1;
+  };
+  auto st = std::make_shared<RateState>();
+  auto rate = [st](const client::Progress& p) {
+    if (p.phase != "upload") return 0.0;
+    if (!st->first_offset) {
+      st->first_offset = p.offset;
+      st->first_elapsed = p.elapsed_s;
+      return 0.0;
+    }
+    const double dt = p.elapsed_s - st->first_elapsed;
+    return dt > 0 ? static_cast<double>(p.offset - std::min(p.offset, *st->first_offset)) / dt
+                  : 0.0;
+  };
   if (mode == "jsonl") {
-    return [](const client::Progress& p) {
+    return [rate](const client::Progress& p) {
       json e = {{"event", "progress"},      {"phase", p.phase},
                 {"offset", p.offset},       {"total", p.total},
-                {"elapsed_s", p.elapsed_s}, {"rate_bps", p.rate_bps},
+                {"elapsed_s", p.elapsed_s}, {"rate_bps", rate(p)},
                 {"window", p.window},       {"retransmits", p.retransmits}};
       fmt::print("{}\n", e.dump());
       std::fflush(stdout);
     };
   }
   if (mode == "bar") {
-    auto last = std::make_shared<double>(-1);
-    return [last](const client::Progress& p) {
+    return [st, rate](const client::Progress& p) {
       if (p.phase != "upload") {
         fmt::print(stderr, "\r\033[K{}...{}", p.phase, p.phase == "done" ? "\n" : "");
         return;
       }
+      const double bps = rate(p);
       bool final = p.offset == p.total;
-      if (!final && p.elapsed_s - *last < 0.1) return;
-      *last = p.elapsed_s;
+      if (!final && p.elapsed_s - st->last_bar < 0.1) return;
+      st->last_bar = p.elapsed_s;
       double frac = p.total ? static_cast<double>(p.offset) / static_cast<double>(p.total) : 0;
       int width = 30, filled = static_cast<int>(frac * width);
-      double eta = p.rate_bps > 0 ? static_cast<double>(p.total - p.offset) / p.rate_bps : 0;
+      double eta = bps > 0 ? static_cast<double>(p.total - p.offset) / bps : 0;
       fmt::print(stderr, "\r\033[Kupload [{}{}] {:3.0f}% {}/{} {}/s ETA {:.0f}s{}",
                  std::string(filled, '#'), std::string(width - filled, '.'), frac * 100,
                  HumanBytes(static_cast<double>(p.offset)),
-                 HumanBytes(static_cast<double>(p.total)), HumanBytes(p.rate_bps), eta,
-                 final ? "\n" : "");
+                 HumanBytes(static_cast<double>(p.total)), HumanBytes(bps), eta, final ? "\n" : "");
     };
   }
   return nullptr;
@@ -271,6 +388,9 @@ client::UploadOptions MakeUploadOptions(const GlobalOptions& global, const Clien
   o.first_timeout = std::chrono::duration_cast<client::Duration>(
       std::chrono::duration<double>(std::max(copt.first_timeout_s, global.timeout_s)));
   o.progress = MakeProgress(global, copt);
+  o.image = copt.image;
+  o.upgrade = copt.upgrade;
+  o.skip_if_present = !copt.no_skip;
   // Packet-size fallbacks are said as they happen: a line on stderr, or a JSON-lines event
   // (and the result's "mtu_fallbacks" either way).
   const bool jsonl = copt.progress == "jsonl";
@@ -286,6 +406,12 @@ client::UploadOptions MakeUploadOptions(const GlobalOptions& global, const Clien
     }
   };
   return o;
+}
+
+// Bytes per second actually sent: a resumed upload did not send the bytes before its offset.
+double SentRate(const client::UploadResult& r) {
+  const uint64_t sent = r.size - std::min(r.size, r.resumed_from);
+  return r.elapsed_s > 0 && !r.skipped ? static_cast<double>(sent) / r.elapsed_s : 0.0;
 }
 
 json UploadJson(const client::UploadResult& r) {
@@ -306,7 +432,7 @@ json UploadJson(const client::UploadResult& r) {
     fallbacks.push_back({{"from", f.from}, {"to", f.to}, {"reason", f.reason}});
   }
   j["mtu_fallbacks"] = fallbacks;
-  j["rate_bps"] = r.elapsed_s > 0 ? static_cast<double>(r.size) / r.elapsed_s : 0.0;
+  j["rate_bps"] = SentRate(r);
   return j;
 }
 
@@ -320,14 +446,240 @@ void PrintResult(const GlobalOptions& global, const ClientOptions& copt, const j
   }
 }
 
-// Loads an image file for upload/upgrade: bad input gets exit code 3.
-std::optional<std::vector<uint8_t>> LoadImage(const std::string& path, int* exit_code) {
-  auto data = ReadFile(path);
-  if (!data.ok()) {
-    *exit_code = Fail("image file", data.error(), kExitBadInput);
+// An image file for upload/upgrade, checked before anything is sent: a readable, non-empty
+// file (binary or Intel HEX) that parses as an MCUboot image. Bad input: exit 3.
+std::optional<InputFile> LoadImage(const GlobalOptions& global, const std::string& path,
+                                   int* exit_code) {
+  auto file = InputFile::Open(path);
+  if (!file.ok()) {
+    *exit_code = ReportError(global, kExitBadInput, file.error().message());
     return std::nullopt;
   }
-  return std::move(*data);
+  auto hash = client::ImageHashOf(file->bytes());
+  if (!hash.ok()) {
+    *exit_code =
+        ReportError(global, kExitBadInput, fmt::format("{}: {}", path, hash.error().message()));
+    return std::nullopt;
+  }
+  return std::move(*file);
+}
+
+// Refuses (exit 3) an image larger than the slot it would be uploaded to, when the device
+// reports its slots. Returns 0 when it fits or the device cannot tell.
+int CheckFitsSlot(const GlobalOptions& global, Context& ctx, const std::string& path,
+                  uint32_t image, uint64_t size) {
+  auto slots = ctx.client().SlotInfos();
+  if (!slots.ok()) {
+    // Slot info is optional (rc 8): then the device checks the size itself.
+    if (slots.error().code() == Errc::kRemote) return 0;
+    return DeviceFail(global, ctx, "image upload", slots.error());
+  }
+  for (const auto& s : *slots) {
+    if (s.image != image || !s.upload_image_id) continue;
+    const uint64_t limit = s.max_image_size.value_or(s.size.value_or(UINT32_MAX));
+    if (size > limit) {
+      return ReportError(global, kExitBadInput,
+                         fmt::format("{}: image of {} bytes does not fit slot {} ({} bytes)", path,
+                                     size, s.slot, limit));
+    }
+  }
+  return 0;
+}
+
+// "1.2.3" or "1.2.3.4" (SMP form) -> comparable tuple.
+std::optional<std::array<uint64_t, 4>> ParseSmpVersion(std::string_view text) {
+  std::array<uint64_t, 4> v{};
+  size_t part = 0;
+  size_t i = 0;
+  while (i <= text.size()) {
+    if (part >= 4) return std::nullopt;
+    size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    if (j == i) return std::nullopt;
+    v[part++] = std::strtoull(std::string(text.substr(i, j - i)).c_str(), nullptr, 10);
+    if (j == text.size()) break;
+    if (text[j] != '.' && text[j] != '+') return std::nullopt;
+    i = j + 1;
+  }
+  if (part < 1) return std::nullopt;
+  return v;
+}
+
+// Encodes JSON as CBOR for raw requests: objects, arrays, text, integers, booleans, null;
+// {"$hex": "0a0b"} for a byte string. Errors: kInvalidArgument for other values.
+Status JsonToCbor(const json& j, cbor::Writer& w, int depth) {
+  if (depth > 16) return Error(Errc::kInvalidArgument, "JSON nested too deeply");
+  if (j.is_object()) {
+    if (j.size() == 1 && j.contains("$hex") && j["$hex"].is_string()) {
+      SMPKIT_ASSIGN_OR_RETURN(auto bytes, ParseHex(j["$hex"].get<std::string>()));
+      w.Bytes(bytes);
+      return {};
+    }
+    w.BeginMap();
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      w.Key(it.key());
+      SMPKIT_TRY(JsonToCbor(it.value(), w, depth + 1));
+    }
+    w.End();
+  } else if (j.is_array()) {
+    w.BeginArray();
+    for (const auto& v : j) SMPKIT_TRY(JsonToCbor(v, w, depth + 1));
+    w.End();
+  } else if (j.is_string()) {
+    w.Text(j.get_ref<const std::string&>());
+  } else if (j.is_boolean()) {
+    w.Bool(j.get<bool>());
+  } else if (j.is_null()) {
+    w.Null();
+  } else if (j.is_number_unsigned()) {
+    w.Uint(j.get<uint64_t>());
+  } else if (j.is_number_integer()) {
+    w.Int(j.get<int64_t>());
+  } else {
+    return Error(Errc::kInvalidArgument, "JSON floating-point numbers are not supported");
+  }
+  return {};
+}
+
+// Decodes one CBOR value (whose head is `item`) as JSON: byte strings become hex text.
+Result<json> CborToJson(cbor::Reader& r, const cbor::Item& item, int depth) {
+  if (depth > 16) return Error(Errc::kCorrupt, "CBOR nested too deeply");
+  switch (item.type) {
+    case cbor::Type::kUint:
+      return json(item.raw);
+    case cbor::Type::kNegint:
+      if (item.raw <= static_cast<uint64_t>(INT64_MAX)) {
+        return json(-1 - static_cast<int64_t>(item.raw));
+      }
+      return json(-1.0 - static_cast<double>(item.raw));
+    case cbor::Type::kBytes:
+      return json(Hex(item.bytes));
+    case cbor::Type::kText:
+      return json(std::string(item.text()));
+    case cbor::Type::kBytesIndef:
+    case cbor::Type::kTextIndef: {
+      std::string out;
+      while (true) {
+        SMPKIT_ASSIGN_OR_RETURN(cbor::Item chunk, r.Next());
+        if (chunk.type == cbor::Type::kBreak) break;
+        out += item.type == cbor::Type::kBytesIndef ? Hex(chunk.bytes) : std::string(chunk.text());
+      }
+      return json(out);
+    }
+    case cbor::Type::kArray: {
+      json arr = json::array();
+      for (uint64_t i = 0; item.indefinite || i < item.raw; ++i) {
+        SMPKIT_ASSIGN_OR_RETURN(cbor::Item next, r.Next());
+        if (next.type == cbor::Type::kBreak) break;
+        SMPKIT_ASSIGN_OR_RETURN(json v, CborToJson(r, next, depth + 1));
+        arr.push_back(std::move(v));
+      }
+      return arr;
+    }
+    case cbor::Type::kMap: {
+      json obj = json::object();
+      for (uint64_t i = 0; item.indefinite || i < item.raw; ++i) {
+        SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
+        if (key.type == cbor::Type::kBreak) break;
+        SMPKIT_ASSIGN_OR_RETURN(json k, CborToJson(r, key, depth + 1));
+        SMPKIT_ASSIGN_OR_RETURN(cbor::Item val, r.Next());
+        SMPKIT_ASSIGN_OR_RETURN(json v, CborToJson(r, val, depth + 1));
+        obj[k.is_string() ? k.get<std::string>() : k.dump()] = std::move(v);
+      }
+      return obj;
+    }
+    case cbor::Type::kTag: {
+      SMPKIT_ASSIGN_OR_RETURN(cbor::Item inner, r.Next());
+      return CborToJson(r, inner, depth + 1);
+    }
+    case cbor::Type::kBool:
+      return json(item.boolean);
+    case cbor::Type::kFloat:
+      return json(item.number);
+    case cbor::Type::kNull:
+    case cbor::Type::kUndefined:
+      return json(nullptr);
+    case cbor::Type::kBreak:
+      break;
+  }
+  return Error(Errc::kCorrupt, "unexpected CBOR break");
+}
+
+Result<json> DecodePayload(ConstByteSpan payload) {
+  cbor::Reader r(payload);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
+  return CborToJson(r, head, 0);
+}
+
+// One request through the session; an SMP error reply becomes kRemote. The decoded payload.
+struct RawAnswer {
+  client::Reply reply;
+  json payload;
+};
+Result<RawAnswer> CallRaw(Context& ctx, uint8_t op, uint16_t group, uint8_t id,
+                          std::vector<uint8_t> payload) {
+  client::Request req;
+  req.op = op;
+  req.group = group;
+  req.id = id;
+  req.payload = std::move(payload);
+  SMPKIT_ASSIGN_OR_RETURN(client::Reply reply, ctx.session().Call(std::move(req)));
+  SMPKIT_TRY(client::ReplyStatus(reply));
+  RawAnswer a;
+  SMPKIT_ASSIGN_OR_RETURN(a.payload, DecodePayload(reply.payload));
+  a.reply = std::move(reply);
+  return a;
+}
+
+std::vector<uint8_t> EncodeJson(const json& j) {
+  std::vector<uint8_t> out(j.dump().size() * 2 + 64);
+  cbor::Writer w(out);
+  (void)JsonToCbor(j, w, 0);
+  out.resize(w.ok() ? w.size() : 0);
+  return out;
+}
+
+constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
+constexpr uint8_t kWrite = static_cast<uint8_t>(smp::Op::kWrite);
+constexpr uint8_t kOsTaskStat = 2, kOsDateTime = 4, kOsBootloaderInfo = 8;
+
+std::string_view BootModeName(int64_t mode) {
+  switch (mode) {
+    case -1:
+      return "unknown";
+    case 0:
+      return "single application";
+    case 1:
+      return "swap using scratch";
+    case 2:
+      return "overwrite only";
+    case 3:
+      return "swap without scratch";
+    case 4:
+      return "direct XIP without revert";
+    case 5:
+      return "direct XIP with revert";
+    case 6:
+      return "RAM loader";
+    case 7:
+      return "firmware loader";
+    case 8:
+      return "RAM load with network core";
+    case 9:
+      return "swap using move";
+    default:
+      return "?";
+  }
+}
+
+// Current UTC time as the device's date-time format, "YYYY-MM-DDTHH:MM:SS".
+std::string NowUtc() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
 }
 
 }  // namespace
@@ -340,17 +692,21 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   };
   auto add_upload_opts = [copt, add_conn_opts](CLI::App* cmd) {
     add_conn_opts(cmd);
+    cmd->add_option("--image", copt->image, "image number (multi-image devices)");
+    cmd->add_flag("--upgrade", copt->upgrade,
+                  "ask the device to refuse an image older than the running one");
+    cmd->add_flag("--no-skip", copt->no_skip, "upload even if the device already has the image");
     cmd->add_option("--window", copt->window,
                     "outstanding upload chunks at most (capped by the device's buf_count - 1)")
-        ->capture_default_str();
-    cmd->add_option("--chunk", copt->chunk, "data bytes per chunk at most (0: fill the buffer)")
-        ->capture_default_str();
-    cmd->add_option("--progress", copt->progress, "auto, bar, jsonl or none")
-        ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}))
-        ->capture_default_str();
+        ->check(CLI::Range(1, 64));
+    cmd->add_option("--chunk", copt->chunk, "data bytes per chunk at most (0: fill the buffer)");
+    cmd->add_option("--progress", copt->progress,
+                    "auto (bar on a terminal), bar, jsonl (JSON lines ending with a result or "
+                    "an error event) or none")
+        ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}));
     cmd->add_option("--first-timeout", copt->first_timeout_s,
                     "timeout of the first chunk, which erases the slot (seconds)")
-        ->capture_default_str();
+        ->check(Seconds(3600));
   };
 
   // echo
@@ -361,9 +717,9 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   echo_cmd->callback([text, &global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       auto r = ctx.client().Echo(*text);
-      if (!r.ok()) return DeviceFail(ctx, "echo", r.error());
+      if (!r.ok()) return DeviceFail(global, ctx, "echo", r.error());
       if (global.json)
-        fmt::print("{}\n", json{{"r", *r}}.dump());
+        fmt::print("{}\n", json{{"output", *r}}.dump());
       else
         fmt::print("{}\n", *r);
       return int{kExitOk};
@@ -378,7 +734,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   reset_cmd->callback([force, &global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       Status st = ctx.client().Reset(*force);
-      if (!st.ok()) return DeviceFail(ctx, "reset", st.error());
+      if (!st.ok()) return DeviceFail(global, ctx, "reset", st.error());
       if (global.json)
         fmt::print("{}\n", json{{"reset", true}}.dump());
       else
@@ -393,10 +749,11 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   params_cmd->callback([&global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       auto r = ctx.client().Params();
-      if (!r.ok()) return DeviceFail(ctx, "params", r.error());
+      if (!r.ok()) return DeviceFail(global, ctx, "params", r.error());
       if (!r->has_value()) {
-        fmt::print(stderr, "smpkit: params: the device does not implement os params (rc 8)\n");
-        return int{kExitRejected};
+        SmpErrorInfo smp{0, 8, "ENOTSUP"};
+        return ReportError(global, kExitRejected,
+                           "params: the device does not implement os params (rc 8)", smp);
       }
       if (global.json) {
         fmt::print("{}\n",
@@ -409,19 +766,192 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   });
 
   // info
-  auto* info_cmd = app.add_subcommand("info", "show OS/application information (os info)");
+  auto* info_cmd = app.add_subcommand(
+      "info", "show OS/application information (os info, uname-like format letters)");
   auto format = std::make_shared<std::string>("a");
-  info_cmd->add_option("--format", *format, "uname-like format characters (s n r v b m p i o a)")
-      ->capture_default_str();
+  info_cmd
+      ->add_option("format,--format", *format,
+                   "letters: s kernel, n node, r release, v version, b build date, m machine, "
+                   "p processor, i platform, o OS, a all")
+      ->check([](const std::string& f) -> std::string {
+        if (f.empty()) return "empty format";
+        for (char c : f) {
+          if (std::string_view("snrvbmpioa").find(c) == std::string_view::npos) {
+            return std::string("unknown format letter '") + c + "' (s n r v b m p i o a)";
+          }
+        }
+        return {};
+      });
   add_conn_opts(info_cmd);
   info_cmd->callback([format, &global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       auto r = ctx.client().Info(*format);
-      if (!r.ok()) return DeviceFail(ctx, "info", r.error());
+      if (!r.ok()) return DeviceFail(global, ctx, "info", r.error());
       if (global.json)
         fmt::print("{}\n", json{{"output", *r}}.dump());
       else
         fmt::print("{}\n", *r);
+      return int{kExitOk};
+    });
+  });
+
+  // taskstat
+  auto* taskstat = app.add_subcommand("taskstat", "show the device's tasks (os task statistics)");
+  add_conn_opts(taskstat);
+  taskstat->callback([&global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = CallRaw(ctx, kRead, smp::kGroupOs, kOsTaskStat, {0xa0});
+      if (!r.ok()) return DeviceFail(global, ctx, "taskstat", r.error());
+      if (!r->payload.is_object() || !r->payload.contains("tasks") ||
+          !r->payload["tasks"].is_object()) {
+        return DeviceFail(global, ctx, "taskstat",
+                          Error(Errc::kCorrupt, "task statistics without a \"tasks\" map"));
+      }
+      const json& tasks = r->payload["tasks"];
+      if (global.json) {
+        fmt::print("{}\n", json{{"tasks", tasks}}.dump());
+        return int{kExitOk};
+      }
+      fmt::print("{:<20} {:>5} {:>4} {:>6} {:>7} {:>7} {:>10}\n", "task", "prio", "tid", "state",
+                 "stkuse", "stksiz", "runtime");
+      for (auto it = tasks.begin(); it != tasks.end(); ++it) {
+        auto field = [&](const char* k) {
+          return it.value().contains(k) ? it.value()[k].dump() : std::string("-");
+        };
+        fmt::print("{:<20} {:>5} {:>4} {:>6} {:>7} {:>7} {:>10}\n", it.key(), field("prio"),
+                   field("tid"), field("state"), field("stkuse"), field("stksiz"),
+                   field("runtime"));
+      }
+      return int{kExitOk};
+    });
+  });
+
+  // datetime get|set
+  auto* datetime = app.add_subcommand("datetime", "read or set the device's clock (os datetime)");
+  datetime->require_subcommand(1);
+  auto* dt_get = datetime->add_subcommand("get", "print the device's date and time");
+  add_conn_opts(dt_get);
+  dt_get->callback([&global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = CallRaw(ctx, kRead, smp::kGroupOs, kOsDateTime, {0xa0});
+      if (!r.ok()) return DeviceFail(global, ctx, "datetime get", r.error());
+      if (!r->payload.contains("datetime") || !r->payload["datetime"].is_string()) {
+        return DeviceFail(global, ctx, "datetime get",
+                          Error(Errc::kCorrupt, "date-time response without \"datetime\""));
+      }
+      const std::string dt = r->payload["datetime"].get<std::string>();
+      if (global.json)
+        fmt::print("{}\n", json{{"datetime", dt}}.dump());
+      else
+        fmt::print("{}\n", dt);
+      return int{kExitOk};
+    });
+  });
+  auto* dt_set = datetime->add_subcommand("set", "set the device's clock");
+  auto dt_value = std::make_shared<std::string>();
+  dt_set
+      ->add_option("time", *dt_value, "YYYY-MM-DDTHH:MM:SS[.mmm], or 'now' for the host's UTC time")
+      ->required();
+  add_conn_opts(dt_set);
+  dt_set->callback([dt_value, &global, copt, exit_code] {
+    const std::string value = *dt_value == "now" ? NowUtc() : *dt_value;
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r =
+          CallRaw(ctx, kWrite, smp::kGroupOs, kOsDateTime, EncodeJson(json{{"datetime", value}}));
+      if (!r.ok()) return DeviceFail(global, ctx, "datetime set", r.error());
+      if (global.json)
+        fmt::print("{}\n", json{{"datetime", value}, {"set", true}}.dump());
+      else
+        fmt::print("device clock set to {}\n", value);
+      return int{kExitOk};
+    });
+  });
+
+  // bootloader
+  auto* boot = app.add_subcommand("bootloader", "show the bootloader (os bootloader info)");
+  auto query = std::make_shared<std::string>();
+  boot->add_option("--query", *query, "ask the bootloader one thing, e.g. 'mode'");
+  add_conn_opts(boot);
+  boot->callback([query, &global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      json req = json::object();
+      if (!query->empty()) req["query"] = *query;
+      auto r = CallRaw(ctx, kRead, smp::kGroupOs, kOsBootloaderInfo, EncodeJson(req));
+      if (!r.ok()) return DeviceFail(global, ctx, "bootloader", r.error());
+      // Device keys ("no-downgrade") in snake_case, like every key smpkit prints.
+      json out = json::object();
+      for (auto it = r->payload.begin(); it != r->payload.end(); ++it) {
+        std::string k = it.key();
+        std::replace(k.begin(), k.end(), '-', '_');
+        out[k] = it.value();
+      }
+      if (global.json) {
+        fmt::print("{}\n", out.dump());
+      } else if (out.contains("mode") && out["mode"].is_number_integer()) {
+        const int64_t mode = out["mode"].get<int64_t>();
+        fmt::print("mode {} ({}){}\n", mode, BootModeName(mode),
+                   out.value("no_downgrade", false) ? ", downgrades prevented" : "");
+      } else if (out.contains("bootloader")) {
+        fmt::print("{}\n", out["bootloader"].is_string() ? out["bootloader"].get<std::string>()
+                                                         : out["bootloader"].dump());
+      } else {
+        fmt::print("{}\n", out.dump(2));
+      }
+      return int{kExitOk};
+    });
+  });
+
+  // raw
+  auto* raw = app.add_subcommand("raw", "send any SMP request and print the decoded answer");
+  struct RawArgs {
+    uint16_t group = 0;
+    uint16_t id = 0;
+    bool write = false;
+    std::string payload = "{}";
+  };
+  auto ra = std::make_shared<RawArgs>();
+  raw->add_option("--group", ra->group, "SMP group (0 os, 1 image, ...)")->required();
+  raw->add_option("--id", ra->id, "command id within the group")
+      ->required()
+      ->check(CLI::Range(0, 255));
+  raw->add_flag("--write", ra->write, "a write request (op 2) instead of a read (op 0)");
+  raw->add_option("payload", ra->payload,
+                  "request payload as a JSON object; {\"$hex\": \"...\"} for byte strings");
+  add_conn_opts(raw);
+  raw->callback([ra, &global, copt, exit_code] {
+    json req = json::parse(ra->payload, nullptr, false);
+    if (req.is_discarded() || !req.is_object()) {
+      *exit_code = ReportError(global, kExitUsage, "raw: the payload must be a JSON object");
+      return;
+    }
+    std::vector<uint8_t> out(req.dump().size() * 2 + 64);
+    cbor::Writer w(out);
+    Status st = JsonToCbor(req, w, 0);
+    if (!st.ok() || !w.ok()) {
+      *exit_code = ReportError(global, kExitUsage,
+                               fmt::format("raw: {}", st.ok() ? "payload too large"
+                                                              : std::string(st.error().message())));
+      return;
+    }
+    out.resize(w.size());
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      client::Request r;
+      r.op = ra->write ? kWrite : kRead;
+      r.group = ra->group;
+      r.id = static_cast<uint8_t>(ra->id);
+      r.payload = out;
+      auto reply = ctx.session().Call(std::move(r));
+      const std::string what = client::CommandName(ra->group, static_cast<uint8_t>(ra->id));
+      if (!reply.ok()) return DeviceFail(global, ctx, what, reply.error());
+      auto decoded = DecodePayload(reply->payload);
+      if (!decoded.ok()) return DeviceFail(global, ctx, what, decoded.error());
+      if (!reply->ok()) {
+        return ReportError(
+            global, kExitRejected,
+            fmt::format("{}: {}; answer {}", what, reply->Describe(), decoded->dump()),
+            SmpInfoOf(reply->header.group, reply->rc, reply->err));
+      }
+      fmt::print("{}\n", decoded->dump(global.json ? -1 : 2));
       return int{kExitOk};
     });
   });
@@ -439,7 +969,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   list->callback([&global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       auto r = ctx.client().ImageState();
-      if (!r.ok()) return DeviceFail(ctx, "image list", r.error());
+      if (!r.ok()) return DeviceFail(global, ctx, "image list", r.error());
       if (global.json)
         fmt::print("{}\n", StateJson(*r).dump());
       else
@@ -450,32 +980,26 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
 
   auto* upload = image->add_subcommand("upload", "upload an image file to the device's free slot");
   auto upload_file = std::make_shared<std::string>();
-  auto image_num = std::make_shared<uint32_t>(0);
-  auto upgrade_flag = std::make_shared<bool>(false);
-  auto no_skip = std::make_shared<bool>(false);
-  upload->add_option("file", *upload_file, "image file")->required();
-  upload->add_option("--image", *image_num, "image number (multi-image devices)");
-  upload->add_flag("--upgrade", *upgrade_flag, "let the device refuse downgrades");
-  upload->add_flag("--no-skip", *no_skip, "upload even if the device already has the image");
+  upload->add_option("file", *upload_file, "MCUboot image file (binary, or Intel HEX if .hex)")
+      ->required();
   add_upload_opts(upload);
   upload->callback([=, &global] {
-    auto data = LoadImage(*upload_file, exit_code);
-    if (!data) return;
+    SetJsonlEvents(copt->progress == "jsonl");
+    auto file = LoadImage(global, *upload_file, exit_code);
+    if (!file) return;
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      if (int rc = CheckFitsSlot(global, ctx, *upload_file, copt->image, file->bytes().size()))
+        return rc;
       client::UploadOptions o = MakeUploadOptions(global, *copt);
-      o.image = *image_num;
-      o.upgrade = *upgrade_flag;
-      o.skip_if_present = !*no_skip;
-      auto r = ctx.client().Upload(*data, o);
-      if (!r.ok()) return DeviceFail(ctx, "image upload", r.error());
+      auto r = ctx.client().Upload(file->bytes(), o);
+      if (!r.ok()) return DeviceFail(global, ctx, "image upload", r.error());
       if (global.json || copt->progress == "jsonl") {
         PrintResult(global, *copt, UploadJson(*r));
       } else if (r->skipped) {
         fmt::print("the device already has this image: upload skipped\n");
       } else {
         fmt::print("uploaded {} in {:.2f} s ({}/s){}{}\n", HumanBytes(static_cast<double>(r->size)),
-                   r->elapsed_s,
-                   HumanBytes(r->elapsed_s > 0 ? static_cast<double>(r->size) / r->elapsed_s : 0),
+                   r->elapsed_s, HumanBytes(SentRate(*r)),
                    r->resumed_from ? fmt::format(", resumed at {}", r->resumed_from) : "",
                    r->match ? (*r->match ? ", match" : ", MISMATCH") : "");
       }
@@ -489,7 +1013,8 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
     if (!hash_text.empty()) {
       auto h = ParseHex(hash_text);
       if (!h.ok()) {
-        *exit_code = Fail(what, h.error(), kExitUsage);
+        *exit_code =
+            ReportError(global, kExitUsage, fmt::format("{}: hash: {}", what, h.error().message()));
         return;
       }
       hash = *h;
@@ -498,7 +1023,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
       auto r = confirm ? ctx.client().ImageConfirm(hash ? std::optional<ConstByteSpan>(*hash)
                                                         : std::nullopt)
                        : ctx.client().ImageTest(*hash);
-      if (!r.ok()) return DeviceFail(ctx, what, r.error());
+      if (!r.ok()) return DeviceFail(global, ctx, what, r.error());
       if (global.json)
         fmt::print("{}\n", StateJson(*r).dump());
       else
@@ -521,14 +1046,14 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
 
   auto* erase = image->add_subcommand("erase", "erase a slot (default: the non-active one)");
   auto erase_slot = std::make_shared<int>(-1);
-  erase->add_option("--slot", *erase_slot, "absolute slot number");
+  erase->add_option("--slot", *erase_slot, "absolute slot number (-1: the non-active one)");
   add_conn_opts(erase);
   erase->callback([=, &global] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       std::optional<uint32_t> slot;
       if (*erase_slot >= 0) slot = static_cast<uint32_t>(*erase_slot);
       Status st = ctx.client().ImageErase(slot);
-      if (!st.ok()) return DeviceFail(ctx, "image erase", st.error());
+      if (!st.ok()) return DeviceFail(global, ctx, "image erase", st.error());
       if (global.json)
         fmt::print("{}\n", json{{"erased", true}}.dump());
       else
@@ -542,7 +1067,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   slots->callback([&global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       auto r = ctx.client().SlotInfos();
-      if (!r.ok()) return DeviceFail(ctx, "image slots", r.error());
+      if (!r.ok()) return DeviceFail(global, ctx, "image slots", r.error());
       json arr = json::array();
       for (const auto& s : *r) {
         json j = {{"image", s.image}, {"slot", s.slot}};
@@ -569,31 +1094,53 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   auto upgrade_file = std::make_shared<std::string>();
   auto mode = std::make_shared<std::string>("test-and-confirm");
   auto reset_wait = std::make_shared<double>(30);
-  upgrade->add_option("file", *upgrade_file, "image file")->required();
+  upgrade->add_option("file", *upgrade_file, "MCUboot image file (binary, or Intel HEX if .hex)")
+      ->required();
   upgrade->add_option("--mode", *mode, "test-and-confirm, confirm-only or test-only")
-      ->check(CLI::IsMember({"test-and-confirm", "confirm-only", "test-only"}))
-      ->capture_default_str();
+      ->check(CLI::IsMember({"test-and-confirm", "confirm-only", "test-only"}));
   upgrade
       ->add_option("--reset-wait", *reset_wait,
                    "seconds to wait for the device to come back after the reset")
-      ->capture_default_str();
+      ->check(Seconds(3600));
+  upgrade->add_flag("--allow-downgrade", copt->allow_downgrade,
+                    "install an image older than the running one");
   add_upload_opts(upgrade);
   upgrade->callback([=, &global] {
-    auto data = LoadImage(*upgrade_file, exit_code);
-    if (!data) return;
-    auto hash = client::ImageHashOf(*data);
-    if (!hash.ok()) {
-      *exit_code = Fail(*upgrade_file, hash.error(), kExitBadInput);
-      return;
-    }
+    SetJsonlEvents(copt->progress == "jsonl");
+    auto file = LoadImage(global, *upgrade_file, exit_code);
+    if (!file) return;
+    auto parsed = mcuboot::Parse(file->bytes(), mcuboot::ParseOptions{.strict = false});
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      if (!copt->allow_downgrade && parsed.ok()) {
+        auto state = ctx.client().ImageState();
+        if (!state.ok()) return DeviceFail(global, ctx, "upgrade", state.error());
+        const auto& hv = parsed->header.version;
+        const std::array<uint64_t, 4> mine = {hv.major, hv.minor, hv.revision, hv.build};
+        for (const auto& s : *state) {
+          if (s.image != copt->image || !s.active) continue;
+          auto running = ParseSmpVersion(s.version);
+          if (running && mine < *running) {
+            return ReportError(
+                global, kExitBadInput,
+                fmt::format("upgrade: {} holds version {}, older than the running {}; "
+                            "--allow-downgrade installs it anyway",
+                            *upgrade_file, hv.ToString(), s.version));
+          }
+        }
+      }
       client::UpgradeOptions o;
       o.mode = *client::ParseUpgradeMode(*mode);
       o.upload = MakeUploadOptions(global, *copt);
       o.reset_wait =
           std::chrono::duration_cast<client::Duration>(std::chrono::duration<double>(*reset_wait));
-      auto r = ctx.client().Upgrade(*data, o);
-      if (!r.ok()) return DeviceFail(ctx, "upgrade", r.error());
+      auto r = ctx.client().Upgrade(file->bytes(), o);
+      if (!r.ok()) {
+        if (r.error().code() == Errc::kNoSpace || r.error().code() == Errc::kInvalidArgument) {
+          return ReportError(global, kExitBadInput,
+                             fmt::format("{}: {}", *upgrade_file, r.error().message()));
+        }
+        return DeviceFail(global, ctx, "upgrade", r.error());
+      }
       json j = {{"mode", *mode},
                 {"hash", Hex(r->hash)},
                 {"version", r->version},

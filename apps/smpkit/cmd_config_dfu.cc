@@ -35,32 +35,30 @@ struct ConfigDfuOptions {
   bool quiet = false;
 };
 
-int RunConfigDfu(const ConfigDfuOptions& opt, const GlobalOptions& global) {
-  std::ifstream in(opt.file, std::ios::binary);
-  if (!in) {
-    fmt::print(stderr, "smpkit: config-dfu: cannot read {}\n", opt.file);
-    return kExitBadInput;
-  }
-  std::vector<uint8_t> image((std::istreambuf_iterator<char>(in)), {});
+int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
+  if (global.json) opt.quiet = true;      // one JSON document, no timeline
+  auto file = InputFile::Open(opt.file);  // binary or Intel HEX, checked, mapped
+  if (!file.ok())
+    return ReportError(global, kExitBadInput, "config-dfu: " + std::string(file.error().message()));
+  ConstByteSpan image = file->bytes();
   auto parsed = mcuboot::Parse(image);
   if (!parsed.ok()) {
-    fmt::print(stderr, "smpkit: config-dfu: {} is not an MCUboot image: {}\n", opt.file,
-               parsed.error().message());
-    return kExitBadInput;
+    return ReportError(global, kExitBadInput,
+                       fmt::format("config-dfu: {} is not an MCUboot image: {}", opt.file,
+                                   parsed.error().message()));
   }
   std::string conf(desktop::DefaultPrjConf());
   if (!opt.prj_conf.empty()) {
     std::ifstream c(opt.prj_conf);
     if (!c) {
-      fmt::print(stderr, "smpkit: config-dfu: cannot read {}\n", opt.prj_conf);
-      return kExitBadInput;
+      return ReportError(global, kExitBadInput,
+                         fmt::format("config-dfu: cannot read {}", opt.prj_conf));
     }
     conf.assign(std::istreambuf_iterator<char>(c), {});
   }
   auto cfg = desktop::ParsePrjConf(conf);
   if (!cfg.ok()) {
-    fmt::print(stderr, "smpkit: config-dfu: {}\n", cfg.error().message());
-    return kExitBadInput;
+    return ReportError(global, kExitBadInput, fmt::format("config-dfu: {}", cfg.error().message()));
   }
   sim::Scheduler sched(1);
   desktop::DesktopOptions o;
@@ -76,10 +74,10 @@ int RunConfigDfu(const ConfigDfuOptions& opt, const GlobalOptions& global) {
   }
   auto factory = device::MakeFactoryImage("1.0.0", 48 * 1024);
   if (!factory.ok() || !dev.Provision(*factory).ok() || !dev.PowerOn().ok()) {
-    fmt::print(stderr, "smpkit: config-dfu: the simulated device did not boot\n");
-    return kExitFailure;
+    return ReportError(global, kExitFailure, "config-dfu: the simulated device did not boot");
   }
-  sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; }, sched.Now() + sim::Ms(60000));
+  sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; },
+                          sched.Now() + sim::Ms(60000));
 
   if (opt.smp_first) {
     // A phone starts an SMP upload over BLE (two chunks), which takes the DFU lock.
@@ -99,8 +97,7 @@ int RunConfigDfu(const ConfigDfuOptions& opt, const GlobalOptions& global) {
       if (p.phase == "upload" && p.offset > 0) ++chunks;
     };
     // Abort after two chunks by uploading only a prefix: the session stays open on the device.
-    std::vector<uint8_t> prefix(image.begin(), image.begin() + std::min<size_t>(image.size(), 512));
-    (void)cl.Upload(prefix, uo);
+    (void)cl.Upload(image.first(std::min<size_t>(image.size(), 512)), uo);
     if (!opt.quiet) fmt::print("  (phone: SMP upload started; smp holds the DFU lock)\n");
     (void)link.Disconnect(ble::Role::kCentral);
     sched.RunFor(sim::Ms(2000));
@@ -114,15 +111,16 @@ int RunConfigDfu(const ConfigDfuOptions& opt, const GlobalOptions& global) {
 
   desktop::ConfigDfuHost host(sched, dev);
   std::optional<Result<desktop::ConfigDfuResult>> result;
-  host.Run(image, [&](Result<desktop::ConfigDfuResult> r) { result.emplace(std::move(r)); });
+  host.Run(std::vector<uint8_t>(image.begin(), image.end()),
+           [&](Result<desktop::ConfigDfuResult> r) { result.emplace(std::move(r)); });
   sched.RunUntilCondition([&] { return result.has_value(); }, sched.Now() + sim::Ms(3600 * 1000));
   if (!result) {
-    fmt::print(stderr, "smpkit: config-dfu: no result within an hour of virtual time\n");
-    return kExitFailure;
+    return ReportError(global, kExitFailure,
+                       "config-dfu: no result within an hour of virtual time");
   }
   if (!result->ok()) {
-    fmt::print(stderr, "smpkit: config-dfu: {}\n", result->error().message());
-    return result->error().code() == Errc::kBusy ? kExitRejected : kExitFailure;
+    return ReportError(global, result->error().code() == Errc::kBusy ? kExitRejected : kExitFailure,
+                       fmt::format("config-dfu: {}", result->error().message()));
   }
   sched.RunFor(sim::Ms(2000));  // reboot and swap
   auto state = dev.device().ImageState();
@@ -130,21 +128,24 @@ int RunConfigDfu(const ConfigDfuOptions& opt, const GlobalOptions& global) {
   if (state.ok()) {
     for (const auto& s : state->view()) {
       char v[32];
-      if (s.active) running = std::string(s.version.Format(v)) + (s.confirmed ? " (confirmed)" : "");
+      if (s.active)
+        running = std::string(s.version.Format(v)) + (s.confirmed ? " (confirmed)" : "");
     }
   }
   const auto& r = **result;
   const double secs = sim::ToSeconds(r.finished - r.started);
   if (global.json) {
-    fmt::print("{{\"bytes\": {}, \"seconds\": {:.3f}, \"data_reports\": {}, \"sync_fetches\": {}, "
-               "\"resumed_from\": {}, \"rebooted\": {}, \"running\": \"{}\"}}\n",
-               image.size(), secs, r.data_reports, r.sync_fetches, r.resumed_from,
-               r.rebooted ? "true" : "false", running);
+    fmt::print(
+        "{{\"bytes\": {}, \"seconds\": {:.3f}, \"data_reports\": {}, \"sync_fetches\": {}, "
+        "\"resumed_from\": {}, \"rebooted\": {}, \"running\": \"{}\"}}\n",
+        image.size(), secs, r.data_reports, r.sync_fetches, r.resumed_from,
+        r.rebooted ? "true" : "false", running);
   } else {
-    fmt::print("config-channel DFU: {} bytes in {:.2f} s ({:.1f} kB/s), {} data reports, {} syncs; "
-               "running {}\n",
-               image.size(), secs, static_cast<double>(image.size()) / secs / 1000, r.data_reports,
-               r.sync_fetches, running);
+    fmt::print(
+        "config-channel DFU: {} bytes in {:.2f} s ({:.1f} kB/s), {} data reports, {} syncs; "
+        "running {}\n",
+        image.size(), secs, static_cast<double>(image.size()) / secs / 1000, r.data_reports,
+        r.sync_fetches, running);
   }
   return kExitOk;
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -325,11 +326,27 @@ int RunDevice(const DeviceOptions& opt) {
   config.slot_size = opt.slot_size;
   config.server.buf_size = opt.buf_size;
   config.server.buf_count = opt.buf_count;
-  for (const auto& k : opt.keys) {
-    auto key = mcuboot::PublicKey::FromPem(k);
-    if (!key.ok()) {
-      fmt::print(stderr, "smpkit device: key {}: {}\n", k, key.error().message());
+  config.os.taskstat = true;  // the CLI's taskstat and datetime commands have a server
+  config.os.datetime = true;
+  // --key FILE: PEM, public or private. The bootloader accepts images signed with any of
+  // them; the first private key signs the factory image of a fresh flash.
+  std::optional<mcuboot::PrivateKey> signing_key;
+  for (const auto& path : opt.keys) {
+    auto file = InputFile::Open(path);
+    if (!file.ok()) {
+      fmt::print(stderr, "smpkit device: --key {}\n", file.error().message());
       return kExitBadInput;
+    }
+    const std::string_view pem = AsString(file->bytes());
+    auto key = mcuboot::PublicKey::FromPem(pem);
+    if (!key.ok()) {
+      fmt::print(stderr, "smpkit device: --key {}: not a PEM public or private key: {}\n", path,
+                 key.error().message());
+      return kExitBadInput;
+    }
+    if (!signing_key) {
+      auto priv = mcuboot::PrivateKey::FromPem(pem);
+      if (priv.ok()) signing_key = std::move(*priv);
     }
     config.boot.keys.push_back(std::move(*key));
   }
@@ -350,12 +367,23 @@ int RunDevice(const DeviceOptions& opt) {
   const bool blank = !dev.layout().images[0].primary.Read(0, magic).ok() ||
                      magic == std::array<uint8_t, 4>{0xff, 0xff, 0xff, 0xff};
   if (blank) {
-    auto factory = device::MakeFactoryImage(opt.factory_version, 16 * 1024);
+    if (!config.boot.keys.empty() && !signing_key) {
+      fmt::print(stderr,
+                 "smpkit device: a fresh flash needs a factory image signed with one of the "
+                 "--key keys: give a private key (--key PRIVATE.pem), or a flash file that "
+                 "already holds a signed image\n");
+      return kExitBadInput;
+    }
+    auto factory = device::MakeFactoryImage(opt.factory_version, 16 * 1024, 1,
+                                            signing_key ? &*signing_key : nullptr);
     if (!factory.ok() || !dev.Provision(*factory).ok()) {
       fmt::print(stderr, "smpkit device: cannot provision the factory image\n");
       return kExitFailure;
     }
-    if (!opt.quiet) fmt::print("flash: provisioned factory image {}\n", opt.factory_version);
+    if (!opt.quiet) {
+      fmt::print("flash: provisioned factory image {}{}\n", opt.factory_version,
+                 signing_key ? " (signed)" : "");
+    }
   }
   auto boot = dev.Boot();
   if (!boot.ok()) {
@@ -382,9 +410,13 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   cmd->add_option("--udp", opt->udp, "serve UDP on HOST:PORT or [V6]:PORT (repeatable)");
   cmd->add_flag("--serial-pty", opt->serial_pty, "serve the SMP console on a new pty");
   cmd->add_option("--baud", opt->baud, "emulate this serial line rate (bits/s)");
-  cmd->add_option("--buf-size", opt->buf_size, "CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE")
+  cmd->add_option("--buf-size", opt->buf_size,
+                  "SMP buffer size: CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE (CONFIG_MCUMGR_BUF_SIZE "
+                  "in older releases and the seed prj.conf)")
       ->check(CLI::Range(64u, 65535u));
-  cmd->add_option("--buf-count", opt->buf_count, "CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT")
+  cmd->add_option("--buf-count", opt->buf_count,
+                  "SMP buffer count: CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT (CONFIG_MCUMGR_BUF_COUNT "
+                  "in older releases)")
       ->check(CLI::Range(1u, 64u));
   cmd->add_option("--udp-mtu", opt->udp_mtu,
                   "CONFIG_MCUMGR_TRANSPORT_UDP_MTU: larger datagrams are cut short and "
@@ -393,7 +425,9 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--slot-size", opt->slot_size, "image slot size in bytes (4 KiB multiple)")
       ->check(CLI::Range(0x8000u, 0x800000u));
-  cmd->add_option("--key", opt->keys, "public key (PEM) images must be signed with");
+  cmd->add_option("--key", opt->keys,
+                  "key file (PEM, public or private; repeatable): images must be signed with one "
+                  "of them; a private key also signs the factory image of a fresh flash");
   cmd->add_option("--factory-version", opt->factory_version, "version of the factory image");
   cmd->add_flag("--quiet", opt->quiet, "print only the endpoints");
   cmd->add_option("--ble-sim", opt->ble_sim,

@@ -1,8 +1,13 @@
 // `smpkit image sign|create|verify|info|keygen|getpub`: MCUboot image files, with imgtool's
-// flag names (shared/spec/mcuboot.md §7.1). Files only, no device connection.
+// flag names (shared/spec/mcuboot.md §7.1). Files only, no device connection. Inputs are
+// raw binaries or, when the name ends in ".hex", Intel HEX (as imgtool); a ".hex" output
+// name writes Intel HEX byte-identical to imgtool's.
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,6 +21,7 @@
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mcuboot/image_create.h"
 #include "smpkit/mcuboot/image_info.h"
+#include "smpkit/mcuboot/intel_hex.h"
 #include "smpkit/mcuboot/keys.h"
 
 namespace smpkit::cli {
@@ -23,22 +29,27 @@ namespace {
 
 namespace mb = smpkit::mcuboot;
 
-// Prints one line on stderr and returns the exit code.
+// The --json flag, for error reports of the Run* functions.
+const GlobalOptions* g_global = nullptr;
+
+// Reports the error (one line on stderr, or a JSON document) and returns the exit code.
 int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "smpkit image: %s\n", message.c_str());
-  return code;
+  GlobalOptions fallback;
+  return ReportError(g_global ? *g_global : fallback, code, "image: " + message);
 }
+
+bool Json() { return g_global && g_global->json; }
 
 std::string Msg(const Error& e) { return std::string(e.message()); }
 
-bool ReadFile(const std::string& path, std::vector<uint8_t>* out, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
+// Opens an input (binary or Intel HEX), checked: exit 3 with the reason otherwise.
+std::optional<InputFile> Input(const std::string& path, int* code) {
+  auto f = InputFile::Open(path);
+  if (!f.ok()) {
+    *code = Fail(kExitBadInput, Msg(f.error()));
+    return std::nullopt;
   }
-  out->assign(std::istreambuf_iterator<char>(in), {});
-  return true;
+  return std::move(*f);
 }
 
 bool WriteFile(const std::string& path, const void* data, size_t size, std::string* error) {
@@ -66,7 +77,7 @@ struct SignArgs {
   std::string infile, outfile, key_file, version = "0", security_counter, dependencies;
   std::string header_size = "0x20", align = "1", max_align, slot_size = "0", max_sectors = "128",
               load_addr, rom_fixed, erased_val = "0xff";
-  std::string public_key_format = "hash", sha = "auto";
+  std::string public_key_format = "hash", sha = "auto", hex_addr;
   bool pad_header = false, pad = false, confirm = false, test = false, overwrite_only = false,
        non_bootable = false;
 };
@@ -127,12 +138,12 @@ int RunSign(const SignArgs& a) {
   }
   o.public_key_full = a.public_key_format == "full";
 
-  std::string err;
+  int code = kExitOk;
   std::optional<mb::PrivateKey> key;
   if (!a.key_file.empty()) {
-    std::vector<uint8_t> pem;
-    if (!ReadFile(a.key_file, &pem, &err)) return Fail(kExitBadInput, err);
-    auto k = mb::PrivateKey::FromPem(AsString(pem));
+    auto pem = Input(a.key_file, &code);
+    if (!pem) return code;
+    auto k = mb::PrivateKey::FromPem(AsString(pem->bytes()));
     if (!k.ok()) return Fail(kExitBadInput, a.key_file + ": " + Msg(k.error()));
     key = std::move(k).value();
     o.key = &*key;
@@ -151,14 +162,80 @@ int RunSign(const SignArgs& a) {
     return Fail(kExitUsage, "--sha must be auto, 256, 384 or 512");
   }
 
-  std::vector<uint8_t> payload;
-  if (!ReadFile(a.infile, &payload, &err)) return Fail(kExitBadInput, err);
-  auto image = mb::CreateImage(payload, o);
-  if (!image.ok()) {
-    int code = image.error().code() == Errc::kCrypto ? kExitFailure : kExitBadInput;
-    return Fail(code, Msg(image.error()));
+  std::optional<uint64_t> hex_addr;
+  if (!a.hex_addr.empty()) {
+    if (!num(a.hex_addr, "--hex-addr", 0xFFFFFFFF, &v)) return kExitUsage;
+    hex_addr = v;
   }
-  if (!WriteFile(a.outfile, image->data(), image->size(), &err)) return Fail(kExitBadInput, err);
+  const bool hex_out = IsHexName(a.outfile);
+  auto in = Input(a.infile, &code);
+  if (!in) return code;
+  if (in->bytes().size() > InputFile::kMaxHexImage) {
+    return Fail(kExitBadInput, a.infile + ": larger than an image can be (" +
+                                   std::to_string(InputFile::kMaxHexImage) + " bytes at most)");
+  }
+  // imgtool: a HEX input's lowest address is the base; --pad-header moves it down by the
+  // header size (unless it is 0); --hex-addr overrides it.
+  bool has_base = in->hex_base().has_value();
+  uint64_t base_addr = has_base ? *in->hex_base() : 0;
+  if (has_base && o.pad_header && o.header_size > 0 && base_addr != 0) {
+    if (base_addr < o.header_size) {
+      return Fail(kExitBadInput, a.infile + ": HEX base address below the header size");
+    }
+    base_addr -= o.header_size;
+  }
+  if (hex_addr) {
+    has_base = true;
+    base_addr = *hex_addr;
+  }
+  if (hex_out && !has_base) {
+    return Fail(kExitUsage, "output " + a.outfile +
+                                " is Intel HEX but the input has no address: give --hex-addr");
+  }
+  const bool pad = o.pad || o.confirm;
+  mb::CreateOptions unpadded = o;
+  if (hex_out) {
+    // imgtool writes the unpadded image and only the trailer's magic (and image_ok) bytes.
+    unpadded.pad = false;
+    unpadded.confirm = false;
+  }
+  auto image = mb::CreateImage(in->bytes(), unpadded);
+  if (!image.ok()) {
+    int c = image.error().code() == Errc::kCrypto ? kExitFailure : kExitBadInput;
+    return Fail(c, Msg(image.error()));
+  }
+  std::string err;
+  if (hex_out) {
+    std::vector<mb::HexChunk> chunks = {{base_addr, ConstByteSpan(*image)}};
+    std::vector<uint8_t> padded;
+    if (pad) {
+      mb::CreateOptions hash_only = o;  // the trailer bytes do not depend on the signature
+      hash_only.key = nullptr;
+      auto p = mb::CreateImage(in->bytes(), hash_only);
+      if (!p.ok()) return Fail(kExitBadInput, Msg(p.error()));
+      padded = std::move(*p);
+      const uint64_t slot = o.slot_size;
+      const uint32_t max_align = o.max_align.value_or(std::max<uint32_t>(8, o.align));
+      const uint64_t magic_off = slot - 16;
+      chunks.push_back({base_addr + magic_off, ConstByteSpan(padded).subspan(magic_off, 16)});
+      if (o.confirm && !o.overwrite_only) {
+        const uint64_t magic_room = (16 + max_align - 1) / max_align * max_align;
+        const uint64_t ok_off = slot - magic_room - max_align;
+        chunks.push_back({base_addr + ok_off, ConstByteSpan(padded).subspan(ok_off, max_align)});
+      }
+    }
+    auto text = mb::WriteIntelHex(chunks);
+    if (!text.ok()) return Fail(kExitBadInput, Msg(text.error()));
+    if (!WriteFile(a.outfile, text->data(), text->size(), &err)) return Fail(kExitBadInput, err);
+  } else if (!WriteFile(a.outfile, image->data(), image->size(), &err)) {
+    return Fail(kExitBadInput, err);
+  }
+  if (Json()) {
+    nlohmann::ordered_json j = {
+        {"file", a.outfile}, {"format", hex_out ? "hex" : "bin"}, {"size", image->size()}};
+    if (hex_out) j["base"] = base_addr;
+    std::printf("%s\n", j.dump().c_str());
+  }
   return kExitOk;
 }
 
@@ -173,20 +250,20 @@ std::string Hex(ConstByteSpan b) {
 }
 
 int RunVerify(const std::string& file, const std::string& key_file, bool json) {
-  std::string err;
+  int code = kExitOk;
   std::optional<mb::PublicKey> key;
   if (!key_file.empty()) {
-    std::vector<uint8_t> pem;
-    if (!ReadFile(key_file, &pem, &err)) return Fail(kExitBadInput, err);
-    auto k = mb::PublicKey::FromPem(AsString(pem));
+    auto pem = Input(key_file, &code);
+    if (!pem) return code;
+    auto k = mb::PublicKey::FromPem(AsString(pem->bytes()));
     if (!k.ok()) return Fail(kExitBadInput, key_file + ": " + Msg(k.error()));
     key = std::move(k).value();
   }
-  std::vector<uint8_t> data;
-  if (!ReadFile(file, &data, &err)) return Fail(kExitBadInput, err);
+  auto in = Input(file, &code);
+  if (!in) return code;
   mb::ParseOptions opts;
   opts.strict = false;  // as imgtool verify; MCUboot-policy checks are for the device side
-  auto img = mb::Parse(data, opts);
+  auto img = mb::Parse(in->bytes(), opts);
   if (!img.ok())
     return Fail(kExitBadInput, file + ": not a valid MCUboot image: " + Msg(img.error()));
   auto r = mb::Verify(*img, key ? &*key : nullptr);
@@ -210,11 +287,11 @@ int RunVerify(const std::string& file, const std::string& key_file, bool json) {
 }
 
 int RunInfo(const std::string& file, bool json) {
-  std::vector<uint8_t> data;
-  std::string err;
-  if (!ReadFile(file, &data, &err)) return Fail(kExitBadInput, err);
+  int code = kExitOk;
+  auto in = Input(file, &code);
+  if (!in) return code;
   std::string name = std::filesystem::path(file).filename().string();
-  auto out = json ? mb::ImageInfoJson(data, name) : mb::ImageInfoText(data, name);
+  auto out = json ? mb::ImageInfoJson(in->bytes(), name) : mb::ImageInfoText(in->bytes(), name);
   if (!out.ok())
     return Fail(kExitBadInput, file + ": not a valid MCUboot image: " + Msg(out.error()));
   std::fputs(out->c_str(), stdout);
@@ -235,26 +312,98 @@ int RunKeygen(const std::string& file, const std::string& type_name) {
   std::filesystem::permissions(
       file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
       std::filesystem::perm_options::replace, ec);
+  if (Json()) {
+    std::printf("%s\n",
+                nlohmann::ordered_json({{"key", file}, {"type", type_name}}).dump().c_str());
+  }
   return kExitOk;
 }
 
-int RunGetpub(const std::string& file, const std::string& encoding) {
-  if (encoding != "pem") return Fail(kExitUsage, "only --encoding pem is supported");
-  std::vector<uint8_t> data;
-  std::string err;
-  if (!ReadFile(file, &data, &err)) return Fail(kExitBadInput, err);
-  auto key = mb::PublicKey::FromPem(AsString(data));
+// imgtool's key class short names (getpub -e lang-c/lang-rust identifiers).
+const char* ShortName(mb::KeyType type) {
+  switch (type) {
+    case mb::KeyType::kEcdsaP256:
+    case mb::KeyType::kEcdsaP384:
+      return "ecdsa";
+    case mb::KeyType::kEd25519:
+      return "ed25519";
+    case mb::KeyType::kRsa2048:
+    case mb::KeyType::kRsa3072:
+      return "rsa";
+  }
+  return "key";
+}
+
+// imgtool's KeyClass._emit: the bytes as a C or Rust array, 8 per line.
+std::string EmitArray(const std::string& header, const std::string& trailer, ConstByteSpan bytes,
+                      const std::string& len_line) {
+  std::string out = "/* Autogenerated by imgtool.py, do not edit. */\n" + header;
+  char buf[8];
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out += i % 8 == 0 ? "\n    " : " ";
+    std::snprintf(buf, sizeof(buf), "0x%02x,", bytes[i]);
+    out += buf;
+  }
+  out += "\n" + trailer + "\n";
+  if (!len_line.empty()) out += len_line + "\n";
+  return out;
+}
+
+// `imgtool getpub -e pem|lang-c|lang-rust|raw [-o FILE]`, byte for byte.
+int RunGetpub(const std::string& file, const std::string& encoding, const std::string& output) {
+  int code = kExitOk;
+  auto in = Input(file, &code);
+  if (!in) return code;
+  auto key = mb::PublicKey::FromPem(AsString(in->bytes()));
   if (!key.ok()) return Fail(kExitBadInput, file + ": " + Msg(key.error()));
-  auto pem = key->ToPem();
-  if (!pem.ok()) return Fail(kExitFailure, Msg(pem.error()));
-  std::fputs(pem->c_str(), stdout);
+  std::string out;
+  if (encoding == "pem") {
+    auto pem = key->ToPem();
+    if (!pem.ok()) return Fail(kExitFailure, Msg(pem.error()));
+    out = *pem;
+  } else {
+    auto bytes = key->KeyBytes();
+    if (!bytes.ok()) return Fail(kExitFailure, Msg(bytes.error()));
+    const std::string name = ShortName(key->type());
+    if (encoding == "raw") {
+      out.assign(bytes->begin(), bytes->end());
+    } else if (encoding == "lang-c") {
+      out = EmitArray(
+          "const unsigned char " + name + "_pub_key[] = {", "};", *bytes,
+          "const unsigned int " + name + "_pub_key_len = " + std::to_string(bytes->size()) + ";");
+    } else {
+      std::string upper = name;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out = EmitArray("static " + upper + "_PUB_KEY: &[u8] = &[", "];", *bytes, "");
+    }
+  }
+  if (!output.empty()) {
+    std::string err;
+    if (!WriteFile(output, out.data(), out.size(), &err)) return Fail(kExitBadInput, err);
+    if (Json()) {
+      std::printf(
+          "%s\n",
+          nlohmann::ordered_json({{"file", output}, {"encoding", encoding}}).dump().c_str());
+    }
+    return kExitOk;
+  }
+  if (Json()) {
+    // One JSON document: the text forms as they are, raw bytes as hex.
+    nlohmann::ordered_json j = {{"encoding", encoding},
+                                {"key", encoding == "raw" ? Hex(AsBytes(out)) : out}};
+    std::printf("%s\n", j.dump().c_str());
+    return kExitOk;
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
 
 }  // namespace
 
 void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
-  CLI::App* image = app.add_subcommand("image", "MCUboot image files: sign, verify, inspect, keys");
+  g_global = &global;
+  CLI::App* image = app.add_subcommand(
+      "image", "MCUboot images: files (sign, verify, info, keys) and devices (list, upload, ...)");
   image->require_subcommand(1);
 
   // Option storage must outlive parsing; the CLI app lives for the whole process.
@@ -286,8 +435,10 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
     sign->add_option("--public-key-format", a.public_key_format, "hash (KEYHASH) or full");
     sign->add_option("--sha", a.sha, "hash: auto, 256, 384, 512");
     sign->add_flag("--non-bootable", a.non_bootable, "set the NON_BOOTABLE flag");
-    sign->add_option("infile", a.infile, "raw binary input")->required();
-    sign->add_option("outfile", a.outfile, "image output")->required();
+    sign->add_option("-x,--hex-addr", a.hex_addr, "base address of a .hex output");
+    sign->add_option("infile", a.infile, "raw binary, or Intel HEX if it ends in .hex")->required();
+    sign->add_option("outfile", a.outfile, "image output (Intel HEX if it ends in .hex)")
+        ->required();
     sign->callback([sign_args, exit_code] { *exit_code = RunSign(*sign_args); });
   }
 
@@ -297,7 +448,7 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
   auto va = std::make_shared<VerifyArgs>();
   CLI::App* verify = image->add_subcommand("verify", "check the hash and (with -k) a signature");
   verify->add_option("-k,--key", va->key, "public (or private) key PEM");
-  verify->add_option("image", va->file, "image file")->required();
+  verify->add_option("image", va->file, "image file (Intel HEX if .hex)")->required();
   verify->callback(
       [va, exit_code, &global] { *exit_code = RunVerify(va->file, va->key, global.json); });
 
@@ -309,12 +460,12 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
   CLI::App* info = image->add_subcommand("info", "show header, TLVs and trailer (dumpinfo)");
   info->alias("dumpinfo");
   info->add_flag("--json", ia->json, "imgtool dumpinfo -f json output");
-  info->add_option("image", ia->file, "image file")->required();
+  info->add_option("image", ia->file, "image file (Intel HEX if .hex)")->required();
   info->callback(
       [ia, exit_code, &global] { *exit_code = RunInfo(ia->file, ia->json || global.json); });
 
   struct KeyArgs {
-    std::string file, type, encoding = "pem";
+    std::string file, type, encoding = "lang-c", output;
   };
   auto ka = std::make_shared<KeyArgs>();
   CLI::App* keygen = image->add_subcommand("keygen", "generate a signing key (PEM)");
@@ -325,8 +476,10 @@ void RegisterImageCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
 
   CLI::App* getpub = image->add_subcommand("getpub", "print the public key of a key file");
   getpub->add_option("-k,--key", ka->file, "key file (PEM)")->required();
-  getpub->add_option("-e,--encoding", ka->encoding, "pem (default)");
-  getpub->callback([ka, exit_code] { *exit_code = RunGetpub(ka->file, ka->encoding); });
+  getpub->add_option("-e,--encoding", ka->encoding, "pem, lang-c, lang-rust or raw (as imgtool)")
+      ->check(CLI::IsMember({"pem", "lang-c", "lang-rust", "raw"}));
+  getpub->add_option("-o,--output", ka->output, "write to this file instead of stdout");
+  getpub->callback([ka, exit_code] { *exit_code = RunGetpub(ka->file, ka->encoding, ka->output); });
 }
 
 }  // namespace smpkit::cli

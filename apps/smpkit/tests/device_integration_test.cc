@@ -216,7 +216,8 @@ TEST(DeviceProcessTest, UdpUploadTestResetConfirmRevert) {
 }
 
 TEST(DeviceProcessTest, Ipv6AndIpv4AtOnceWithLargeDatagrams) {
-  DeviceProcess dev(SmpkitBinary(), {"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size", "8192", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size", "8192",
+                                     "--udp-mtu", "65507", "--quiet"});
   ASSERT_NE(dev.udp_port(), 0);
   ASSERT_NE(dev.udp6_port(), 0);
   for (bool v6 : {false, true}) {
@@ -282,7 +283,9 @@ uint16_t ImgErr(const std::optional<smp::Response>& r) {
 
 TEST(DeviceProcessTest, BadInputAnsweredAndSlotIntact) {
   const auto flash = TempFlash("bad");
-  DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet"});
+  // Datagrams up to 4000 bytes (the overrun chunk below is larger than Zephyr's 1500).
+  DeviceProcess dev(SmpkitBinary(),
+                    {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet", "--udp-mtu", "4000"});
   ASSERT_NE(dev.udp_port(), 0);
   UdpLink link(dev.udp_port());
   Client c(link);
@@ -315,8 +318,13 @@ TEST(DeviceProcessTest, BadInputAnsweredAndSlotIntact) {
   EXPECT_TRUE(after[1].present);
   EXPECT_EQ(after[1].hash, hash);
 
-  // Chunk past `len`: data overrun aborts that session.
+  // The slot holds the whole image: a first chunk with its full sha is answered off = len
+  // with match true (the image check), nothing written.
   const auto sha = FileSha(image);
+  EXPECT_EQ(c.UploadChunk(image, 0, 512, &sha), image.size());
+  // Chunk past `len`: data overrun aborts that session (started on an erased slot).
+  auto erased = c.Call(2, 1, 5, [](cbor::Writer&) {});
+  ASSERT_TRUE(erased && erased->ok());
   ASSERT_EQ(c.UploadChunk(image, 0, 512, &sha), 512u);
   std::vector<uint8_t> extra(image);
   extra.resize(image.size() + 600, 0xee);

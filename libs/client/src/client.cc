@@ -956,7 +956,8 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
         }
       }
     }
-    if (!present) {
+    // An image already in the other slot is not sent again, unless the caller asked to.
+    if (!present || !options.upload.skip_if_present) {
       UploadOptions up = options.upload;
       up.skip_if_present = false;
       SMPKIT_ASSIGN_OR_RETURN(result.upload, Upload(image, up));

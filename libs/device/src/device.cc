@@ -13,6 +13,23 @@ class Device::OsHooksImpl : public mgmt::OsHooks {
     return d_.hooks_->OnResetRequest(force);
   }
   void ScheduleReset(uint8_t) override { d_.reset_requested_ = true; }
+  // The RTC keeps the time it was set to across resets. Sans-I/O, the simulated device has
+  // no clock of its own: it reads back what was set last.
+  bool RtcGet(mgmt::DateTime* out) override {
+    if (!d_.rtc_) return false;
+    *out = *d_.rtc_;
+    return true;
+  }
+  bool RtcSet(const mgmt::DateTime& dt) override {
+    d_.rtc_ = dt;
+    return true;
+  }
+  // The threads of a small Zephyr application (for task statistics).
+  std::span<const mgmt::TaskInfo> Tasks() override {
+    static constexpr mgmt::TaskInfo kTasks[] = {
+        {"main", 0, 0, 0}, {"sysworkq", -1, 1, 0}, {"mcumgr_smp", 5, 2, 0}, {"idle", 15, 3, 0}};
+    return kTasks;
+  }
 
  private:
   Device& d_;
@@ -88,12 +105,13 @@ Result<mcuboot::ImageStateList> Device::ImageState() {
 }
 
 Result<std::vector<uint8_t>> MakeFactoryImage(std::string_view version, uint32_t body_size,
-                                              uint32_t seed) {
+                                              uint32_t seed, const mcuboot::PrivateKey* key) {
   SMPKIT_ASSIGN_OR_RETURN(mcuboot::ImageVersion v, mcuboot::ImageVersion::Parse(version));
   mcuboot::CreateOptions options;
   options.header_size = 0x200;
   options.pad_header = true;
   options.version = v;
+  options.key = key;
   // The header area (filled in by CreateImage) followed by the pseudo-random body.
   std::vector<uint8_t> payload(0x200 + static_cast<size_t>(body_size), 0xff);
   std::mt19937 rng(seed);

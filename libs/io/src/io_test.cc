@@ -208,12 +208,25 @@ TEST(IntegrationTest, ErrorPathsPrintOneLineAndTheirExitCode) {
   EXPECT_TRUE(one_line(r)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("does not fit slot 1"));
 
-  // Rejected chunk: the device refuses a file that is no image (IMG 23).
+  // A file that is no image is refused before anything is sent (exit 3).
   r = RunProcess({Smpkit(), "--conn", conn, "image", "upload", Vector("in.bin")},
+                 std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("not an MCUboot image"));
+
+  // Rejected chunk: with --upgrade the device refuses an image older than the running one.
+  auto old = device::MakeFactoryImage("0.5.0", 0x1000, 3);
+  ASSERT_TRUE(old.ok());
+  std::string old_path = TempFlash("old") + ".bin";
+  std::ofstream(old_path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(old->data()), static_cast<std::streamsize>(old->size()));
+  r = RunProcess({Smpkit(), "--conn", conn, "image", "upload", "--upgrade", old_path},
                  std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_TRUE(one_line(r)) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("image upload: image group (1) error 23"));
+  EXPECT_THAT(r.err, HasSubstr("image upload: image group (1) error"));
+  std::remove(old_path.c_str());
   std::remove(big_path.c_str());
   std::remove(flash.c_str());
 }

@@ -75,7 +75,9 @@ struct UploadOptions {
   // Transmissions without progress before giving up (together with the session's
   // timeout * (retries + 1) without progress); 0 = max(8, retries + 1).
   int stall_attempts = 0;
-  bool skip_if_present = true;  // skip when image state lists the image's hash
+  // Skip when image state lists the image's hash (Upgrade: false sends it again even when
+  // it waits in the other slot).
+  bool skip_if_present = true;
   // Before the first chunk, on links that do not reassemble (UDP), check with one echo of
   // full size that packets of that size get through; fall back to smaller ones if not.
   bool probe_packet_size = true;

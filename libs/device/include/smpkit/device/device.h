@@ -102,11 +102,14 @@ class Device : public smp::ResponseSink {
   uint32_t boot_count_ = 0;
   bool running_ = false;
   bool reset_requested_ = false;
+  std::optional<mgmt::DateTime> rtc_;  // survives resets, like a real RTC
 };
 
-// Builds a bootable hash-only MCUboot image of `body_size` pseudo-random bytes with the
-// given version ("1.0.0"), as the factory image for a fresh flash. Errors: bad version.
+// Builds a bootable MCUboot image of `body_size` pseudo-random bytes with the given version
+// ("1.0.0"), as the factory image for a fresh flash: hash-only, or signed with `key` (for a
+// device that accepts signed images only). Errors: bad version, kCrypto (signing).
 Result<std::vector<uint8_t>> MakeFactoryImage(std::string_view version, uint32_t body_size,
-                                              uint32_t seed = 1);
+                                              uint32_t seed = 1,
+                                              const mcuboot::PrivateKey* key = nullptr);
 
 }  // namespace smpkit::device
