@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "smpkit/base/bytes.h"
@@ -101,6 +102,12 @@ class Flash {
   // Power is cut after n more complete page erases: the next erase is interrupted and leaves
   // the page holding a deterministic garbage pattern.
   void CutPowerAfterPagesErased(uint64_t n);
+  // Called once when an injected power cut (any of the above) takes effect, after the
+  // interrupted operation stored what it got to store. A process that models a real power
+  // cut (`smpkit device --fault-after-writes N`) exits here without cleaning up.
+  void set_power_cut_handler(std::function<void()> handler) {
+    power_cut_handler_ = std::move(handler);
+  }
   void PowerOff() { powered_ = false; }
   // Powers the device on again and disarms every pending fault.
   void PowerOn();
@@ -122,6 +129,8 @@ class Flash {
   Status CheckRange(const char* op, uint32_t offset, uint64_t length) const;
   Status StoreGarbagePage(uint32_t page_offset);
   Error PowerCutError(const char* op, uint32_t offset) const;
+  // An injected power cut takes effect: power off, then the handler.
+  void CutPower();
 
   Geometry geometry_;
   Status geometry_status_;
@@ -136,6 +145,7 @@ class Flash {
   uint64_t bytes_budget_ = UINT64_MAX;
   uint64_t erase_budget_ = UINT64_MAX;
   bool interrupt_this_ = false;  // set by Begin() when the current mutation is the cut one
+  std::function<void()> power_cut_handler_;
   std::vector<uint8_t> page_buf_;  // one page, allocated once
   // Per page: bytes [watermark, page_size) are known erased (nothing written there since the
   // last erase). A write that starts at or above the watermark needs no NOR check. Pages of
