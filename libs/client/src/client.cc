@@ -357,6 +357,7 @@ class Uploader {
   struct Chunk {
     uint64_t off;
     size_t len;
+    uint64_t acked_at_send = 0;  // acked_ when sent: the device had that much of ours then
   };
 
   size_t ChunkSize(uint64_t off, bool first) const {
@@ -412,8 +413,9 @@ class Uploader {
                         options_.upgrade, image_.subspan(off, n));
     if (first) req.timeout = std::max(options_.first_timeout, session_.config().timeout);
     req.on_retransmit = [this] { OnLoss(); };
-    Chunk chunk{off, n};
+    Chunk chunk{off, n, acked_};
     next_off_ = off + n;
+    sent_high_ = std::max(sent_high_, next_off_);
     ++result_.chunks_sent;
     auto id = session_.Submit(std::move(req),
                               [this, chunk](Result<Reply> r) { OnReply(chunk, std::move(r)); });
@@ -459,7 +461,8 @@ class Uploader {
       if (has_match && !match) {
         return Fail(Error(Errc::kCrypto,
                           "device reports the uploaded image does not match its SHA-256 "
-                          "(match: false)"));
+                          "(match: false; did another upload take over the device's single "
+                          "upload session?)"));
       }
       done_ = true;
       CancelAll();
@@ -472,6 +475,17 @@ class Uploader {
         window_ = std::min(window_cap_, window_ + 1);
       }
     } else {
+      // The device keeps one upload session; a first chunk from another client restarts it
+      // (Zephyr). Its offset then is one this upload cannot have: below what the device had
+      // already acknowledged to us when this chunk was sent, or beyond all we sent. Going on
+      // would mix the two images, so stop and say why.
+      if (chunk.off != 0 && off != 0 && (off < chunk.acked_at_send || off > sent_high_)) {
+        return Fail(Error::Format(
+            Errc::kBusy,
+            "another upload took over the device's upload session (it expects offset %llu, "
+            "this upload had reached %llu): the device keeps a single upload at a time",
+            static_cast<unsigned long long>(off), static_cast<unsigned long long>(acked_)));
+      }
       // The device expects another offset: a chunk was lost or duplicated, the upload was
       // resumed, or the device lost its session (off 0: restart with a full first chunk).
       ++result_.rewinds;
@@ -505,6 +519,7 @@ class Uploader {
   size_t window_;
   size_t clean_ = 0;
   uint64_t next_off_ = 0;
+  uint64_t sent_high_ = 0;  // end of the furthest chunk ever sent (rewinds included)
   uint64_t acked_ = 0;
   bool acked_any_ = false;
   bool done_ = false;
