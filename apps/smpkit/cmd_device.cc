@@ -47,6 +47,7 @@ struct DeviceOptions {
   std::string boot_mode = "swap-move";
   uint64_t fault_after_writes = UINT64_MAX;
   bool exit_after_boot = false;
+  bool image_check = true;  // CONFIG_IMG_ENABLE_IMAGE_CHECK
 };
 
 // Exit status of a process stopped by --fault-after-writes (a simulated power cut).
@@ -227,9 +228,14 @@ class DeviceProcess {
         if (ec != asio::error::operation_aborted) ReceiveUdp(u);
         return;
       }
-      if (Request* r = Admit()) {
-        // A datagram larger than the SMP buffer cannot be received whole (rc 9 follows).
-        const size_t take = std::min<size_t>(n, opt_.buf_size);
+      // A datagram larger than the SMP buffer cannot be received whole (rc 9 follows).
+      const size_t take = std::min<size_t>(n, opt_.buf_size);
+      if (queued_ == 0) {
+        // Nothing waits in the work queue: handle it in place (no copy, no extra dispatch).
+        UdpSink sink(*u.sock, u.peer);
+        dev_.HandlePacket(ConstByteSpan(u.rx.data(), take), sink);
+        AfterRequest();
+      } else if (Request* r = Admit()) {
         std::memcpy(r->data.data(), u.rx.data(), take);
         r->size = take;
         r->udp = &u;
@@ -299,9 +305,15 @@ class DeviceProcess {
         if (r.consumed == 0) break;
         // Errors (bad CRC, garbage) drop the partial packet; Zephyr answers nothing.
         if (!r.packet.ok() || !r.packet->has_value()) continue;
+        const ConstByteSpan p = **r.packet;
+        if (queued_ == 0 && !opt_.baud) {
+          SerialSink sink(*this);
+          dev_.HandlePacket(p, sink);
+          AfterRequest();
+          continue;
+        }
         Request* req = Admit();
         if (!req) continue;
-        const ConstByteSpan p = **r.packet;
         const size_t take = std::min(p.size(), req->data.size());
         std::memcpy(req->data.data(), p.data(), take);
         req->size = take;
@@ -448,6 +460,7 @@ int RunDevice(const DeviceOptions& opt) {
   config.slot_size = opt.slot_size;
   config.server.buf_size = opt.buf_size;
   config.server.buf_count = opt.buf_count;
+  config.img.image_check = opt.image_check;
   if (opt.boot_mode == "overwrite-only") {
     config.boot.mode = mcuboot::BootMode::kOverwriteOnly;
   } else if (opt.boot_mode != "swap-move") {
@@ -545,6 +558,9 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   cmd->add_option("--fault-after-writes", opt->fault_after_writes,
                   "fault injection: after N flash writes/page erases of this process, tear the "
                   "next one as a power cut does and exit at once with status 9");
+  cmd->add_flag("--image-check,!--no-image-check", opt->image_check,
+                "CONFIG_IMG_ENABLE_IMAGE_CHECK: SHA-256 of the uploaded image against the "
+                "client's sha, answered as \"match\" (default on; Zephyr's default is off)");
   cmd->add_flag("--exit-after-boot", opt->exit_after_boot,
                 "run the bootloader, print what boots, and exit (no transports)");
   cmd->add_option("--ble-sim", opt->ble_sim,
