@@ -211,6 +211,48 @@ TEST(PowerCutSweepTest, SwapMovePermanent) { Sweep(Scenario::kPerm, "perm"); }
 TEST(PowerCutSweepTest, SwapMoveRevert) { Sweep(Scenario::kRevert, "revert"); }
 TEST(PowerCutSweepTest, OverwriteOnly) { Sweep(Scenario::kOverwrite, "overwrite"); }
 
+// Power cut again while the restarted process resumes the interrupted swap (every 5th
+// first cut, each followed by a second cut a few operations into the resume).
+TEST(PowerCutSweepTest, SwapMoveCutAgainDuringTheResume) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("smpkit-powercut-twice-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string tmpl = (dir / "template.flash").string();
+  const std::string work = (dir / "work.flash").string();
+  auto prepared = Prepare(tmpl, Scenario::kTest);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message();
+  const auto& [old_v, new_v] = *prepared;
+  const std::vector<std::string> common = {"--flash", work, "--slot-size",
+                                           std::to_string(kSlotSize), "--exit-after-boot"};
+  uint64_t double_cuts = 0;
+  for (uint64_t n = 0;; n += 5) {
+    ASSERT_LT(n, 2000u);
+    std::filesystem::copy_file(tmpl, work, std::filesystem::copy_options::overwrite_existing);
+    auto first = common;
+    first.insert(first.end(), {"--fault-after-writes", std::to_string(n)});
+    const RunResult cut1 = RunDevice(first);
+    if (cut1.status == 0) break;  // past the end of the swap
+    ASSERT_EQ(cut1.status, 9) << cut1.out;
+    auto second = common;
+    second.insert(second.end(), {"--fault-after-writes", std::to_string(1 + n % 23)});
+    const RunResult cut2 = RunDevice(second);
+    ASSERT_TRUE(cut2.status == 9 || cut2.status == 0) << cut2.out;
+    if (cut2.status == 9) ++double_cuts;
+    const RunResult restart = RunDevice(common);
+    ASSERT_EQ(restart.status, 0) << "cuts at " << n << ", then " << 1 + n % 23 << ": "
+                                 << restart.out;
+    EXPECT_EQ(restart.out.find("provisioned factory image"), std::string::npos) << restart.out;
+    const std::string running = Running(restart.out);
+    ASSERT_TRUE(running == old_v || running == new_v) << restart.out;
+    const auto [slot0, slot1] = SlotVersions(work, false);
+    EXPECT_EQ(slot0, running);
+    EXPECT_EQ(slot1, running == old_v ? new_v : old_v);
+  }
+  std::filesystem::remove_all(dir);
+  EXPECT_GE(double_cuts, 20u) << "the second cut should land inside the resume";
+}
+
 // An existing flash file whose primary slot is erased (as swap-move leaves it mid-way, or
 // after an erase) is not taken for a new flash: nothing is provisioned, the boot fails
 // with a clear error and a non-zero status; --provision writes the factory image.
