@@ -46,6 +46,7 @@ struct DeviceOptions {
   bool provision = false;
   std::string boot_mode = "swap-move";
   uint64_t fault_after_writes = UINT64_MAX;
+  bool fault_tear = false;
   bool exit_after_boot = false;
   bool image_check = true;  // CONFIG_IMG_ENABLE_IMAGE_CHECK
 };
@@ -493,9 +494,14 @@ int RunDevice(const DeviceOptions& opt) {
     flash = std::move(*f);
   }
   if (opt.fault_after_writes != UINT64_MAX) {
-    // Counted from the start of the process: the write (or page erase) after that many is
-    // torn as a power cut tears it, and the process stops on the spot (no clean-up).
-    flash->CutPowerAtMutation(opt.fault_after_writes);
+    // Counted from the start of the process: after that many writes and page erases the
+    // power goes, before the next one starts (or, with --fault-tear, in the middle of it),
+    // and the process stops on the spot (no clean-up).
+    if (opt.fault_tear) {
+      flash->CutPowerAtMutation(opt.fault_after_writes);
+    } else {
+      flash->CutPowerBeforeMutation(opt.fault_after_writes);
+    }
     flash->set_power_cut_handler([] {
       static const char kMsg[] = "smpkit device: power cut (--fault-after-writes)\n";
       (void)!write(2, kMsg, sizeof(kMsg) - 1);
@@ -556,8 +562,11 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                   "MCUboot upgrade mode: swap-move or overwrite-only")
       ->check(CLI::IsMember({"swap-move", "overwrite-only"}));
   cmd->add_option("--fault-after-writes", opt->fault_after_writes,
-                  "fault injection: after N flash writes/page erases of this process, tear the "
-                  "next one as a power cut does and exit at once with status 9");
+                  "fault injection: after N flash writes/page erases of this process, cut the "
+                  "power before the next one and exit at once with status 9");
+  cmd->add_flag("--fault-tear", opt->fault_tear,
+                "with --fault-after-writes: the cut tears the next operation (half a write, "
+                "a garbage page) instead of coming before it");
   cmd->add_flag("--image-check,!--no-image-check", opt->image_check,
                 "CONFIG_IMG_ENABLE_IMAGE_CHECK: SHA-256 of the uploaded image against the "
                 "client's sha, answered as \"match\" (default on; Zephyr's default is off)");

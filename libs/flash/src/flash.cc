@@ -95,6 +95,16 @@ Status Flash::Begin(bool mutation) {
   }
   interrupt_this_ = false;
   if (mutation) {
+    if (stop_at_mutation_ != kDisarmed) {
+      if (stop_at_mutation_ == 0) {
+        // The power goes before this operation starts: the medium holds exactly the
+        // operations before it (e.g. a page erased and nothing written to it yet).
+        stop_at_mutation_ = kDisarmed;
+        CutPower();
+        return Error(Errc::kIo, "power cut before a flash write or erase");
+      }
+      --stop_at_mutation_;
+    }
     ++mutations_;
     if (cut_at_mutation_ != kDisarmed) {
       if (cut_at_mutation_ == 0) {
@@ -320,12 +330,14 @@ Result<bool> Flash::IsErased(uint32_t offset, uint32_t length) {
 
 void Flash::FailOperation(uint64_t n) { fail_at_op_ = n; }
 void Flash::CutPowerAtMutation(uint64_t n) { cut_at_mutation_ = n; }
+void Flash::CutPowerBeforeMutation(uint64_t n) { stop_at_mutation_ = n; }
 void Flash::CutPowerAfterBytesWritten(uint64_t n) { bytes_budget_ = n; }
 void Flash::CutPowerAfterPagesErased(uint64_t n) { erase_budget_ = n; }
 
 void Flash::ClearFaults() {
   fail_at_op_ = kDisarmed;
   cut_at_mutation_ = kDisarmed;
+  stop_at_mutation_ = kDisarmed;
   bytes_budget_ = kDisarmed;
   erase_budget_ = kDisarmed;
   interrupt_this_ = false;

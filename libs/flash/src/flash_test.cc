@@ -169,6 +169,23 @@ TEST(FaultTest, PowerCutHandlerRunsOnceAfterTheTornWrite) {
   EXPECT_EQ(calls, 2);
 }
 
+TEST(FaultTest, CutBeforeMutationLeavesTheMediumAsTheCompletedOperations) {
+  RamFlash f(kSmall);
+  int calls = 0;
+  f.set_power_cut_handler([&] { ++calls; });
+  ASSERT_TRUE(f.Write(0, std::vector<uint8_t>(8, 0x00)).ok());
+  f.CutPowerBeforeMutation(1);
+  std::array<uint8_t, 4> b{};
+  ASSERT_TRUE(f.Read(0, b).ok());  // reads do not count
+  ASSERT_TRUE(f.ErasePage(0).ok());
+  EXPECT_FALSE(f.Write(0, std::vector<uint8_t>(8, 0x00)).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(f.powered());
+  f.PowerOn();
+  // The erase completed, the write never started: the page is fully erased.
+  EXPECT_TRUE(*f.IsErased(0, kSmall.size));
+}
+
 TEST(FaultTest, CutAfterBytesWritten) {
   RamFlash f(kSmall);
   f.CutPowerAfterBytesWritten(10);

@@ -96,6 +96,9 @@ class Flash {
   // its first half (whole write units), a page erase leaves the page holding a deterministic
   // garbage pattern. That operation and every later one fail until PowerOn().
   void CutPowerAtMutation(uint64_t n);
+  // The power is cut just before the n-th mutating operation from now: that operation and
+  // all later ones fail without touching the medium (a process killed between two writes).
+  void CutPowerBeforeMutation(uint64_t n);
   // Power is cut once n more bytes have been written: the write crossing the limit stores
   // only the bytes below it (whole write units) and fails.
   void CutPowerAfterBytesWritten(uint64_t n);
@@ -142,6 +145,7 @@ class Flash {
   // Armed faults; UINT64_MAX = disarmed.
   uint64_t fail_at_op_ = UINT64_MAX;
   uint64_t cut_at_mutation_ = UINT64_MAX;
+  uint64_t stop_at_mutation_ = UINT64_MAX;
   uint64_t bytes_budget_ = UINT64_MAX;
   uint64_t erase_budget_ = UINT64_MAX;
   bool interrupt_this_ = false;  // set by Begin() when the current mutation is the cut one
