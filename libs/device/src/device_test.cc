@@ -220,7 +220,9 @@ TEST(DeviceLargeSlotTest, EightMiBSlotsBootAndSwap) {
   ASSERT_TRUE(secondary.Write(0, ConstByteSpan(big->data(), whole)).ok());
   std::array<uint8_t, 4> tail{0xff, 0xff, 0xff, 0xff};
   std::copy(big->begin() + static_cast<std::ptrdiff_t>(whole), big->end(), tail.begin());
-  if (whole < big->size()) ASSERT_TRUE(secondary.Write(static_cast<uint32_t>(whole), tail).ok());
+  if (whole < big->size()) {
+    ASSERT_TRUE(secondary.Write(static_cast<uint32_t>(whole), tail).ok());
+  }
   ASSERT_TRUE(dev.bootloader().RequestUpgrade(0, true).ok());
   boot = dev.Boot();
   ASSERT_TRUE(boot.ok()) << boot.error().message();
