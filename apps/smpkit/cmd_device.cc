@@ -84,9 +84,9 @@ Result<asio::ip::udp::endpoint> ParseEndpoint(const std::string& text) {
 }
 
 // The process's request path is allocation-free once running: a datagram or serial packet
-// is copied into one of buf_count fixed request buffers (the SMP work queue; a full queue
-// drops, as a Zephyr server without free net_bufs does), handled from there, and answered
-// straight to the socket or into the serial output ring. Output is bounded on every
+// is handled in place when nothing waits for the SMP work queue, else copied into one of
+// buf_count fixed request buffers (a full queue drops, as a Zephyr server without free
+// net_bufs does), and answered straight to the socket or into the serial output ring. Output is bounded on every
 // transport: UDP sends never block (a datagram the socket cannot take is dropped), and the
 // serial output ring stops the pty reader while it is over half full, as a UART with
 // hardware flow control stops its peer, so a host that never reads holds the device's
