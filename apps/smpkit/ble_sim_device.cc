@@ -112,6 +112,12 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
         } else if (waiting_.size() < 8) {
           waiting_.push_back(body_);  // sent once the phone is connected
         }
+        // Flow control: while the client does not read its answers, stop reading its
+        // requests (the output queue stays bounded); WriteNext() resumes.
+        if (tx_.size() >= kMaxQueuedAnswers) {
+          read_paused_ = true;
+          return;
+        }
         ReadHeader();
       });
     });
@@ -135,6 +141,10 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
     asio::async_write(socket_, asio::buffer(tx_.front()), [this, self](asio::error_code ec, size_t) {
       tx_.pop_front();
       if (ec) return Close();
+      if (read_paused_ && tx_.size() < kMaxQueuedAnswers / 2) {
+        read_paused_ = false;
+        ReadHeader();
+      }
       WriteNext();
     });
   }
@@ -152,6 +162,8 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
   std::deque<std::vector<uint8_t>> tx_;
   std::vector<std::vector<uint8_t>> waiting_;
   bool writing_ = false;
+  bool read_paused_ = false;
+  static constexpr size_t kMaxQueuedAnswers = 16;
   ble::Link* mine_ = nullptr;  // this phone's current link (owned by links_)
 };
 

@@ -7,11 +7,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <asio.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +24,7 @@
 #include "smpkit/device/device.h"
 #include "smpkit/flash/file_flash.h"
 #include "smpkit/mcuboot/keys.h"
+#include "smpkit/transport/console_lines.h"
 #include "smpkit/transport/serial.h"
 
 namespace smpkit::cli {
@@ -39,11 +42,26 @@ struct DeviceOptions {
   uint32_t buf_count = 4;
   // CONFIG_MCUMGR_TRANSPORT_UDP_MTU: datagrams above it are cut short (then answered rc 9).
   uint32_t udp_mtu = 1500;
+  // CONFIG_UART_MCUMGR_RX_BUF_SIZE: console lines longer than this ('\n' included) are
+  // dropped whole, as Zephyr's uart_mcumgr does.
+  uint32_t serial_line_max = 128;
   uint32_t slot_size = 0x69000;
   std::vector<std::string> keys;
   std::string factory_version = "1.0.0";
   bool quiet = false;
+  // Start-up and fault injection (power-cut sweeps through the real process).
+  bool provision = false;
+  std::string boot_mode = "swap-move";
+  uint64_t fault_after_writes = UINT64_MAX;
+  bool fault_tear = false;
+  bool exit_after_boot = false;
+  bool image_check = true;  // CONFIG_IMG_ENABLE_IMAGE_CHECK
 };
+
+// Exit status of a process stopped by --fault-after-writes (a simulated power cut).
+constexpr int kExitPowerCut = 9;
+// 65,535 - 8 (UDP header) - 20 (IPv4 header).
+constexpr uint32_t kMaxUdpPayload = 65507;
 
 // "HOST:PORT", "[V6]:PORT", "PORT".
 Result<asio::ip::udp::endpoint> ParseEndpoint(const std::string& text) {
@@ -72,17 +90,28 @@ Result<asio::ip::udp::endpoint> ParseEndpoint(const std::string& text) {
   return asio::ip::udp::endpoint(addr, static_cast<uint16_t>(p));
 }
 
-// Collects the response frames of one request.
-class Collect : public smp::ResponseSink {
- public:
-  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
-  std::vector<std::vector<uint8_t>> frames;
-};
-
+// The process's request path is allocation-free once running: a datagram or serial packet
+// is handled in place when nothing waits for the SMP work queue, else copied into one of
+// buf_count fixed request buffers (a full queue drops, as a Zephyr server without free
+// net_bufs does), and answered straight to the socket or into the serial output ring. Output is
+// bounded on every transport: UDP sends never block (a datagram the socket cannot take is dropped),
+// and the serial output ring stops the pty reader while it is over half full, as a UART with
+// hardware flow control stops its peer, so a host that never reads holds the device's
+// memory flat.
 class DeviceProcess {
  public:
   DeviceProcess(asio::io_context& io, device::Device& dev, const DeviceOptions& opt)
-      : io_(io), dev_(dev), opt_(opt), reset_timer_(io), pty_timer_(io), signals_(io, SIGINT, SIGTERM) {}
+      : io_(io),
+        dev_(dev),
+        opt_(opt),
+        reset_timer_(io),
+        pty_timer_(io),
+        work_timer_(io),
+        tx_timer_(io),
+        signals_(io, SIGINT, SIGTERM) {
+    requests_.resize(opt_.buf_count);
+    for (auto& r : requests_) r.data.resize(opt_.buf_size);
+  }
 
   Status Start() {
     for (const auto& u : opt_.udp) {
@@ -91,6 +120,7 @@ class DeviceProcess {
       asio::error_code ec;
       sock->open(ep.protocol(), ec);
       if (!ec) sock->bind(ep, ec);
+      if (!ec) sock->non_blocking(true, ec);  // a full socket drops an answer, never blocks
       if (ec) {
         return Error::Format(Errc::kIo, "cannot bind UDP %s: %s", u.c_str(), ec.message().c_str());
       }
@@ -121,45 +151,110 @@ class DeviceProcess {
     asio::ip::udp::endpoint peer;
   };
 
-  // Requests waiting for the single SMP work queue; at most buf_count, the rest dropped
-  // (a Zephyr server without free buffers drops requests silently).
-  bool Admit() {
-    if (pending_ >= opt_.buf_count) {
-      ++dropped_;
-      return false;
+  // One request waiting for the single SMP work queue, in a buffer of buf_size bytes.
+  struct Request {
+    std::vector<uint8_t> data;
+    size_t size = 0;
+    Udp* udp = nullptr;  // nullptr: the serial console
+    asio::ip::udp::endpoint peer;
+    std::chrono::steady_clock::time_point ready{};  // --baud: when its last byte arrived
+  };
+
+  // Answers go straight out: to the requesting UDP peer, or into the serial output ring.
+  class UdpSink : public smp::ResponseSink {
+   public:
+    UdpSink(asio::ip::udp::socket& sock, const asio::ip::udp::endpoint& peer)
+        : sock_(sock), peer_(peer) {}
+    void SendResponse(ConstByteSpan f) override {
+      asio::error_code ec;
+      sock_.send_to(asio::buffer(f.data(), f.size()), peer_, 0, ec);
     }
-    ++pending_;
-    return true;
+
+   private:
+    asio::ip::udp::socket& sock_;
+    const asio::ip::udp::endpoint& peer_;
+  };
+  class SerialSink : public smp::ResponseSink {
+   public:
+    explicit SerialSink(DeviceProcess& p) : p_(p) {}
+    void SendResponse(ConstByteSpan f) override { p_.WriteSerial(f); }
+
+   private:
+    DeviceProcess& p_;
+  };
+
+  // Takes a free request buffer (nullptr when all buf_count are taken: the packet is dropped).
+  Request* Admit() {
+    if (queued_ >= requests_.size()) {
+      ++dropped_;
+      return nullptr;
+    }
+    return &requests_[(head_ + queued_) % requests_.size()];
+  }
+  void Enqueue() {
+    ++queued_;
+    ScheduleWork();
+  }
+
+  void ScheduleWork() {
+    if (work_scheduled_ || queued_ == 0) return;
+    work_scheduled_ = true;
+    const auto ready = requests_[head_].ready;
+    if (opt_.baud && ready > std::chrono::steady_clock::now()) {
+      work_timer_.expires_at(ready);
+      work_timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        RunOne();
+      });
+    } else {
+      asio::post(io_, [this] { RunOne(); });
+    }
+  }
+
+  void RunOne() {
+    work_scheduled_ = false;
+    if (queued_ == 0) return;
+    Request& r = requests_[head_];
+    const ConstByteSpan packet(r.data.data(), r.size);
+    if (r.udp) {
+      UdpSink sink(*r.udp->sock, r.peer);
+      dev_.HandlePacket(packet, sink);
+    } else {
+      SerialSink sink(*this);
+      dev_.HandlePacket(packet, sink);
+    }
+    head_ = (head_ + 1) % requests_.size();
+    --queued_;
+    AfterRequest();
+    ScheduleWork();
   }
 
   void ReceiveUdp(Udp& u) {
-    u.sock->async_receive_from(asio::buffer(u.rx), u.peer,
-                               [this, &u](const asio::error_code& ec, size_t n) {
-      if (ec) {
-        if (ec != asio::error::operation_aborted) ReceiveUdp(u);
-        return;
-      }
-      if (Admit()) {
-        auto packet = std::make_shared<std::vector<uint8_t>>(u.rx.begin(), u.rx.begin() + n);
-        auto peer = u.peer;
-        asio::post(io_, [this, &u, packet, peer] {
-          Collect c;
-          // As Zephyr's UDP transport: a datagram larger than its receive buffer
-          // (CONFIG_MCUMGR_TRANSPORT_UDP_MTU) or the SMP buffer is cut short, and the SMP
-          // layer then answers rc 9 (length mismatch).
-          const size_t take =
-              std::min<size_t>({packet->size(), opt_.udp_mtu, opt_.buf_size});
-          dev_.HandlePacket(ConstByteSpan(packet->data(), take), c);
-          for (auto& f : c.frames) {
-            asio::error_code ec2;
-            u.sock->send_to(asio::buffer(f), peer, 0, ec2);
+    u.sock->async_receive_from(
+        asio::buffer(u.rx), u.peer, [this, &u](const asio::error_code& ec, size_t n) {
+          if (ec) {
+            if (ec != asio::error::operation_aborted) ReceiveUdp(u);
+            return;
           }
-          --pending_;
-          AfterRequest();
+          // As Zephyr's UDP transport: a datagram larger than its receive buffer
+          // (CONFIG_MCUMGR_TRANSPORT_UDP_MTU) or the SMP buffer is cut short, and the SMP layer
+          // then answers rc 9 (length mismatch).
+          const size_t take = std::min<size_t>({n, opt_.udp_mtu, opt_.buf_size});
+          if (queued_ == 0) {
+            // Nothing waits in the work queue: handle it in place (no copy, no extra dispatch).
+            UdpSink sink(*u.sock, u.peer);
+            dev_.HandlePacket(ConstByteSpan(u.rx.data(), take), sink);
+            AfterRequest();
+          } else if (Request* r = Admit()) {
+            std::memcpy(r->data.data(), u.rx.data(), take);
+            r->size = take;
+            r->udp = &u;
+            r->peer = u.peer;
+            r->ready = {};
+            Enqueue();
+          }
+          ReceiveUdp(u);
         });
-      }
-      ReceiveUdp(u);
-    });
   }
 
   Status OpenPty() {
@@ -181,12 +276,26 @@ class DeviceProcess {
     pty_ = std::make_unique<asio::posix::stream_descriptor>(io_, master);
     decoder_buf_.resize(opt_.buf_size - 2);  // P <= NETBUF_SIZE - 4 with length and CRC
     decoder_ = std::make_unique<transport::SerialDecoder>(ByteSpan(decoder_buf_));
+    line_buf_.resize(opt_.serial_line_max);
+    lines_ = std::make_unique<transport::ConsoleLineFilter>(ByteSpan(line_buf_));
+    // One answer of buf_size bytes encoded, and the output ring: a few of them.
+    encode_buf_.resize(transport::SerialEncoder::EncodedSize(opt_.buf_size));
+    tx_ring_.resize(std::max<size_t>(kTxRingMin, 4 * encode_buf_.size()));
     fmt::print("serial: {}\n", pty_path_);
     ReadPty();
     return Ok();
   }
 
+  // Flow control: the reader stops while the output ring is over half full and restarts
+  // when it has drained below a quarter.
+  bool TxCongested() const { return tx_size_ > tx_ring_.size() / 2; }
+
   void ReadPty() {
+    if (TxCongested()) {
+      read_paused_ = true;
+      return;
+    }
+    read_paused_ = false;
     pty_->async_read_some(asio::buffer(pty_rx_), [this](const asio::error_code& ec, size_t n) {
       if (ec) {
         if (ec != asio::error::operation_aborted) {
@@ -198,72 +307,100 @@ class DeviceProcess {
         return;
       }
       // With baud emulation the bytes "arrive" at line rate.
-      auto now = std::chrono::steady_clock::now();
       if (opt_.baud) {
-        line_in_free_ = std::max(line_in_free_, now) + ByteTime(n);
+        line_in_free_ = std::max(line_in_free_, std::chrono::steady_clock::now()) + ByteTime(n);
       }
-      ConstByteSpan in(pty_rx_.data(), n);
-      while (!in.empty()) {
-        auto r = decoder_->Feed(in);
-        in = in.subspan(r.consumed);
-        if (r.consumed == 0) break;
-        // Errors (bad CRC, garbage) drop the partial packet; Zephyr answers nothing.
-        if (!r.packet.ok() || !r.packet->has_value()) continue;
-        if (!Admit()) continue;
-        auto packet = std::make_shared<std::vector<uint8_t>>((*r.packet)->begin(), (*r.packet)->end());
-        auto run = [this, packet] {
-          Collect c;
-          dev_.HandlePacket(*packet, c);
-          for (auto& f : c.frames) WriteSerial(f);
-          --pending_;
-          AfterRequest();
-        };
-        if (opt_.baud && line_in_free_ > now) {
-          auto t = std::make_shared<asio::steady_timer>(io_, line_in_free_);
-          t->async_wait([t, run](const asio::error_code&) { run(); });
-        } else {
-          asio::post(io_, run);
-        }
-      }
+      // Zephyr's uart_mcumgr collects lines in CONFIG_UART_MCUMGR_RX_BUF_SIZE buffers and
+      // drops a longer line whole, before the console framing sees it.
+      lines_->Feed(ConstByteSpan(pty_rx_.data(), n),
+                   [this](ConstByteSpan line) { HandleConsoleLine(line); });
       ReadPty();
     });
+  }
+
+  // One console line (with its '\n') through the SMP console framing.
+  void HandleConsoleLine(ConstByteSpan in) {
+    while (!in.empty()) {
+      auto r = decoder_->Feed(in);
+      in = in.subspan(r.consumed);
+      if (r.consumed == 0) break;
+      // Errors (bad CRC, garbage) drop the partial packet; Zephyr answers nothing.
+      if (!r.packet.ok() || !r.packet->has_value()) continue;
+      const ConstByteSpan p = **r.packet;
+      if (queued_ == 0 && !opt_.baud) {
+        SerialSink sink(*this);
+        dev_.HandlePacket(p, sink);
+        AfterRequest();
+        continue;
+      }
+      Request* req = Admit();
+      if (!req) continue;
+      const size_t take = std::min(p.size(), req->data.size());
+      std::memcpy(req->data.data(), p.data(), take);
+      req->size = take;
+      req->udp = nullptr;
+      req->ready = line_in_free_;
+      Enqueue();
+    }
   }
 
   std::chrono::steady_clock::duration ByteTime(size_t n) const {
     return std::chrono::nanoseconds(static_cast<int64_t>(n) * 10'000'000'000LL / opt_.baud);
   }
 
-  void WriteSerial(const std::vector<uint8_t>& packet) {
-    std::vector<uint8_t> wire(transport::SerialEncoder::EncodedSize(packet.size()));
-    auto n = transport::SerialEncoder::Encode(packet, wire);
+  // Encodes an answer into the output ring; an answer the ring cannot take is dropped (the
+  // reader is stopped long before that in steady state).
+  void WriteSerial(ConstByteSpan packet) {
+    auto n = transport::SerialEncoder::Encode(packet, encode_buf_);
     if (!n.ok()) return;
-    wire.resize(*n);
-    tx_queue_.push_back(std::move(wire));
+    if (*n > tx_ring_.size() - tx_size_) {
+      ++tx_dropped_;
+      return;
+    }
+    size_t at = (tx_head_ + tx_size_) % tx_ring_.size();
+    for (size_t done = 0; done < *n;) {
+      const size_t k = std::min(*n - done, tx_ring_.size() - at);
+      std::memcpy(tx_ring_.data() + at, encode_buf_.data() + done, k);
+      done += k;
+      at = (at + k) % tx_ring_.size();
+    }
+    tx_size_ += *n;
     if (!tx_busy_) PumpSerial();
   }
 
   void PumpSerial() {
-    if (tx_queue_.empty()) {
+    if (tx_size_ == 0) {
       tx_busy_ = false;
       return;
     }
     tx_busy_ = true;
-    auto data = std::make_shared<std::vector<uint8_t>>(std::move(tx_queue_.front()));
-    tx_queue_.pop_front();
-    auto write = [this, data] {
-      asio::async_write(*pty_, asio::buffer(*data), [this, data](const asio::error_code&, size_t) {
-        PumpSerial();
-      });
-    };
+    const size_t k = std::min(tx_size_, tx_ring_.size() - tx_head_);
     if (opt_.baud) {
-      // The line is busy for the bytes' transfer time: the response is complete then.
-      auto now = std::chrono::steady_clock::now();
-      line_out_free_ = std::max(line_out_free_, now) + ByteTime(data->size());
-      auto t = std::make_shared<asio::steady_timer>(io_, line_out_free_);
-      t->async_wait([t, write](const asio::error_code&) { write(); });
+      // The line is busy for the bytes' transfer time: they are complete then.
+      line_out_free_ = std::max(line_out_free_, std::chrono::steady_clock::now()) + ByteTime(k);
+      tx_timer_.expires_at(line_out_free_);
+      tx_timer_.async_wait([this, k](const asio::error_code& ec) {
+        if (ec) return;
+        WriteRing(k);
+      });
     } else {
-      write();
+      WriteRing(k);
     }
+  }
+
+  void WriteRing(size_t k) {
+    asio::async_write(*pty_, asio::buffer(tx_ring_.data() + tx_head_, k),
+                      [this](const asio::error_code& ec, size_t written) {
+                        if (ec == asio::error::operation_aborted) return;
+                        // On a write error the bytes are lost (no reader on the line), as on a
+                        // UART.
+                        const size_t done =
+                            ec ? std::min(tx_size_, tx_ring_.size() - tx_head_) : written;
+                        tx_head_ = (tx_head_ + done) % tx_ring_.size();
+                        tx_size_ -= done;
+                        if (read_paused_ && tx_size_ <= tx_ring_.size() / 4) ReadPty();
+                        PumpSerial();
+                      });
   }
 
   void AfterRequest() {
@@ -274,9 +411,11 @@ class DeviceProcess {
       if (ec) return;
       resetting_ = false;
       if (decoder_) decoder_->Reset();
+      if (lines_) lines_->Reset();
       auto r = dev_.Boot();
       if (!r.ok()) {
         fmt::print(stderr, "device: boot failed: {}\n", r.error().message());
+        boot_failed_ = true;
         io_.stop();
         return;
       }
@@ -285,6 +424,9 @@ class DeviceProcess {
   }
 
  public:
+  // A reset's boot failed (the device is bricked): the process ends with a failure status.
+  bool boot_failed() const { return boot_failed_; }
+
   static void PrintBoot(device::Device& dev) {
     const auto& img = dev.last_boot().images[0];
     char v[32];
@@ -304,21 +446,35 @@ class DeviceProcess {
   const DeviceOptions& opt_;
   asio::steady_timer reset_timer_;
   asio::steady_timer pty_timer_;
-  asio::signal_set signals_;
+  static constexpr size_t kTxRingMin = 64 * 1024;
   std::vector<std::unique_ptr<Udp>> udp_;
+  std::vector<Request> requests_;  // ring of buf_count; [head_, head_ + queued_) wait
+  size_t head_ = 0;
+  size_t queued_ = 0;
+  bool work_scheduled_ = false;
+  asio::steady_timer work_timer_;
   std::unique_ptr<asio::posix::stream_descriptor> pty_;
   std::string pty_path_;
   int slave_fd_ = -1;
   std::array<uint8_t, 4096> pty_rx_{};
   std::vector<uint8_t> decoder_buf_;
   std::unique_ptr<transport::SerialDecoder> decoder_;
-  std::deque<std::vector<uint8_t>> tx_queue_;
+  std::vector<uint8_t> line_buf_;
+  std::unique_ptr<transport::ConsoleLineFilter> lines_;
+  std::vector<uint8_t> encode_buf_;
+  std::vector<uint8_t> tx_ring_;  // [tx_head_, tx_head_ + tx_size_) waits for the pty
+  size_t tx_head_ = 0;
+  size_t tx_size_ = 0;
   bool tx_busy_ = false;
+  bool read_paused_ = false;
+  asio::steady_timer tx_timer_;
   std::chrono::steady_clock::time_point line_in_free_{};
   std::chrono::steady_clock::time_point line_out_free_{};
-  uint32_t pending_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t tx_dropped_ = 0;
+  asio::signal_set signals_;
   bool resetting_ = false;
+  bool boot_failed_ = false;
 };
 
 int RunDevice(const DeviceOptions& opt) {
@@ -326,6 +482,14 @@ int RunDevice(const DeviceOptions& opt) {
   config.slot_size = opt.slot_size;
   config.server.buf_size = opt.buf_size;
   config.server.buf_count = opt.buf_count;
+  config.img.image_check = opt.image_check;
+  if (opt.boot_mode == "overwrite-only") {
+    config.boot.mode = mcuboot::BootMode::kOverwriteOnly;
+  } else if (opt.boot_mode != "swap-move") {
+    fmt::print(stderr, "smpkit device: --boot-mode '{}' (want swap-move or overwrite-only)\n",
+               opt.boot_mode);
+    return kExitUsage;
+  }
   config.os.taskstat = true;  // the CLI's taskstat and datetime commands have a server
   config.os.datetime = true;
   // --key FILE: PEM, public or private. The bootloader accepts images signed with any of
@@ -351,6 +515,10 @@ int RunDevice(const DeviceOptions& opt) {
     config.boot.keys.push_back(std::move(*key));
   }
   std::unique_ptr<flash::Flash> flash;
+  // A factory image is written only into a flash known to be new (RAM, or a file this run
+  // created) or on --provision; never on a guess from its content: an erased primary slot
+  // is a state swap-move passes through, and a power cut there must resume, not re-provision.
+  bool fresh = true;
   if (opt.flash_path.empty()) {
     flash = std::make_unique<flash::RamFlash>(config.Geometry());
   } else {
@@ -359,14 +527,26 @@ int RunDevice(const DeviceOptions& opt) {
       fmt::print(stderr, "smpkit device: flash {}: {}\n", opt.flash_path, f.error().message());
       return kExitBadInput;
     }
+    fresh = (*f)->created();
     flash = std::move(*f);
   }
+  if (opt.fault_after_writes != UINT64_MAX) {
+    // Counted from the start of the process: after that many writes and page erases the
+    // power goes, before the next one starts (or, with --fault-tear, in the middle of it),
+    // and the process stops on the spot (no clean-up).
+    if (opt.fault_tear) {
+      flash->CutPowerAtMutation(opt.fault_after_writes);
+    } else {
+      flash->CutPowerBeforeMutation(opt.fault_after_writes);
+    }
+    flash->set_power_cut_handler([] {
+      static const char kMsg[] = "smpkit device: power cut (--fault-after-writes)\n";
+      (void)!write(2, kMsg, sizeof(kMsg) - 1);
+      _exit(kExitPowerCut);
+    });
+  }
   device::Device dev(*flash, config);
-  // A fresh flash (nothing in the primary slot) gets a bootable factory image.
-  std::array<uint8_t, 4> magic{};
-  const bool blank = !dev.layout().images[0].primary.Read(0, magic).ok() ||
-                     magic == std::array<uint8_t, 4>{0xff, 0xff, 0xff, 0xff};
-  if (blank) {
+  if (fresh || opt.provision) {
     if (!config.boot.keys.empty() && !signing_key) {
       fmt::print(stderr,
                  "smpkit device: a fresh flash needs a factory image signed with one of the "
@@ -387,10 +567,14 @@ int RunDevice(const DeviceOptions& opt) {
   }
   auto boot = dev.Boot();
   if (!boot.ok()) {
-    fmt::print(stderr, "smpkit device: boot failed: {}\n", boot.error().message());
+    fmt::print(stderr, "smpkit device: boot failed: {}{}\n", boot.error().message(),
+               opt.flash_path.empty() ? ""
+                                      : " (an existing flash file is never re-provisioned on "
+                                        "its own; --provision writes the factory image)");
     return kExitFailure;
   }
   if (!opt.quiet) DeviceProcess::PrintBoot(dev);
+  if (opt.exit_after_boot) return kExitOk;
   asio::io_context io;
   DeviceProcess proc(io, dev, opt);
   if (auto st = proc.Start(); !st.ok()) {
@@ -398,7 +582,7 @@ int RunDevice(const DeviceOptions& opt) {
     return kExitBadInput;
   }
   io.run();
-  return kExitOk;
+  return proc.boot_failed() ? kExitFailure : kExitOk;
 }
 
 }  // namespace
@@ -423,6 +607,10 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                   "answered rc 9, as Zephyr does")
       ->check(CLI::Range(64u, 65507u))
       ->capture_default_str();
+  cmd->add_option("--serial-line-max", opt->serial_line_max,
+                  "CONFIG_UART_MCUMGR_RX_BUF_SIZE: longer console lines ('\\n' included) are "
+                  "dropped whole, as Zephyr does")
+      ->check(CLI::Range(8u, 65536u));
   cmd->add_option("--slot-size", opt->slot_size, "image slot size in bytes (4 KiB multiple)")
       ->check(CLI::Range(0x8000u, 0x800000u));
   cmd->add_option("--key", opt->keys,
@@ -430,6 +618,23 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                   "of them; a private key also signs the factory image of a fresh flash");
   cmd->add_option("--factory-version", opt->factory_version, "version of the factory image");
   cmd->add_flag("--quiet", opt->quiet, "print only the endpoints");
+  cmd->add_flag("--provision", opt->provision,
+                "write the factory image into the primary slot even if the flash file exists "
+                "(a new file is always provisioned; an existing one never on its own)");
+  cmd->add_option("--boot-mode", opt->boot_mode,
+                  "MCUboot upgrade mode: swap-move or overwrite-only")
+      ->check(CLI::IsMember({"swap-move", "overwrite-only"}));
+  cmd->add_option("--fault-after-writes", opt->fault_after_writes,
+                  "fault injection: after N flash writes/page erases of this process, cut the "
+                  "power before the next one and exit at once with status 9");
+  cmd->add_flag("--fault-tear", opt->fault_tear,
+                "with --fault-after-writes: the cut tears the next operation (half a write, "
+                "a garbage page) instead of coming before it");
+  cmd->add_flag("--image-check,!--no-image-check", opt->image_check,
+                "CONFIG_IMG_ENABLE_IMAGE_CHECK: SHA-256 of the uploaded image against the "
+                "client's sha, answered as \"match\" (default on; Zephyr's default is off)");
+  cmd->add_flag("--exit-after-boot", opt->exit_after_boot,
+                "run the bootloader, print what boots, and exit (no transports)");
   cmd->add_option("--ble-sim", opt->ble_sim,
                   "serve a simulated nRF Desktop device over the BLE link model on this UNIX "
                   "socket, in real time (clients: --conn blesim:PATH)");
@@ -445,6 +650,16 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
       return;
     }
     if (opt->udp.empty() && !opt->serial_pty) opt->udp.push_back("127.0.0.1:1337");
+    // An answer is at most --buf-size bytes; over UDP it must fit one datagram (65,507
+    // bytes of payload over IPv4), or it could only be dropped. Refused up front instead.
+    if (!opt->udp.empty() && opt->buf_size > kMaxUdpPayload) {
+      fmt::print(stderr,
+                 "smpkit device: --buf-size {} exceeds the largest UDP datagram payload ({}): "
+                 "answers that large could not be sent over --udp\n",
+                 opt->buf_size, kMaxUdpPayload);
+      *exit_code = kExitUsage;
+      return;
+    }
     if (opt->slot_size % 4096 != 0) {
       fmt::print(stderr, "smpkit device: --slot-size must be a multiple of 4096\n");
       *exit_code = kExitUsage;

@@ -66,6 +66,38 @@ TEST(DecodeMap, TypeStrictness) {
   EXPECT_FALSE(DecodeMap({}, {TextField("d", &d)}).ok());
 }
 
+// RFC 3629 / RFC 8949 §5.3.1: text strings must be valid UTF-8.
+TEST(Utf8, ValidAndInvalidSequences) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii text that is longer than eight bytes"));
+  EXPECT_TRUE(IsValidUtf8("\xc3\xa9t\xc3\xa9"));  // "été"
+  EXPECT_TRUE(IsValidUtf8("\xe2\x82\xac"));       // U+20AC
+  EXPECT_TRUE(IsValidUtf8("\xf0\x9f\x98\x80"));   // U+1F600
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xed\x9f\xbf"));       // U+D7FF
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("abc\x80"));           // lone continuation
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xf0\x9f\x98"));      // truncated 4-byte
+  EXPECT_FALSE(IsValidUtf8("\xe2\x28\xa1"));      // bad continuation
+  EXPECT_FALSE(IsValidUtf8("12345678\xfe"));      // after an ASCII run
+}
+
+TEST(DecodeMap, TextFieldThatIsNotUtf8IsRejected) {
+  std::string_view d;
+  // {"d": "\xff\xfe"}
+  auto bad = DecodeMap(H("a1 61 64 62 ff fe"), {TextField("d", &d)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Errc::kCorrupt);
+  EXPECT_NE(bad.error().message().find("\"d\""), std::string_view::npos);
+  // An unknown key's invalid text is skipped like any unknown value.
+  EXPECT_TRUE(DecodeMap(H("a1 61 78 62 ff fe"), {TextField("d", &d)}).ok());
+}
+
 TEST(DecodeMap, DuplicateKnownKeyIsErrorDuplicateUnknownIsNot) {
   std::string_view d;
   EXPECT_EQ(DecodeMap(H("a2 61 64 61 61 61 64 61 62"), {TextField("d", &d)}).error().code(),

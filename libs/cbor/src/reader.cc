@@ -2,6 +2,8 @@
 
 #include <cbor.h>
 
+#include <cstring>
+
 namespace smpkit::cbor {
 
 namespace {
@@ -233,6 +235,10 @@ Status BindValue(const Field& field, const Item& v) {
     **pb = v.boolean;
   } else if (auto* pt = std::get_if<std::string_view*>(&field.target)) {
     if (v.type != Type::kText) return mismatch("text string");
+    if (!IsValidUtf8(v.text())) {
+      return Error::Format(Errc::kCorrupt, "key \"%.*s\" holds a text string that is not UTF-8",
+                           static_cast<int>(field.key.size()), field.key.data());
+    }
     **pt = v.text();
   } else if (auto* ps = std::get_if<ConstByteSpan*>(&field.target)) {
     if (v.type != Type::kBytes) return mismatch("byte string");
@@ -242,6 +248,48 @@ Status BindValue(const Field& field, const Item& v) {
 }
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII runs, 8 bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    const uint8_t c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;  // continuation byte first, C0/C1 overlongs, F5..FF
+    }
+    if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
 
 Status DecodeMapBody(Reader& reader, const Item& head, std::span<const Field> fields) {
   if (head.type != Type::kMap) {

@@ -44,6 +44,13 @@ Device::Device(flash::Flash& flash, const DeviceConfig& config, DeviceHooks* hoo
     layout_status_ = layout.error();
   }
   scratch_.resize(config_.server.buf_size);
+  // A slot of more sectors than BOOT_MAX_IMG_SECTORS could not swap: build the bootloader
+  // for this layout as Zephyr's CONFIG_BOOT_MAX_IMG_SECTORS_AUTO does (table sized from the
+  // partition). Smaller slots keep MCUboot's default of 128 (and their trailer layout).
+  if (config_.page_size != 0 && config_.boot.trailer.max_sectors != 0 &&
+      config_.slot_size / config_.page_size > config_.boot.trailer.max_sectors) {
+    config_.boot.trailer.max_sectors = 0;
+  }
 }
 
 Device::~Device() = default;

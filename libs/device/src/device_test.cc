@@ -196,5 +196,47 @@ TEST_F(DeviceTest, PacketsDuringResetAreLost) {
   EXPECT_TRUE(cap.frames.empty());
 }
 
+// Slots up to the CLI's 8 MiB limit (2048 sectors, far above MCUboot's default
+// BOOT_MAX_IMG_SECTORS of 128): the device sizes the swap-status table from the partition,
+// and a permanent swap of an image filling almost the whole slot moves it into place.
+TEST(DeviceLargeSlotTest, EightMiBSlotsBootAndSwap) {
+  DeviceConfig c;
+  c.slot_size = 0x800000;
+  flash::RamFlash flash(c.Geometry());
+  Device dev(flash, c);
+  auto factory = MakeFactoryImage("1.0.0", 3000);
+  ASSERT_TRUE(factory.ok());
+  ASSERT_TRUE(dev.Provision(*factory).ok());
+  auto boot = dev.Boot();
+  ASSERT_TRUE(boot.ok()) << boot.error().message();
+  const uint32_t max = dev.bootloader().MaxImageSize();
+  EXPECT_GT(max, 0x7E0000u) << "all but the spare sector and the trailer's sectors";
+  auto big = MakeFactoryImage("2.0.0", max - 0x1000, 5);
+  ASSERT_TRUE(big.ok());
+  ASSERT_LE(big->size(), max);
+  const auto& secondary = dev.layout().images[0].secondary;
+  ASSERT_TRUE(secondary.EraseAll().ok());
+  const size_t whole = big->size() / 4 * 4;
+  ASSERT_TRUE(secondary.Write(0, ConstByteSpan(big->data(), whole)).ok());
+  std::array<uint8_t, 4> tail{0xff, 0xff, 0xff, 0xff};
+  std::copy(big->begin() + static_cast<std::ptrdiff_t>(whole), big->end(), tail.begin());
+  if (whole < big->size()) {
+    ASSERT_TRUE(secondary.Write(static_cast<uint32_t>(whole), tail).ok());
+  }
+  ASSERT_TRUE(dev.bootloader().RequestUpgrade(0, true).ok());
+  boot = dev.Boot();
+  ASSERT_TRUE(boot.ok()) << boot.error().message();
+  char v[32];
+  EXPECT_EQ(boot->images[0].version.Format(v), "2.0.0");
+  EXPECT_EQ(boot->images[0].swap, mcuboot::SwapType::kPerm);
+  EXPECT_EQ(boot->images[0].rejected, mcuboot::ImageFault::kNone);
+  // The old image now sits in the secondary, whole.
+  auto state = dev.ImageState();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->count, 2u);
+  char v1[32];
+  EXPECT_EQ(state->slots[1].version.Format(v1), "1.0.0");
+}
+
 }  // namespace
 }  // namespace smpkit::device

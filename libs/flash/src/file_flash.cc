@@ -70,9 +70,11 @@ Result<std::unique_ptr<FileFlash>> FileFlash::Open(const std::string& path, cons
                                                    FileFlashOptions options) {
   SMPKIT_TRY(ValidateGeometry(g));
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  bool created = false;
   if (fd < 0 && errno == ENOENT) {
     SMPKIT_TRY(CreateErased(path, g));
     fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    created = true;
   }
   if (fd < 0) return ErrnoError("cannot open flash file", path);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -94,7 +96,10 @@ Result<std::unique_ptr<FileFlash>> FileFlash::Open(const std::string& path, cons
     return Error::Format(Errc::kCorrupt, "flash file '%s' is %lld bytes, expected %u",
                          path.c_str(), static_cast<long long>(st.st_size), g.size);
   }
-  return std::unique_ptr<FileFlash>(new FileFlash(g, fd, path, options));
+  auto flash = std::unique_ptr<FileFlash>(new FileFlash(g, fd, path, options));
+  flash->created_ = created;
+  if (created) flash->MarkAllErased();  // written erased just now
+  return flash;
 }
 
 FileFlash::FileFlash(const Geometry& g, int fd, std::string path, FileFlashOptions options)

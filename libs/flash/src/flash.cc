@@ -77,6 +77,11 @@ Error Flash::PowerCutError(const char* op, uint32_t offset) const {
   return Error::Format(Errc::kIo, "power cut during flash %s at 0x%x", op, offset);
 }
 
+void Flash::CutPower() {
+  powered_ = false;
+  if (power_cut_handler_) power_cut_handler_();
+}
+
 Status Flash::Begin(bool mutation) {
   ++stats_.operations;
   if (!powered_) return Error(Errc::kIo, "flash is powered off");
@@ -90,6 +95,16 @@ Status Flash::Begin(bool mutation) {
   }
   interrupt_this_ = false;
   if (mutation) {
+    if (stop_at_mutation_ != kDisarmed) {
+      if (stop_at_mutation_ == 0) {
+        // The power goes before this operation starts: the medium holds exactly the
+        // operations before it (e.g. a page erased and nothing written to it yet).
+        stop_at_mutation_ = kDisarmed;
+        CutPower();
+        return Error(Errc::kIo, "power cut before a flash write or erase");
+      }
+      --stop_at_mutation_;
+    }
     ++mutations_;
     if (cut_at_mutation_ != kDisarmed) {
       if (cut_at_mutation_ == 0) {
@@ -160,7 +175,7 @@ Status Flash::Write(uint32_t offset, ConstByteSpan data) {
     if (!mapped.empty()) {
       cur_bytes = mapped.data() + at;
     } else if (Status st = DoRead(at, ByteSpan(cur.data(), n)); !st.ok()) {
-      if (interrupted) powered_ = false;
+      if (interrupted) CutPower();
       return st;
     }
     // Branch-free and vectorized; the byte loop below only runs to name the offending byte.
@@ -172,7 +187,7 @@ Status Flash::Write(uint32_t offset, ConstByteSpan data) {
       const uint8_t cur_prog = static_cast<uint8_t>(cur_bytes[i] ^ erased);
       const uint8_t want_prog = static_cast<uint8_t>(want ^ erased);
       if ((cur_prog & want_prog) != cur_prog) {
-        if (interrupted) powered_ = false;
+        if (interrupted) CutPower();
         return Error::Format(Errc::kBadState,
                              "flash write at 0x%zx would un-program bits (flash 0x%02x, data "
                              "0x%02x); erase first",
@@ -204,7 +219,7 @@ Status Flash::Write(uint32_t offset, ConstByteSpan data) {
   const uint64_t words = (n + timing_.word_size - 1) / std::max<uint32_t>(timing_.word_size, 1);
   elapsed_ += timing_.write_per_word * static_cast<int64_t>(words);
   if (cut) {
-    powered_ = false;
+    CutPower();
     return PowerCutError("write", offset);
   }
   ++stats_.writes;
@@ -251,7 +266,7 @@ Status Flash::ErasePage(uint32_t offset) {
   if (cut) {
     SMPKIT_TRY(StoreGarbagePage(offset));
     elapsed_ += timing_.erase_per_page / 2;
-    powered_ = false;
+    CutPower();
     return PowerCutError("page erase", offset);
   }
   std::fill(page_buf_.begin(), page_buf_.end(), geometry_.erased_value);
@@ -277,26 +292,52 @@ Status Flash::Erase(uint32_t offset, uint32_t length) {
 }
 
 Result<bool> Flash::IsErased(uint32_t offset, uint32_t length) {
-  std::array<uint8_t, 256> buf{};
+  SMPKIT_TRY(CheckRange("read", offset, length));
+  const uint32_t ps = geometry_.page_size;
+  const uint64_t erased_word = geometry_.erased_value * 0x0101010101010101ull;
+  const ConstByteSpan mapped = Mapped();
   for (uint32_t done = 0; done < length;) {
-    const uint32_t n = std::min<uint32_t>(buf.size(), length - done);
-    SMPKIT_TRY(Read(offset + done, ByteSpan(buf.data(), n)));
-    for (uint32_t i = 0; i < n; ++i) {
-      if (buf[i] != geometry_.erased_value) return false;
-    }
+    const uint32_t at = offset + done;
+    const uint32_t page_end = (at / ps + 1) * ps;
+    const uint32_t n = std::min(length - done, page_end - at);
     done += n;
+    // Nothing written to this part of the page since its last erase: no need to look.
+    if (!erased_from_.empty() && at % ps >= erased_from_[at / ps]) {
+      SMPKIT_TRY(Begin(false));  // still an operation (fault injection, power state)
+      continue;
+    }
+    const uint8_t* bytes = nullptr;
+    if (!mapped.empty()) {
+      SMPKIT_TRY(Begin(false));
+      bytes = mapped.data() + at;
+    } else {
+      // One read per page into the page buffer (allocated once), not per 256 bytes.
+      SMPKIT_TRY(Read(at, ByteSpan(page_buf_.data(), n)));
+      bytes = page_buf_.data();
+    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, bytes + i, 8);
+      if (w != erased_word) return false;
+    }
+    for (; i < n; ++i) {
+      if (bytes[i] != geometry_.erased_value) return false;
+    }
   }
   return true;
 }
 
 void Flash::FailOperation(uint64_t n) { fail_at_op_ = n; }
 void Flash::CutPowerAtMutation(uint64_t n) { cut_at_mutation_ = n; }
+void Flash::CutPowerBeforeMutation(uint64_t n) { stop_at_mutation_ = n; }
 void Flash::CutPowerAfterBytesWritten(uint64_t n) { bytes_budget_ = n; }
 void Flash::CutPowerAfterPagesErased(uint64_t n) { erase_budget_ = n; }
 
 void Flash::ClearFaults() {
   fail_at_op_ = kDisarmed;
   cut_at_mutation_ = kDisarmed;
+  stop_at_mutation_ = kDisarmed;
   bytes_budget_ = kDisarmed;
   erase_budget_ = kDisarmed;
   interrupt_this_ = false;

@@ -142,6 +142,50 @@ TEST(FaultTest, CutAtMutationTearsWriteAndPowersOff) {
   EXPECT_EQ(ReadAll(f, 0, 32), expect);
 }
 
+TEST(FaultTest, PowerCutHandlerRunsOnceAfterTheTornWrite) {
+  RamFlash f(kSmall);
+  int calls = 0;
+  std::vector<uint8_t> seen;
+  f.set_power_cut_handler([&] {
+    ++calls;
+    seen = std::vector<uint8_t>(f.contents().begin(), f.contents().begin() + 16);
+  });
+  f.CutPowerAtMutation(2);
+  std::vector<uint8_t> data(8, 0x00);
+  ASSERT_TRUE(f.Write(0, std::vector<uint8_t>(4, 0)).ok());
+  ASSERT_TRUE(f.ErasePage(0).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(f.Write(0, data).ok());
+  EXPECT_EQ(calls, 1);
+  // The handler sees the medium as the cut left it: half the write stored.
+  EXPECT_EQ(seen, (std::vector<uint8_t>{0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                        0xFF, 0xFF, 0xFF, 0xFF}));
+  EXPECT_FALSE(f.Write(8, data).ok());  // powered off: no second call
+  EXPECT_EQ(calls, 1);
+  // An interrupted page erase calls it too.
+  f.PowerOn();
+  f.CutPowerAfterPagesErased(0);
+  EXPECT_FALSE(f.ErasePage(0).ok());
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(FaultTest, CutBeforeMutationLeavesTheMediumAsTheCompletedOperations) {
+  RamFlash f(kSmall);
+  int calls = 0;
+  f.set_power_cut_handler([&] { ++calls; });
+  ASSERT_TRUE(f.Write(0, std::vector<uint8_t>(8, 0x00)).ok());
+  f.CutPowerBeforeMutation(1);
+  std::array<uint8_t, 4> b{};
+  ASSERT_TRUE(f.Read(0, b).ok());  // reads do not count
+  ASSERT_TRUE(f.ErasePage(0).ok());
+  EXPECT_FALSE(f.Write(0, std::vector<uint8_t>(8, 0x00)).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(f.powered());
+  f.PowerOn();
+  // The erase completed, the write never started: the page is fully erased.
+  EXPECT_TRUE(*f.IsErased(0, kSmall.size));
+}
+
 TEST(FaultTest, CutAfterBytesWritten) {
   RamFlash f(kSmall);
   f.CutPowerAfterBytesWritten(10);
@@ -221,6 +265,17 @@ TEST_F(FileFlashTest, CreatesErasedFileAndPersists) {
   // NOR rule holds across restarts too.
   EXPECT_EQ((*f)->Write(2048, std::array<uint8_t, 4>{0xFF, 0xFF, 0xFF, 0xFF}).error().code(),
             Errc::kBadState);
+}
+
+TEST_F(FileFlashTest, ReportsWhetherItCreatedTheFile) {
+  {
+    auto f = FileFlash::Open(path_, kSmall);
+    ASSERT_TRUE(f.ok());
+    EXPECT_TRUE((*f)->created());
+  }
+  auto f = FileFlash::Open(path_, kSmall);
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE((*f)->created()) << "an existing (even fully erased) file is not new";
 }
 
 TEST_F(FileFlashTest, WrongSizeIsAClearError) {

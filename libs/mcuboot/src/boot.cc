@@ -60,7 +60,11 @@ Bootloader::Bootloader(std::span<const flash::SlotPair> images, BootConfig confi
                              p.size(), s.size(), p.page_size(), s.page_size());
       return;
     }
-    auto l = TrailerLayout::For(p, config_.trailer);
+    // BOOT_MAX_IMG_SECTORS 0: sized from the partition, as MCUboot's
+    // CONFIG_BOOT_MAX_IMG_SECTORS_AUTO does (one status entry per sector of the slot).
+    TrailerConfig tc = config_.trailer;
+    if (tc.max_sectors == 0) tc.max_sectors = p.page_count();
+    auto l = TrailerLayout::For(p, tc);
     if (!l.ok()) {
       setup_ = l.error();
       return;
@@ -72,9 +76,9 @@ Bootloader::Bootloader(std::span<const flash::SlotPair> images, BootConfig confi
       const uint32_t pages = FirstTrailerPage(p, *l);
       if (pages < 2 || pages - 1 > l->max_sectors) {
         setup_ = Error::Format(Errc::kBadState,
-                               "swap-move needs 2..%u image sectors below the trailer, slot of "
-                               "image %zu has %u",
-                               l->max_sectors + 1, i, pages);
+                               "swap-move needs 2..%u image sectors below the trailer "
+                               "(BOOT_MAX_IMG_SECTORS %u + 1), slot of image %zu has %u",
+                               l->max_sectors + 1, l->max_sectors, i, pages);
         return;
       }
     }

@@ -64,6 +64,9 @@ Result<TrailerLayout> TrailerLayout::Compute(uint32_t slot_size, uint32_t write_
                          "flash write size %u is not a power of two <= max_align %u", write_size,
                          c.max_align);
   }
+  if (c.status_per_sector != 0 && c.max_sectors == 0) {
+    return Error(Errc::kInvalidArgument, "trailer max_sectors 0 with a swap-status table");
+  }
   TrailerLayout l;
   l.slot_size = slot_size;
   l.write_size = write_size;

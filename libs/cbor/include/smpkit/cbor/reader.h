@@ -96,8 +96,14 @@ inline Field BytesField(std::string_view k, ConstByteSpan* v, bool* f = nullptr)
 
 inline Field RawField(std::string_view k, RawValue* v, bool* f = nullptr) { return {k, v, f}; }
 
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). RFC 8949 §3.1 makes a text string UTF-8 and §5.3.1 an invalid one an
+// invalid data item that strict decoders reject.
+bool IsValidUtf8(std::string_view s);
+
 // Decodes a top-level map (definite or indefinite) from `data` into `fields`.
 // Errors: kTypeMismatch (payload is not a map, non-text key, known key of the wrong type),
+// kCorrupt (a known text field that is not valid UTF-8, so it is never passed on or echoed),
 // kDuplicateKey, kTruncated / kCorrupt (malformed CBOR). Messages name the key.
 Status DecodeMap(ConstByteSpan data, std::span<const Field> fields);
 inline Status DecodeMap(ConstByteSpan data, std::initializer_list<Field> fields) {

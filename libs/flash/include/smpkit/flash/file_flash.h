@@ -27,6 +27,10 @@ class FileFlash : public Flash {
   ~FileFlash() override;
 
   const std::string& path() const { return path_; }
+  // Whether Open() created the file (it did not exist): the only case in which the flash
+  // is known to be factory-new. An existing file with an erased primary slot is not blank:
+  // swap-move erases the primary's sectors on its way.
+  bool created() const { return created_; }
 
  protected:
   Status DoRead(uint32_t offset, ByteSpan out) override;
@@ -37,6 +41,7 @@ class FileFlash : public Flash {
   int fd_;
   std::string path_;
   FileFlashOptions options_;
+  bool created_ = false;
 };
 
 }  // namespace smpkit::flash

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "smpkit/base/bytes.h"
@@ -95,12 +96,21 @@ class Flash {
   // its first half (whole write units), a page erase leaves the page holding a deterministic
   // garbage pattern. That operation and every later one fail until PowerOn().
   void CutPowerAtMutation(uint64_t n);
+  // The power is cut just before the n-th mutating operation from now: that operation and
+  // all later ones fail without touching the medium (a process killed between two writes).
+  void CutPowerBeforeMutation(uint64_t n);
   // Power is cut once n more bytes have been written: the write crossing the limit stores
   // only the bytes below it (whole write units) and fails.
   void CutPowerAfterBytesWritten(uint64_t n);
   // Power is cut after n more complete page erases: the next erase is interrupted and leaves
   // the page holding a deterministic garbage pattern.
   void CutPowerAfterPagesErased(uint64_t n);
+  // Called once when an injected power cut (any of the above) takes effect, after the
+  // interrupted operation stored what it got to store. A process that models a real power
+  // cut (`smpkit device --fault-after-writes N`) exits here without cleaning up.
+  void set_power_cut_handler(std::function<void()> handler) {
+    power_cut_handler_ = std::move(handler);
+  }
   void PowerOff() { powered_ = false; }
   // Powers the device on again and disarms every pending fault.
   void PowerOn();
@@ -122,6 +132,8 @@ class Flash {
   Status CheckRange(const char* op, uint32_t offset, uint64_t length) const;
   Status StoreGarbagePage(uint32_t page_offset);
   Error PowerCutError(const char* op, uint32_t offset) const;
+  // An injected power cut takes effect: power off, then the handler.
+  void CutPower();
 
   Geometry geometry_;
   Status geometry_status_;
@@ -133,9 +145,11 @@ class Flash {
   // Armed faults; UINT64_MAX = disarmed.
   uint64_t fail_at_op_ = UINT64_MAX;
   uint64_t cut_at_mutation_ = UINT64_MAX;
+  uint64_t stop_at_mutation_ = UINT64_MAX;
   uint64_t bytes_budget_ = UINT64_MAX;
   uint64_t erase_budget_ = UINT64_MAX;
   bool interrupt_this_ = false;  // set by Begin() when the current mutation is the cut one
+  std::function<void()> power_cut_handler_;
   std::vector<uint8_t> page_buf_;  // one page, allocated once
   // Per page: bytes [watermark, page_size) are known erased (nothing written there since the
   // last erase). A write that starts at or above the watermark needs no NOR check. Pages of

@@ -27,7 +27,9 @@ enum class FlagState : uint8_t { kUnset, kSet, kBad };
 
 struct TrailerConfig {
   uint32_t max_align = 8;      // BOOT_MAX_ALIGN (A): power of two, 8..32
-  uint32_t max_sectors = 128;  // BOOT_MAX_IMG_SECTORS (N)
+  // BOOT_MAX_IMG_SECTORS (N). The Bootloader reads 0 as "the slot's sector count"
+  // (CONFIG_BOOT_MAX_IMG_SECTORS_AUTO); TrailerLayout::Compute needs it resolved.
+  uint32_t max_sectors = 128;
   // Status records per sector (s): 3 for swap-move/scratch; 0 = no status table
   // (overwrite-only, direct-XIP: the trailer starts at swap_info).
   uint32_t status_per_sector = 3;
