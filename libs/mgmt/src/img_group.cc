@@ -194,7 +194,8 @@ Result<bool> ImgGroup::FinalMatch() {
   if (session_.sha_len != 32) return false;
   const flash::Partition& part = SlotPartition(session_.slot);
   mcuboot::Hasher hasher(mcuboot::HashAlg::kSha256);
-  std::array<uint8_t, 256> buf;
+  // A page at a time: on a file-backed flash each read is a system call.
+  std::array<uint8_t, 4096> buf;
   for (uint32_t pos = 0; pos < session_.len;) {
     const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(buf.size()), session_.len - pos);
     SMPKIT_TRY(part.Read(pos, ByteSpan(buf.data(), n)));
