@@ -1,10 +1,13 @@
 // The client against the limits of real links, through real sockets and the real device
 // process: Zephyr's UDP datagram limit (smp-protocol.md §8.5), the packet-size fallback, and
 // a seeded lossy relay (io::UdpRelay) between two sockets.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +24,7 @@
 #include "smpkit/smp/header.h"
 #include "smpkit/testing/device_process.h"
 #include "smpkit/testing/run_process.h"
+#include "smpkit/transport/serial.h"
 
 namespace smpkit::io {
 namespace {
@@ -258,6 +262,59 @@ TEST(RelayTest, ParsesEndpointsAndForwardsBothWays) {
   EXPECT_FALSE(ParseUdpEndpoint("host:x").ok());
   EXPECT_FALSE(ParseUdpEndpoint("[::1]9").ok());
   EXPECT_FALSE(ParseUdpEndpoint("nohost:1").ok());
+}
+
+}  // namespace
+}  // namespace smpkit::io
+
+namespace smpkit::io {
+namespace {
+
+// Reads what the pty gives within `ms` milliseconds.
+std::string ReadFor(int fd, int ms) {
+  std::string out;
+  const auto end = Clock::now() + std::chrono::milliseconds(ms);
+  while (Clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Zephyr's uart_mcumgr drops a console line longer than its 128-byte receive buffer whole:
+// the device process does too (--serial-line-max), while Zephyr-split lines pass.
+TEST(RealLinkTest, ConsoleLinesLongerThanTheReceiveBufferAreDropped) {
+  DeviceProcess dev(Smpkit(), {"--serial-pty", "--quiet"});
+  ASSERT_FALSE(dev.pty().empty());
+  const int fd = open(dev.pty().c_str(), O_RDWR | O_NOCTTY);
+  ASSERT_GE(fd, 0);
+  termios t{};
+  ASSERT_EQ(tcgetattr(fd, &t), 0);
+  cfmakeraw(&t);
+  ASSERT_EQ(tcsetattr(fd, TCSANOW, &t), 0);
+  // An echo of 150 characters: Zephyr's encoder writes it as two lines of at most 127 bytes.
+  const std::string text(150, 'z');
+  std::vector<uint8_t> packet = {
+      0x0a, 0,   0,    static_cast<uint8_t>(text.size() + 5), 0, 0, 9, 0, 0xa1,
+      0x61, 'd', 0x78, static_cast<uint8_t>(text.size())};
+  packet.insert(packet.end(), text.begin(), text.end());
+  std::vector<uint8_t> wire(transport::SerialEncoder::EncodedSize(packet.size()));
+  ASSERT_TRUE(transport::SerialEncoder::Encode(packet, wire).ok());
+  std::string split(wire.begin(), wire.end());
+  // The same bytes as one line: drop the continuation markers (base64 stays aligned).
+  std::string joined = split;
+  for (size_t at; (at = joined.find("\n\x04\x14")) != std::string::npos;) joined.erase(at, 3);
+  ASSERT_GT(joined.size(), 128u);
+  ASSERT_EQ(joined.find('\n'), joined.size() - 1);
+  ASSERT_EQ(write(fd, joined.data(), joined.size()), static_cast<ssize_t>(joined.size()));
+  EXPECT_EQ(ReadFor(fd, 800), "") << "a 229-byte line must be dropped";
+  ASSERT_EQ(write(fd, split.data(), split.size()), static_cast<ssize_t>(split.size()));
+  const std::string answer = ReadFor(fd, 800);
+  EXPECT_EQ(answer.rfind("\x06\x09", 0), 0u) << "the Zephyr-split request is answered";
+  close(fd);
 }
 
 }  // namespace
