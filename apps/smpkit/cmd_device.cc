@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "smpkit/device/device.h"
 #include "smpkit/flash/file_flash.h"
+#include "smpkit/io/udp_relay.h"
 #include "smpkit/mcuboot/keys.h"
 #include "smpkit/transport/console_lines.h"
 #include "smpkit/transport/serial.h"
@@ -63,33 +64,6 @@ constexpr int kExitPowerCut = 9;
 // 65,535 - 8 (UDP header) - 20 (IPv4 header).
 constexpr uint32_t kMaxUdpPayload = 65507;
 
-// "HOST:PORT", "[V6]:PORT", "PORT".
-Result<asio::ip::udp::endpoint> ParseEndpoint(const std::string& text) {
-  std::string host = "127.0.0.1";
-  std::string port = text;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Error::Format(Errc::kInvalidArgument, "bad UDP address '%s' (want [V6]:PORT)",
-                           text.c_str());
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else if (const auto colon = text.rfind(':'); colon != std::string::npos) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  char* end = nullptr;
-  const unsigned long p = std::strtoul(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p > 65535) {
-    return Error::Format(Errc::kInvalidArgument, "bad UDP port '%s'", port.c_str());
-  }
-  asio::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) return Error::Format(Errc::kInvalidArgument, "bad UDP host '%s'", host.c_str());
-  return asio::ip::udp::endpoint(addr, static_cast<uint16_t>(p));
-}
-
 // The process's request path is allocation-free once running: a datagram or serial packet
 // is handled in place when nothing waits for the SMP work queue, else copied into one of
 // buf_count fixed request buffers (a full queue drops, as a Zephyr server without free
@@ -115,7 +89,7 @@ class DeviceProcess {
 
   Status Start() {
     for (const auto& u : opt_.udp) {
-      SMPKIT_ASSIGN_OR_RETURN(auto ep, ParseEndpoint(u));
+      SMPKIT_ASSIGN_OR_RETURN(auto ep, io::ParseUdpEndpoint(u));
       auto sock = std::make_unique<asio::ip::udp::socket>(io_);
       asio::error_code ec;
       sock->open(ep.protocol(), ec);

@@ -28,6 +28,7 @@
 #include "smpkit/device/device.h"
 #include "smpkit/smp/header.h"
 #include "smpkit/testing/device_process.h"
+#include "smpkit/testing/run_process.h"
 
 namespace smpkit::testing {
 namespace {
@@ -41,10 +42,7 @@ std::string Vector(const std::string& name) {
   return std::string(SMPKIT_SHARED_DIR) + "/vectors/mcuboot/" + name;
 }
 
-struct Proc {
-  int exit_code = -1;
-  std::string out, err;
-};
+using Proc = smpkit::testing::ProcResult;
 
 // Runs smpkit with `args` (SMPKIT_CONN unset unless `env` sets it), bounded in time; `idle`
 // runs every 20 ms while it does (fake devices answer from there).
@@ -52,50 +50,9 @@ Proc Cli(std::vector<std::string> args, const std::map<std::string, std::string>
          std::chrono::seconds limit = std::chrono::seconds(60),
          const std::function<void()>& idle = nullptr) {
   args.insert(args.begin(), Smpkit());
-  int out[2], err[2];
-  Proc r;
-  if (pipe(out) != 0 || pipe(err) != 0) return r;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    unsetenv("SMPKIT_CONN");
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  auto deadline = Clock::now() + limit;
-  bool open_out = true, open_err = true;
-  while ((open_out || open_err) && Clock::now() < deadline) {
-    pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int n = poll(p, 2, 20);
-    if (idle) idle();
-    if (n <= 0) continue;
-    char buf[4096];
-    for (int i = 0; i < 2; ++i) {
-      if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t k = read(p[i].fd, buf, sizeof(buf));
-      if (k <= 0) {
-        (i == 0 ? open_out : open_err) = false;
-      } else {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(k));
-      }
-    }
-  }
-  if (open_out || open_err) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(out[0]);
-  close(err[0]);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  std::map<std::string, std::optional<std::string>> vars = {{"SMPKIT_CONN", std::nullopt}};
+  for (const auto& [k, v] : env) vars[k] = v;
+  return smpkit::testing::RunProcess(std::move(args), limit, idle, vars);
 }
 
 // Starts smpkit with `args` and kills it (SIGKILL) after `after`, as a user's Ctrl-C would.

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +22,10 @@ struct ProcResult {
   std::string out, err;
 };
 
+// `env`: variables set in the child (std::nullopt unsets one).
 inline ProcResult RunProcess(std::vector<std::string> args, std::chrono::seconds limit,
-                             const std::function<void()>& idle = nullptr) {
+                             const std::function<void()>& idle = nullptr,
+                             const std::map<std::string, std::optional<std::string>>& env = {}) {
   int out[2], err[2];
   ProcResult r;
   if (pipe(out) != 0 || pipe(err) != 0) return r;
@@ -31,6 +35,13 @@ inline ProcResult RunProcess(std::vector<std::string> args, std::chrono::seconds
     dup2(err[1], 2);
     close(out[0]);
     close(err[0]);
+    for (const auto& [k, v] : env) {
+      if (v) {
+        setenv(k.c_str(), v->c_str(), 1);
+      } else {
+        unsetenv(k.c_str());
+      }
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
