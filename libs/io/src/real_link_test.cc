@@ -297,10 +297,11 @@ TEST(RealLinkTest, ConsoleLinesLongerThanTheReceiveBufferAreDropped) {
   ASSERT_EQ(tcsetattr(fd, TCSANOW, &t), 0);
   // An echo of 150 characters: Zephyr's encoder writes it as two lines of at most 127 bytes.
   const std::string text(150, 'z');
-  std::vector<uint8_t> packet = {
-      0x0a, 0,   0,    static_cast<uint8_t>(text.size() + 5), 0, 0, 9, 0, 0xa1,
-      0x61, 'd', 0x78, static_cast<uint8_t>(text.size())};
-  packet.insert(packet.end(), text.begin(), text.end());
+  const uint8_t head[] = {0x0a, 0,   0,    static_cast<uint8_t>(text.size() + 5), 0, 0, 9, 0, 0xa1,
+                          0x61, 'd', 0x78, static_cast<uint8_t>(text.size())};
+  std::vector<uint8_t> packet(sizeof(head) + text.size());
+  std::copy(std::begin(head), std::end(head), packet.begin());
+  std::copy(text.begin(), text.end(), packet.begin() + sizeof(head));
   std::vector<uint8_t> wire(transport::SerialEncoder::EncodedSize(packet.size()));
   ASSERT_TRUE(transport::SerialEncoder::Encode(packet, wire).ok());
   std::string split(wire.begin(), wire.end());
