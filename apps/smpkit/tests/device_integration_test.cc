@@ -50,47 +50,24 @@ struct SlotInfo {
   bool active = false, confirmed = false, pending = false, permanent = false;
 };
 
-class Client {
+class Client : public RawCaller {
  public:
-  explicit Client(RawLink& link) : link_(link) {}
+  explicit Client(RawLink& link) : RawCaller(link, 16384) {}
 
   // Sends a request and waits for the response with the same seq (bounded, 3 tries).
-  template <typename Body>
-  std::optional<smp::Response> Call(uint8_t op, uint16_t group, uint8_t id, Body&& body,
-                                    std::chrono::milliseconds timeout = 3000ms) {
-    smp::Header h;
-    h.op = op;
-    h.group = group;
-    h.id = id;
-    h.seq = ++seq_;
-    auto frame = smp::BuildFrame(h, buf_, body);
-    if (!frame.ok()) return std::nullopt;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      if (!link_.Send(*frame)) return std::nullopt;
-      const auto deadline = std::chrono::steady_clock::now() + timeout;
-      while (std::chrono::steady_clock::now() < deadline) {
-        auto rx = link_.Receive(std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now()));
-        if (!rx) break;
-        auto r = smp::ParseResponse(*rx);
-        if (!r.ok() || r->header.seq != h.seq) continue;  // stale or foreign: skip
-        last_ = std::move(*rx);
-        auto again = smp::ParseResponse(last_);
-        return *again;
-      }
-    }
-    return std::nullopt;
-  }
 
   uint64_t UploadChunk(const std::vector<uint8_t>& image, uint64_t off, size_t n,
                        const std::array<uint8_t, 32>* sha, smp::Response* out = nullptr) {
-    auto r = Call(2, 1, 1, [&](cbor::Writer& w) {
-      if (off == 0) {
-        w.Key("image").Uint(0).Key("len").Uint(image.size());
-        if (sha) w.Key("sha").Bytes(*sha);
-      }
-      w.Key("off").Uint(off).Key("data").Bytes(ConstByteSpan(image.data() + off, n));
-    }, off == 0 ? 10000ms : 3000ms);
+    auto r = Call(
+        2, 1, 1,
+        [&](cbor::Writer& w) {
+          if (off == 0) {
+            w.Key("image").Uint(0).Key("len").Uint(image.size());
+            if (sha) w.Key("sha").Bytes(*sha);
+          }
+          w.Key("off").Uint(off).Key("data").Bytes(ConstByteSpan(image.data() + off, n));
+        },
+        off == 0 ? 10000ms : 3000ms);
     if (!r) return UINT64_MAX;
     if (out) *out = *r;
     uint64_t next = UINT64_MAX;
@@ -103,7 +80,8 @@ class Client {
     uint64_t off = 0;
     int guard = 0;
     while (off < image.size() && ++guard < 10000) {
-      const uint64_t next = UploadChunk(image, off, std::min<size_t>(chunk, image.size() - off), &sha);
+      const uint64_t next =
+          UploadChunk(image, off, std::min<size_t>(chunk, image.size() - off), &sha);
       if (next == UINT64_MAX) return false;
       off = next;
     }
@@ -125,13 +103,13 @@ class Client {
       ConstByteSpan hash;
       SlotInfo s;
       s.present = true;
-      if (!cbor::DecodeMapBody(reader, *item,
-                               std::initializer_list<cbor::Field>{
-                                   cbor::UintField("slot", &slot), cbor::BytesField("hash", &hash),
-                                   cbor::BoolField("active", &s.active),
-                                   cbor::BoolField("confirmed", &s.confirmed),
-                                   cbor::BoolField("pending", &s.pending),
-                                   cbor::BoolField("permanent", &s.permanent)})
+      if (!cbor::DecodeMapBody(
+               reader, *item,
+               std::initializer_list<cbor::Field>{
+                   cbor::UintField("slot", &slot), cbor::BytesField("hash", &hash),
+                   cbor::BoolField("active", &s.active), cbor::BoolField("confirmed", &s.confirmed),
+                   cbor::BoolField("pending", &s.pending),
+                   cbor::BoolField("permanent", &s.permanent)})
                .ok())
         break;
       if (hash.size() == 32) std::copy(hash.begin(), hash.end(), s.hash.begin());
@@ -154,17 +132,14 @@ class Client {
     // The device restarts 250 ms after answering; wait until it echoes again (bounded).
     std::this_thread::sleep_for(300ms);
     for (int i = 0; i < 20; ++i) {
-      auto e = Call(2, 0, 0, [](cbor::Writer& w) { w.Key("d").Text("up?"); }, 200ms);
+      auto e = Call(
+          2, 0, 0, [](cbor::Writer& w) { w.Key("d").Text("up?"); }, 200ms);
       if (e && e->ok()) return true;
     }
     return false;
   }
 
  private:
-  RawLink& link_;
-  uint8_t seq_ = 0;
-  std::vector<uint8_t> buf_ = std::vector<uint8_t>(16384);
-  std::vector<uint8_t> last_;
 };
 
 void FullFlow(RawLink& link, size_t chunk) {
@@ -216,8 +191,8 @@ TEST(DeviceProcessTest, UdpUploadTestResetConfirmRevert) {
 }
 
 TEST(DeviceProcessTest, Ipv6AndIpv4AtOnceWithLargeDatagrams) {
-  DeviceProcess dev(SmpkitBinary(), {"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size", "8192",
-                                     "--udp-mtu", "65507", "--quiet"});
+  DeviceProcess dev(SmpkitBinary(), {"--udp", "127.0.0.1:0", "--udp", "[::1]:0", "--buf-size",
+                                     "8192", "--udp-mtu", "65507", "--quiet"});
   ASSERT_NE(dev.udp_port(), 0);
   ASSERT_NE(dev.udp6_port(), 0);
   for (bool v6 : {false, true}) {

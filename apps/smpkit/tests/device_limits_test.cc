@@ -28,34 +28,9 @@ std::string TempPath(const std::string& name) {
 }
 
 // Raw SMP requests with bounded waits (3 attempts).
-class Raw {
+class Raw : public RawCaller {
  public:
-  explicit Raw(RawLink& link) : link_(link) {}
-  template <typename Body>
-  std::optional<smp::Response> Call(uint8_t op, uint16_t group, uint8_t id, Body&& body,
-                                    std::chrono::milliseconds timeout = 3000ms) {
-    smp::Header h;
-    h.op = op;
-    h.group = group;
-    h.id = id;
-    h.seq = ++seq_;
-    auto frame = smp::BuildFrame(h, buf_, body);
-    if (!frame.ok()) return std::nullopt;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      if (!link_.Send(*frame)) return std::nullopt;
-      const auto deadline = std::chrono::steady_clock::now() + timeout;
-      while (std::chrono::steady_clock::now() < deadline) {
-        auto rx = link_.Receive(std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now()));
-        if (!rx) break;
-        auto r = smp::ParseResponse(*rx);
-        if (!r.ok() || r->header.seq != h.seq) continue;
-        last_ = std::move(*rx);
-        return *smp::ParseResponse(last_);
-      }
-    }
-    return std::nullopt;
-  }
+  explicit Raw(RawLink& link) : RawCaller(link, 70000) {}
   // Uploads `image` in `chunk`-byte pieces; returns the final offset (or UINT64_MAX).
   uint64_t Upload(const std::vector<uint8_t>& image, size_t chunk) {
     uint64_t off = 0;
@@ -103,10 +78,6 @@ class Raw {
   }
 
  private:
-  RawLink& link_;
-  uint8_t seq_ = 0;
-  std::vector<uint8_t> buf_ = std::vector<uint8_t>(70000);
-  std::vector<uint8_t> last_;
 };
 
 uint16_t ImgErr(const std::optional<smp::Response>& r) {

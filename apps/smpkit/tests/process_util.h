@@ -60,8 +60,8 @@ class UdpLink : public RawLink {
   }
   ~UdpLink() override { close(fd_); }
   bool Send(ConstByteSpan frame) override {
-    return sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&addr_),
-                  len_) == static_cast<ssize_t>(frame.size());
+    return sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&addr_), len_) ==
+           static_cast<ssize_t>(frame.size());
   }
   std::optional<std::vector<uint8_t>> Receive(std::chrono::milliseconds timeout) override {
     pollfd p{fd_, POLLIN, 0};
@@ -113,14 +113,16 @@ class PtyLink : public RawLink {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       while (pending_pos_ < pending_.size()) {
-        auto r = decoder_.Feed(ConstByteSpan(pending_.data() + pending_pos_, pending_.size() - pending_pos_));
+        auto r = decoder_.Feed(
+            ConstByteSpan(pending_.data() + pending_pos_, pending_.size() - pending_pos_));
         pending_pos_ += r.consumed;
         if (r.packet.ok() && r.packet->has_value()) {
           return std::vector<uint8_t>((*r.packet)->begin(), (*r.packet)->end());
         }
         if (r.consumed == 0) break;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
@@ -138,6 +140,44 @@ class PtyLink : public RawLink {
   transport::SerialDecoder decoder_;
   std::vector<uint8_t> pending_;
   size_t pending_pos_ = 0;
+};
+
+// SMP requests over a RawLink, matched by sequence number, with bounded waits (3 attempts).
+class RawCaller {
+ public:
+  RawCaller(RawLink& link, size_t buf_size) : link_(link), buf_(buf_size) {}
+
+  template <typename Body>
+  std::optional<smp::Response> Call(uint8_t op, uint16_t group, uint8_t id, Body&& body,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
+    smp::Header h;
+    h.op = op;
+    h.group = group;
+    h.id = id;
+    h.seq = ++seq_;
+    auto frame = smp::BuildFrame(h, buf_, body);
+    if (!frame.ok()) return std::nullopt;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (!link_.Send(*frame)) return std::nullopt;
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (std::chrono::steady_clock::now() < deadline) {
+        auto rx = link_.Receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()));
+        if (!rx) break;
+        auto r = smp::ParseResponse(*rx);
+        if (!r.ok() || r->header.seq != h.seq) continue;  // stale or foreign: skip
+        last_ = std::move(*rx);
+        return *smp::ParseResponse(last_);
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  RawLink& link_;
+  uint8_t seq_ = 0;
+  std::vector<uint8_t> buf_;
+  std::vector<uint8_t> last_;
 };
 
 }  // namespace smpkit::testing
