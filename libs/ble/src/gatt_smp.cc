@@ -90,11 +90,17 @@ void GattSmpServer::OnAtt(ConstByteSpan pdu) {
     const uint16_t handle = LoadLe16(&pdu[1]);
     if (handle != kSmpCccHandle) return SendError(op, handle, kAttErrInvalidHandle);
     if (pdu.size() != 5) return SendError(op, handle, kAttErrInvalidLength);
+    if (const uint8_t err = access_check_ ? access_check_() : 0; err != 0)
+      return SendError(op, handle, err);
     ccc_ = LoadLe16(&pdu[3]);
     uint8_t rsp[1] = {kAttWriteRsp};
     (void)link_.SendL2cap(Role::kPeripheral, kL2capAttCid, rsp);
   } else if (op == kAttWriteCmd) {
     if (pdu.size() < 3 || LoadLe16(&pdu[1]) != kSmpValueHandle) return;  // commands get no error
+    if (access_check_ && access_check_() != 0) {
+      ++refused_writes_;
+      return;
+    }
     if (on_write_) on_write_(pdu.subspan(3));
   } else if ((op & 0x40) == 0) {  // an unsupported request gets an error; commands are ignored
     SendError(op, 0, kAttErrRequestNotSupported);

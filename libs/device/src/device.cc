@@ -94,7 +94,7 @@ Result<mcuboot::BootReport> Device::Boot() {
   img_.emplace(*boot_, std::span<const flash::SlotPair>(layout_.images.data(), 1), config_.img,
                *hooks_);
   registry_.emplace();
-  SMPKIT_TRY(registry_->Register(*os_));
+  if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));
   SMPKIT_TRY(registry_->Register(*img_));
   server_.emplace(*registry_, config_.server);
   running_ = true;

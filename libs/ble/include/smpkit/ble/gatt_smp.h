@@ -57,6 +57,12 @@ class GattSmpServer {
   // above MTU - 3.
   Status Notify(ConstByteSpan value);
 
+  // The characteristic's permissions (e.g. encryption required): `check` returns 0 when access
+  // is allowed, else the ATT error code for a refused CCC write (0x05 insufficient
+  // authentication, 0x0F insufficient encryption); refused Write Commands are dropped.
+  void SetAccessCheck(std::function<uint8_t()> check) { access_check_ = std::move(check); }
+  uint64_t refused_writes() const { return refused_writes_; }
+
   uint16_t mtu() const { return mtu_; }
   bool notifications_enabled() const { return (ccc_ & 0x0001) != 0; }
   uint64_t dropped_notifications() const { return dropped_; }
@@ -69,7 +75,9 @@ class GattSmpServer {
   uint16_t mtu_ = kAttDefaultMtu;
   uint16_t ccc_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t refused_writes_ = 0;
   std::function<void(ConstByteSpan)> on_write_;
+  std::function<uint8_t()> access_check_;
 };
 
 // Central side.

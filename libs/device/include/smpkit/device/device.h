@@ -31,6 +31,9 @@ struct DeviceConfig {
   mgmt::ImgGroupConfig img;
   mcuboot::BootConfig boot;
   std::chrono::milliseconds reset_delay{250};
+  // Register the OS group (an application may register the image group only, as the seed's
+  // nRF Desktop smp module does; requests to an absent group are answered rc 8, as Zephyr does).
+  bool os_group = true;
 
   // Total flash needed for this layout.
   uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
