@@ -300,8 +300,8 @@ Result<std::optional<McumgrParams>> Client::ProbeParams() {
   if (params_probed_) return params_;
   SMPKIT_ASSIGN_OR_RETURN(params_, Params());
   params_probed_ = true;
-  // Without the command, assume Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE.
-  session_.set_server_buf_size(params_ ? params_->buf_size : kDefaultBufSize);
+  // Without the command, the assumed size (Zephyr's default unless the user set one).
+  session_.set_server_buf_size(params_ ? params_->buf_size : assumed_.buf_size);
   return params_;
 }
 
@@ -856,6 +856,10 @@ Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& op
   size_t window_cap = options.max_window;
   if (params && params->buf_count > 1) {
     window_cap = std::min<size_t>(window_cap, params->buf_count - 1);
+  } else if (!params && assumed_.buf_count > 1) {
+    // No params command (older servers, or no OS group): the assumed buffer count, as for
+    // buf_size; one buffer stays free for the answer's way out.
+    window_cap = std::min<size_t>(window_cap, assumed_.buf_count - 1);
   }
   const size_t fallbacks_before = session_.mtu_fallbacks().size();
   if (options.probe_packet_size) SMPKIT_TRY(ProbePacketSize(options.on_mtu_fallback));

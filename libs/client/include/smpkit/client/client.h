@@ -19,8 +19,10 @@
 
 namespace smpkit::client {
 
-// Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE, assumed when os params is missing.
+// Zephyr's defaults for CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE / _COUNT, assumed when the
+// device has no MCUmgr params command (older servers, or no OS group).
 inline constexpr size_t kDefaultBufSize = 384;
+inline constexpr size_t kDefaultBufCount = 4;
 
 struct McumgrParams {
   uint32_t buf_size = 0;
@@ -186,6 +188,11 @@ class Client {
 
   Session& session() { return session_; }
   const std::optional<McumgrParams>& params() const { return params_; }
+  // What to assume when the device has no params command: the settings a phone app takes
+  // from its user (mcumgr-ios' reassembly buffer size, NCDM's number of buffers). Zephyr's
+  // defaults unless set. A params answer always wins.
+  void set_assumed_params(McumgrParams p) { assumed_ = p; }
+  const McumgrParams& assumed_params() const { return assumed_; }
 
  private:
   Result<Reply> Call(Request request);
@@ -194,6 +201,8 @@ class Client {
   Session& session_;
   bool params_probed_ = false;
   std::optional<McumgrParams> params_;
+  McumgrParams assumed_{static_cast<uint32_t>(kDefaultBufSize),
+                        static_cast<uint32_t>(kDefaultBufCount)};
 };
 
 // Exact size of an upload request frame (header + CBOR payload) for a chunk.
