@@ -1,7 +1,10 @@
 #include "smpkit/desktop/kconfig.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace smpkit::desktop {
@@ -9,74 +12,184 @@ namespace {
 
 constexpr int64_t kU16 = 0xffff;
 
+// Every symbol the parser accepts, with what it does here and where it comes from. `acts`:
+// flipping it changes what the simulated device does (a test per symbol checks that);
+// otherwise it is accepted because real prj.conf files carry it, and a start-up warning says it
+// has no effect in this simulation. Era-dependent effects are checked in ResolveConfig.
+constexpr auto B = SymbolType::kBool;
+constexpr auto I = SymbolType::kInt;
+constexpr auto S = SymbolType::kString;
 constexpr std::array kSymbols = {
     // Modules.
-    SymbolInfo{"DESKTOP_SMP_ENABLE", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_DFU_MCUMGR_ENABLE", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_DFU_MCUMGR_MCUBOOT_DIRECT_XIP", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_DFU_LOCK", SymbolType::kBool},
-    SymbolInfo{"CAF_BLE_SMP", SymbolType::kBool},
-    SymbolInfo{"CAF_BLE_SMP_TRANSFER_EVENTS", SymbolType::kBool},
-    SymbolInfo{"CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_INIT_LOG_BLE_SMP_TRANSFER_EVENT", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_ENABLE", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_TIMEOUT", SymbolType::kInt, 1, 3600},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_ENABLE", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE", SymbolType::kInt, 1, 16383},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_MCUBOOT_DIRECT_XIP", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_VID", SymbolType::kInt, 0, kU16},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_PID", SymbolType::kInt, 0, kU16},
-    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_GENERATION", SymbolType::kString},
-    SymbolInfo{"DESKTOP_BT_PERIPHERAL", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_BLE_LATENCY_ENABLE", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S", SymbolType::kInt, 1, 3600},
-    SymbolInfo{"DESKTOP_BLE_LOW_LATENCY_LOCK", SymbolType::kBool},
-    SymbolInfo{"DESKTOP_BLE_LATENCY_PM_EVENTS", SymbolType::kBool},
-    SymbolInfo{"CAF_POWER_MANAGER", SymbolType::kBool},
-    SymbolInfo{"CAF_POWER_MANAGER_TIMEOUT", SymbolType::kInt, 1, 86400},
-    SymbolInfo{"CAF_POWER_MANAGER_ERROR_TIMEOUT", SymbolType::kInt, 1, 86400},
-    SymbolInfo{"CAF_PM_EVENTS", SymbolType::kBool},
+    SymbolInfo{"DESKTOP_SMP_ENABLE", B, 0, 0, {}, true,
+               "the seed's smp module (Era A): image group only, DFU lock on the first chunk",
+               "nrf_desktop src/modules/Kconfig.smp, smp.c (2020)"},
+    SymbolInfo{"DESKTOP_DFU_MCUMGR_ENABLE", B, 0, 0, {}, true,
+               "dfu_mcumgr (newer era, C1): image + OS groups, 5 s lock hold, owner callbacks",
+               "nrf_desktop Kconfig.dfu_mcumgr, dfu_mcumgr.c"},
+    SymbolInfo{"DESKTOP_DFU_MCUMGR_MCUBOOT_DIRECT_XIP", B, 0, 0, {}, true,
+               "MCUboot direct-XIP: no confirm at boot, the other slot is erased",
+               "nrf_desktop Kconfig.dfu_mcumgr"},
+    SymbolInfo{"DESKTOP_DFU_LOCK", B, 0, 0, {}, true,
+               "newer era: the DFU lock between dfu and dfu_mcumgr (Era A: always on, warned)",
+               "nrf_desktop src/util/Kconfig.dfu_lock"},
+    SymbolInfo{"CAF_BLE_SMP", B, 0, 0, {}, true,
+               "Era B's CAF ble_smp module: refused (not simulated)",
+               "sdk-nrf subsys/caf/modules/Kconfig.ble_smp"},
+    SymbolInfo{"CAF_BLE_SMP_TRANSFER_EVENTS", B, 0, 0, {}, false,
+               "selected by the SMP modules; the events exist whenever an SMP module does",
+               "sdk-nrf subsys/caf/events/Kconfig"},
+    SymbolInfo{"CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS", B, 0, 0, {}, true,
+               "log every ble_smp_transfer_event (the event manager's init log)",
+               "sdk-nrf subsys/caf/events/Kconfig"},
+    SymbolInfo{"DESKTOP_INIT_LOG_BLE_SMP_TRANSFER_EVENT", B, 0, 0, "CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS",
+               true, "Era A name of CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS",
+               "nrf_desktop src/events/Kconfig (2020)"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_ENABLE", B, 0, 0, {}, true,
+               "the HID configuration channel: without it config-channel requests get no answer",
+               "nrf_desktop Kconfig.config_channel"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_TIMEOUT", I, 1, 3600, {}, false,
+               "the transport's transaction timeout (the host side is not simulated)",
+               "nrf_desktop Kconfig.config_channel"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_ENABLE", B, 0, 0, {}, true,
+               "the dfu module: background erase, config-channel DFU, image confirm at boot",
+               "nrf_desktop Kconfig.dfu"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE", I, 1, 16383, {}, true,
+               "the dfu module's sync buffer (words); reported by the sync fetch",
+               "nrf_desktop Kconfig.dfu"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_MCUBOOT_DIRECT_XIP", B, 0, 0, {}, true,
+               "MCUboot direct-XIP for the dfu module (variant \"MCUBOOT+XIP\")",
+               "nrf_desktop Kconfig.dfu"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_VID", I, 0, kU16, {}, true,
+               "devinfo fetch: vendor id", "nrf_desktop Kconfig.dfu"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_PID", I, 0, kU16, {}, true,
+               "devinfo fetch: product id", "nrf_desktop Kconfig.dfu"},
+    SymbolInfo{"DESKTOP_CONFIG_CHANNEL_DFU_GENERATION", S, 0, 0, {}, true,
+               "devinfo fetch: generation string", "nrf_desktop Kconfig.dfu"},
+    SymbolInfo{"DESKTOP_BT_PERIPHERAL", B, 0, 0, {}, false,
+               "the device is always a BLE peripheral here", "nrf_desktop Kconfig.ble"},
+    SymbolInfo{"DESKTOP_BLE_LATENCY_ENABLE", B, 0, 0, {}, true,
+               "the ble_latency module: latency 0 while SMP or config-channel DFU runs",
+               "nrf_desktop Kconfig.ble_latency"},
+    SymbolInfo{"DESKTOP_BLE_SECURITY_FAIL_TIMEOUT_S", I, 1, 3600, {}, true,
+               "ble_latency disconnects a link not secured within this time",
+               "nrf_desktop Kconfig.ble_latency"},
+    SymbolInfo{"DESKTOP_BLE_LOW_LATENCY_LOCK", B, 0, 0, {}, true,
+               "ble_latency keeps latency 0 on LLPM links while the device is awake",
+               "nrf_desktop Kconfig.ble_latency"},
+    SymbolInfo{"DESKTOP_BLE_LATENCY_PM_EVENTS", B, 0, 0, {}, true,
+               "ble_latency listens to power_down/wake_up (with the low-latency lock)",
+               "nrf_desktop Kconfig.ble_latency"},
+    SymbolInfo{"CAF_POWER_MANAGER", B, 0, 0, {}, true,
+               "the power manager: suspends after the idle timeout", "sdk-nrf Kconfig.power_manager"},
+    SymbolInfo{"CAF_POWER_MANAGER_TIMEOUT", I, 1, 86400, {}, true,
+               "seconds without keep-alive before suspending", "sdk-nrf Kconfig.power_manager"},
+    SymbolInfo{"CAF_POWER_MANAGER_ERROR_TIMEOUT", I, 1, 86400, {}, false,
+               "power-off after a module error (no module of this simulation powers off)",
+               "sdk-nrf Kconfig.power_manager"},
+    SymbolInfo{"CAF_PM_EVENTS", B, 0, 0, {}, true,
+               "power_down/wake_up events exist (needed by DESKTOP_BLE_LATENCY_PM_EVENTS)",
+               "sdk-nrf subsys/caf/events/Kconfig"},
     // Bootloader and MCUmgr.
-    SymbolInfo{"BOOTLOADER_MCUBOOT", SymbolType::kBool},
-    SymbolInfo{"MCUBOOT_IMGTOOL_SIGN_VERSION", SymbolType::kString},
-    SymbolInfo{"MCUMGR", SymbolType::kBool},
-    SymbolInfo{"MCUMGR_CMD_IMG_MGMT", SymbolType::kBool},
-    SymbolInfo{"MCUMGR_GRP_IMG", SymbolType::kBool, 0, 0, "MCUMGR_CMD_IMG_MGMT"},
-    SymbolInfo{"MCUMGR_CMD_OS_MGMT", SymbolType::kBool},
-    SymbolInfo{"MCUMGR_GRP_OS", SymbolType::kBool, 0, 0, "MCUMGR_CMD_OS_MGMT"},
-    SymbolInfo{"MCUMGR_SMP_BT", SymbolType::kBool},
-    SymbolInfo{"MCUMGR_TRANSPORT_BT", SymbolType::kBool, 0, 0, "MCUMGR_SMP_BT"},
-    SymbolInfo{"MCUMGR_SMP_BT_AUTHEN", SymbolType::kBool},
-    SymbolInfo{"MCUMGR_TRANSPORT_BT_AUTHEN", SymbolType::kBool, 0, 0, "MCUMGR_SMP_BT_AUTHEN"},
-    SymbolInfo{"MCUMGR_TRANSPORT_BT_PERM_RW_ENCRYPT", SymbolType::kBool},
-    SymbolInfo{"MCUMGR_BUF_SIZE", SymbolType::kInt, 64, 65535},
-    SymbolInfo{"MCUMGR_TRANSPORT_NETBUF_SIZE", SymbolType::kInt, 64, 65535, "MCUMGR_BUF_SIZE"},
-    SymbolInfo{"MCUMGR_BUF_COUNT", SymbolType::kInt, 1, 64},
-    SymbolInfo{"MCUMGR_TRANSPORT_NETBUF_COUNT", SymbolType::kInt, 1, 64, "MCUMGR_BUF_COUNT"},
-    SymbolInfo{"OS_MGMT_RESET_MS", SymbolType::kInt, 0, 60000},
-    SymbolInfo{"MCUMGR_GRP_OS_RESET_MS", SymbolType::kInt, 0, 60000, "OS_MGMT_RESET_MS"},
-    SymbolInfo{"IMG_ERASE_PROGRESSIVELY", SymbolType::kBool},
-    SymbolInfo{"IMG_ENABLE_IMAGE_CHECK", SymbolType::kBool},
-    SymbolInfo{"SYSTEM_WORKQUEUE_STACK_SIZE", SymbolType::kInt, 256, 65536},
+    SymbolInfo{"BOOTLOADER_MCUBOOT", B, 0, 0, {}, true,
+               "required by every SMP DFU module (refused without)", "zephyr/nrf Kconfig"},
+    SymbolInfo{"MCUBOOT_IMGTOOL_SIGN_VERSION", S, 0, 0, {}, false,
+               "the build's own version (images here carry theirs in the header)",
+               "nrf modules/mcuboot Kconfig"},
+    SymbolInfo{"MCUMGR", B, 0, 0, {}, true, "MCUmgr itself: required by the SMP modules",
+               "zephyr subsys/mgmt/mcumgr/Kconfig"},
+    SymbolInfo{"MCUMGR_CMD_IMG_MGMT", B, 0, 0, {}, true,
+               "the image group: required by the SMP modules", "zephyr mcumgr Kconfig (2.x)"},
+    SymbolInfo{"MCUMGR_GRP_IMG", B, 0, 0, "MCUMGR_CMD_IMG_MGMT", true,
+               "newer name of MCUMGR_CMD_IMG_MGMT", "zephyr mcumgr grp/img_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_CMD_OS_MGMT", B, 0, 0, {}, false,
+               "Era A's smp.c never registers the OS group; dfu_mcumgr selects it (warned)",
+               "zephyr mcumgr Kconfig (2.x); nrf_desktop smp.c, Kconfig.dfu_mcumgr"},
+    SymbolInfo{"MCUMGR_GRP_OS", B, 0, 0, "MCUMGR_CMD_OS_MGMT", false,
+               "newer name of MCUMGR_CMD_OS_MGMT", "zephyr mcumgr grp/os_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_SMP_BT", B, 0, 0, {}, true,
+               "the SMP GATT service: required by the SMP modules", "zephyr mcumgr Kconfig (2.x)"},
+    SymbolInfo{"MCUMGR_TRANSPORT_BT", B, 0, 0, "MCUMGR_SMP_BT", true,
+               "newer name of MCUMGR_SMP_BT", "zephyr mcumgr transport/Kconfig.bluetooth"},
+    SymbolInfo{"MCUMGR_SMP_BT_AUTHEN", B, 0, 0, {}, true,
+               "the SMP characteristic needs an authenticated (MITM) link: a Just Works bond "
+               "cannot use it", "zephyr mcumgr Kconfig (2.x)"},
+    SymbolInfo{"MCUMGR_TRANSPORT_BT_AUTHEN", B, 0, 0, "MCUMGR_SMP_BT_AUTHEN", true,
+               "newer name of MCUMGR_SMP_BT_AUTHEN", "zephyr mcumgr transport/Kconfig.bluetooth"},
+    SymbolInfo{"MCUMGR_TRANSPORT_BT_PERM_RW_ENCRYPT", B, 0, 0, {}, true,
+               "the SMP characteristic needs an encrypted link: writes and notifications on a "
+               "plain link are refused", "zephyr mcumgr transport/Kconfig.bluetooth"},
+    SymbolInfo{"MCUMGR_BUF_SIZE", I, 64, 65535, {}, true,
+               "largest SMP packet (MCUmgr params buf_size; longer requests are dropped)",
+               "zephyr mcumgr Kconfig"},
+    SymbolInfo{"MCUMGR_TRANSPORT_NETBUF_SIZE", I, 64, 65535, "MCUMGR_BUF_SIZE", true,
+               "newer name of MCUMGR_BUF_SIZE", "zephyr mcumgr transport/Kconfig"},
+    SymbolInfo{"MCUMGR_BUF_COUNT", I, 1, 64, {}, true,
+               "SMP buffers: requests beyond this many awaiting an answer are dropped",
+               "zephyr mcumgr Kconfig"},
+    SymbolInfo{"MCUMGR_TRANSPORT_NETBUF_COUNT", I, 1, 64, "MCUMGR_BUF_COUNT", true,
+               "newer name of MCUMGR_BUF_COUNT", "zephyr mcumgr transport/Kconfig"},
+    SymbolInfo{"OS_MGMT_RESET_MS", I, 0, 60000, {}, true,
+               "delay of an OS-group reset (only where the OS group is registered)",
+               "zephyr mcumgr Kconfig (2.x)"},
+    SymbolInfo{"MCUMGR_GRP_OS_RESET_MS", I, 0, 60000, "OS_MGMT_RESET_MS", true,
+               "newer name of OS_MGMT_RESET_MS", "zephyr mcumgr grp/os_mgmt/Kconfig"},
+    SymbolInfo{"IMG_ERASE_PROGRESSIVELY", B, 0, 0, {}, true,
+               "the image group erases page by page during the upload, not all on the first chunk",
+               "zephyr subsys/dfu/Kconfig"},
+    SymbolInfo{"IMG_ENABLE_IMAGE_CHECK", B, 0, 0, {}, true,
+               "the image group checks the uploaded image's hash (\"match\")",
+               "zephyr subsys/dfu/Kconfig"},
+    SymbolInfo{"SYSTEM_WORKQUEUE_STACK_SIZE", I, 256, 65536, {}, false,
+               "stack sizes are not simulated", "zephyr kernel/Kconfig"},
     // Bluetooth.
-    SymbolInfo{"BT", SymbolType::kBool},
-    SymbolInfo{"BT_PERIPHERAL", SymbolType::kBool},
-    SymbolInfo{"BT_PERIPHERAL_PREF_MIN_INT", SymbolType::kInt, 6, 3200},
-    SymbolInfo{"BT_PERIPHERAL_PREF_MAX_INT", SymbolType::kInt, 6, 3200},
-    SymbolInfo{"BT_PERIPHERAL_PREF_LATENCY", SymbolType::kInt, 0, 499},
-    SymbolInfo{"BT_PERIPHERAL_PREF_SLAVE_LATENCY", SymbolType::kInt, 0, 499,
-               "BT_PERIPHERAL_PREF_LATENCY"},
-    SymbolInfo{"BT_PERIPHERAL_PREF_TIMEOUT", SymbolType::kInt, 10, 3200},
-    SymbolInfo{"BT_CONN_PARAM_UPDATE_TIMEOUT", SymbolType::kInt, 0, 65535},
-    SymbolInfo{"BT_DATA_LEN_UPDATE", SymbolType::kBool},
-    SymbolInfo{"BT_AUTO_PHY_UPDATE", SymbolType::kBool},
-    SymbolInfo{"BT_CTLR_CONN_PARAM_REQ", SymbolType::kBool},
-    SymbolInfo{"BT_L2CAP_TX_MTU", SymbolType::kInt, 23, 2000},
-    SymbolInfo{"BT_BUF_ACL_RX_SIZE", SymbolType::kInt, 27, 2000},
-    SymbolInfo{"BT_RX_BUF_LEN", SymbolType::kInt, 27, 2000, "BT_BUF_ACL_RX_SIZE"},
-    SymbolInfo{"BT_CONN_TX_MAX", SymbolType::kInt, 1, 64},
-    SymbolInfo{"BT_MAX_CONN", SymbolType::kInt, 1, 64},
-    SymbolInfo{"BT_CTLR_SDC_LLPM", SymbolType::kBool},
+    SymbolInfo{"BT", B, 0, 0, {}, true, "Bluetooth: required by the SMP GATT transport",
+               "zephyr subsys/bluetooth/Kconfig"},
+    SymbolInfo{"BT_PERIPHERAL", B, 0, 0, {}, true,
+               "the peripheral role: required by the SMP GATT transport",
+               "zephyr subsys/bluetooth/Kconfig"},
+    SymbolInfo{"BT_PERIPHERAL_PREF_MIN_INT", I, 6, 3200, {}, true,
+               "preferred connection interval (min), requested after connecting",
+               "zephyr subsys/bluetooth/host/Kconfig; nrf_desktop Kconfig.ble"},
+    SymbolInfo{"BT_PERIPHERAL_PREF_MAX_INT", I, 6, 3200, {}, true,
+               "preferred connection interval (max)",
+               "zephyr subsys/bluetooth/host/Kconfig; nrf_desktop Kconfig.ble"},
+    SymbolInfo{"BT_PERIPHERAL_PREF_LATENCY", I, 0, 499, {}, true,
+               "preferred peripheral latency (ble_latency goes back to it when idle)",
+               "zephyr subsys/bluetooth/host/Kconfig; nrf_desktop Kconfig.ble"},
+    SymbolInfo{"BT_PERIPHERAL_PREF_SLAVE_LATENCY", I, 0, 499, "BT_PERIPHERAL_PREF_LATENCY", true,
+               "older name of BT_PERIPHERAL_PREF_LATENCY", "zephyr Kconfig (before ~NCS 1.8)"},
+    SymbolInfo{"BT_PERIPHERAL_PREF_TIMEOUT", I, 10, 3200, {}, true,
+               "preferred supervision timeout", "zephyr subsys/bluetooth/host/Kconfig"},
+    SymbolInfo{"BT_CONN_PARAM_UPDATE_TIMEOUT", I, 0, 65535, {}, true,
+               "the post-connect window before the first parameter request",
+               "zephyr subsys/bluetooth/host/Kconfig; nrf_desktop Kconfig.ble"},
+    SymbolInfo{"BT_DATA_LEN_UPDATE", B, 0, 0, {}, true,
+               "the peripheral starts the data length update itself (else it waits for the "
+               "central)", "zephyr subsys/bluetooth/host/Kconfig"},
+    SymbolInfo{"BT_AUTO_PHY_UPDATE", B, 0, 0, {}, true,
+               "the peripheral asks for 2M PHY itself (else it waits for the central)",
+               "zephyr subsys/bluetooth/host/Kconfig"},
+    SymbolInfo{"BT_CTLR_CONN_PARAM_REQ", B, 0, 0, {}, false,
+               "parameter requests always go over L2CAP signalling here (nRF Desktop: n)",
+               "zephyr subsys/bluetooth/controller/Kconfig"},
+    SymbolInfo{"BT_L2CAP_TX_MTU", I, 23, 2000, {}, true,
+               "the device's ATT MTU (bounded by BT_BUF_ACL_RX_SIZE - 4)",
+               "zephyr subsys/bluetooth/host/Kconfig.l2cap"},
+    SymbolInfo{"BT_BUF_ACL_RX_SIZE", I, 27, 2000, {}, true,
+               "ACL receive buffer: bounds the ATT MTU (size - 4) and the data length",
+               "zephyr subsys/bluetooth/common/Kconfig"},
+    SymbolInfo{"BT_RX_BUF_LEN", I, 27, 2000, "BT_BUF_ACL_RX_SIZE", true,
+               "older name of BT_BUF_ACL_RX_SIZE", "zephyr Kconfig (2.x)"},
+    SymbolInfo{"BT_CONN_TX_MAX", I, 1, 64, {}, true,
+               "notifications the peripheral can have queued for the radio",
+               "zephyr subsys/bluetooth/host/Kconfig"},
+    SymbolInfo{"BT_MAX_CONN", I, 1, 64, {}, true,
+               "must be 1 with ble_latency (its build assert); refused otherwise",
+               "zephyr subsys/bluetooth/Kconfig; nrf_desktop ble_latency.c"},
+    SymbolInfo{"BT_CTLR_SDC_LLPM", B, 0, 0, {}, false,
+               "LLPM (1 ms intervals) needs an nRF Desktop dongle; phones do not use it",
+               "nrf subsys/bluetooth/controller/Kconfig"},
 };
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -127,6 +240,8 @@ std::string Short(std::string_view s) {
 }
 
 }  // namespace
+
+std::span<const SymbolInfo> Symbols() { return kSymbols; }
 
 const SymbolInfo* FindSymbol(std::string_view name) {
   for (const auto& s : kSymbols)
@@ -282,7 +397,6 @@ std::string_view DefaultPrjConf() {
          "CONFIG_BOOTLOADER_MCUBOOT=y\n"
          "CONFIG_MCUMGR=y\n"
          "CONFIG_MCUMGR_CMD_IMG_MGMT=y\n"
-         "CONFIG_MCUMGR_CMD_OS_MGMT=y\n"
          "CONFIG_MCUMGR_SMP_BT=y\n"
          "CONFIG_DESKTOP_SMP_ENABLE=y\n"
          "CONFIG_DESKTOP_CONFIG_CHANNEL_ENABLE=y\n"
@@ -310,22 +424,51 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
         std::string(option).c_str(), std::string(dep).c_str(), std::string(why).c_str());
   };
   DesktopConfig c;
+  auto warn = [&](std::string_view name, std::string_view why) {
+    c.warnings.push_back("CONFIG_" + std::string(name) + ": no effect in this simulation (" +
+                         std::string(why) + ")");
+  };
+  // Symbols that never act: each assignment is reported once.
+  for (const auto& [name, value] : k.values()) {
+    const SymbolInfo* sym = FindSymbol(name);
+    if (sym != nullptr && !sym->acts && name != "MCUMGR_CMD_OS_MGMT") warn(name, sym->what);
+  }
   const bool era_a = k.Bool("DESKTOP_SMP_ENABLE", false);
   const bool mcumgr = k.Bool("DESKTOP_DFU_MCUMGR_ENABLE", false);
+  if (k.Bool("CAF_BLE_SMP", false))
+    return Error(Errc::kInvalidArgument,
+                 "CONFIG_CAF_BLE_SMP (Era B's CAF SMP module) is not simulated: use "
+                 "CONFIG_DESKTOP_SMP_ENABLE (the seed's era) or CONFIG_DESKTOP_DFU_MCUMGR_ENABLE");
   if (era_a && mcumgr)
     return Error(Errc::kInvalidArgument,
                  "CONFIG_DESKTOP_SMP_ENABLE and CONFIG_DESKTOP_DFU_MCUMGR_ENABLE are mutually "
                  "exclusive (two SMP DFU modules)");
-  if (mcumgr && k.Bool("CAF_BLE_SMP", false))
-    return Error(Errc::kInvalidArgument,
-                 "CONFIG_DESKTOP_DFU_MCUMGR_ENABLE cannot be combined with CONFIG_CAF_BLE_SMP");
+  c.config_channel = k.Bool("DESKTOP_CONFIG_CHANNEL_ENABLE", false);
   c.config_channel_dfu = k.Bool("DESKTOP_CONFIG_CHANNEL_DFU_ENABLE", false);
   if (c.config_channel_dfu)
     SMPKIT_TRY(need("DESKTOP_CONFIG_CHANNEL_DFU_ENABLE", "DESKTOP_CONFIG_CHANNEL_ENABLE",
                     "DFU runs over the HID configuration channel"));
-  if (era_a) {
-    SMPKIT_TRY(need("DESKTOP_SMP_ENABLE", "BOOTLOADER_MCUBOOT",
+  if (era_a || mcumgr) {
+    const std::string_view module = era_a ? "DESKTOP_SMP_ENABLE" : "DESKTOP_DFU_MCUMGR_ENABLE";
+    SMPKIT_TRY(need(module, "BOOTLOADER_MCUBOOT",
                     "DFU over SMP is supported only with the MCUboot bootloader"));
+    if (era_a) {
+      SMPKIT_TRY(need(module, "MCUMGR", "the module is built on MCUmgr"));
+    } else if (!k.Bool("MCUMGR", true)) {
+      warn("MCUMGR", "CONFIG_DESKTOP_DFU_MCUMGR_ENABLE selects MCUmgr");
+    }
+    // Zephyr's defaults are y for these two once MCUmgr is on, so only an explicit n refuses.
+    if (!k.Bool("BT", true))
+      return Error::Format(Errc::kInvalidArgument,
+                           "CONFIG_%s needs CONFIG_BT, which is set to n (SMP over Bluetooth)",
+                           std::string(module).c_str());
+    if (!k.Bool("BT_PERIPHERAL", true))
+      return Error::Format(Errc::kInvalidArgument,
+                           "CONFIG_%s needs CONFIG_BT_PERIPHERAL, which is set to n (the SMP "
+                           "GATT service runs on the peripheral)",
+                           std::string(module).c_str());
+  }
+  if (era_a) {
     SMPKIT_TRY(need("DESKTOP_SMP_ENABLE", "MCUMGR_CMD_IMG_MGMT",
                     "the module uses MCUmgr image management handlers"));
     SMPKIT_TRY(need("DESKTOP_SMP_ENABLE", "MCUMGR_SMP_BT",
@@ -333,23 +476,46 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
     SMPKIT_TRY(need("DESKTOP_SMP_ENABLE", "DESKTOP_CONFIG_CHANNEL_DFU_ENABLE",
                     "the DFU module erases the secondary slot and confirms the running image"));
     c.smp = SmpEra::kEraA;
+    // Era A: dfu_lock.c is always built and both modules always use it.
     c.dfu_lock = true;
+    if (k.IsSet("DESKTOP_DFU_LOCK") && !k.Bool("DESKTOP_DFU_LOCK", true))
+      warn("DESKTOP_DFU_LOCK",
+           "the seed's era has no such option: smp.c and dfu.c always use the DFU lock");
+    // smp.c registers the image group only (nrf-desktop.md §4.1).
+    c.os_group = false;
+    if (k.Bool("MCUMGR_CMD_OS_MGMT", false))
+      warn("MCUMGR_CMD_OS_MGMT",
+           "the seed's smp.c registers only the image group, so the OS group (echo, reset, "
+           "params) is absent; a reset needs a power cycle");
+    if (k.IsSet("OS_MGMT_RESET_MS"))
+      warn("OS_MGMT_RESET_MS", "no OS group in the seed's era, so no remote reset");
   } else if (mcumgr) {
-    SMPKIT_TRY(need("DESKTOP_DFU_MCUMGR_ENABLE", "BOOTLOADER_MCUBOOT",
-                    "dfu_mcumgr supports only the MCUboot bootloader"));
     c.smp = SmpEra::kMcumgr;
     c.dfu_lock = k.Bool("DESKTOP_DFU_LOCK", c.config_channel_dfu);
     if (c.dfu_lock && !c.config_channel_dfu)
       SMPKIT_TRY(need("DESKTOP_DFU_LOCK", "DESKTOP_CONFIG_CHANNEL_DFU_ENABLE",
                       "the lock arbitrates two DFU transports"));
+    // Kconfig.dfu_mcumgr selects MCUMGR_GRP_IMG, MCUMGR_GRP_OS and the BT transport hooks.
+    c.os_group = true;
+    if (k.IsSet("MCUMGR_CMD_OS_MGMT") && !k.Bool("MCUMGR_CMD_OS_MGMT", true))
+      warn("MCUMGR_CMD_OS_MGMT", "CONFIG_DESKTOP_DFU_MCUMGR_ENABLE selects the OS group");
   } else {
     c.smp = SmpEra::kNone;
     c.dfu_lock = k.Bool("DESKTOP_DFU_LOCK", false);
+    if (k.IsSet("MCUMGR_CMD_OS_MGMT"))
+      warn("MCUMGR_CMD_OS_MGMT", "no SMP module, so no MCUmgr groups");
   }
   c.direct_xip = k.Bool("DESKTOP_CONFIG_CHANNEL_DFU_MCUBOOT_DIRECT_XIP", false) ||
                  k.Bool("DESKTOP_DFU_MCUMGR_MCUBOOT_DIRECT_XIP", false);
   c.ble_latency = k.Bool("DESKTOP_BLE_LATENCY_ENABLE", true);
+  if (c.ble_latency && k.Int("BT_MAX_CONN", 1) != 1)
+    return Error::Format(Errc::kInvalidArgument,
+                         "CONFIG_BT_MAX_CONN=%lld: the ble_latency module supports one "
+                         "connection only (its build assert)",
+                         static_cast<long long>(k.Int("BT_MAX_CONN", 1)));
   c.low_latency_lock = k.Bool("DESKTOP_BLE_LOW_LATENCY_LOCK", false);
+  c.latency_pm_events =
+      k.Bool("DESKTOP_BLE_LATENCY_PM_EVENTS", true) && k.Bool("CAF_PM_EVENTS", true);
   c.power_manager = k.Bool("CAF_POWER_MANAGER", true);
   c.sync_buffer_words =
       static_cast<uint32_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_SYNC_BUFFER_SIZE", 128));
@@ -377,16 +543,87 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
   c.power_manager_timeout_s = static_cast<uint32_t>(k.Int("CAF_POWER_MANAGER_TIMEOUT", 120));
   c.os_reset_ms = static_cast<uint32_t>(k.Int("OS_MGMT_RESET_MS", 250));
   c.mcumgr_buf_size = static_cast<uint16_t>(k.Int("MCUMGR_BUF_SIZE", 384));
+  c.mcumgr_buf_count = static_cast<uint16_t>(k.Int("MCUMGR_BUF_COUNT", 4));
+  c.img_erase_progressively = k.Bool("IMG_ERASE_PROGRESSIVELY", false);
+  c.img_image_check = k.Bool("IMG_ENABLE_IMAGE_CHECK", false);
+  c.smp_security = k.Bool("MCUMGR_SMP_BT_AUTHEN", false) ? SmpLinkSecurity::kAuthenticate
+                   : k.Bool("MCUMGR_TRANSPORT_BT_PERM_RW_ENCRYPT", false)
+                       ? SmpLinkSecurity::kEncrypt
+                       : SmpLinkSecurity::kNone;
+  c.log_transfer_events = k.Bool("CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS", false);
+  c.data_len_update = k.Bool("BT_DATA_LEN_UPDATE", false);
+  c.auto_phy_update = k.Bool("BT_AUTO_PHY_UPDATE", false);
   c.l2cap_tx_mtu = static_cast<uint16_t>(k.Int("BT_L2CAP_TX_MTU", 260));
+  c.acl_rx_size = static_cast<uint16_t>(k.Int("BT_BUF_ACL_RX_SIZE", 264));
+  c.conn_tx_max = static_cast<uint16_t>(k.Int("BT_CONN_TX_MAX", 4));
   c.vid = static_cast<uint16_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_VID", 0x1915));
   c.pid = static_cast<uint16_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_PID", 0x52DE));
   c.generation = k.String("DESKTOP_CONFIG_CHANNEL_DFU_GENERATION", "default");
   return c;
 }
 
+uint16_t DesktopConfig::AttMtu() const {
+  // The L2CAP header (4 bytes) shares the ACL buffer with the ATT PDU.
+  const int bound = std::min<int>(l2cap_tx_mtu, acl_rx_size - 4);
+  return static_cast<uint16_t>(std::clamp(bound, 23, 517));
+}
+
+std::string_view DesktopConfig::SmpModuleName() const {
+  switch (smp) {
+    case SmpEra::kEraA:
+      return "smp (seed's era)";
+    case SmpEra::kMcumgr:
+      return "dfu_mcumgr (newer era)";
+    case SmpEra::kNone:
+      break;
+  }
+  return "none";
+}
+
 Result<DesktopConfig> ParsePrjConf(std::string_view text) {
   SMPKIT_ASSIGN_OR_RETURN(auto k, Kconfig::Parse(text));
   return ResolveConfig(k);
+}
+
+Result<DesktopConfig> LoadPrjConf(std::string_view path, std::string_view extra) {
+  std::string text(DefaultPrjConf());
+  if (!path.empty()) {
+    std::ifstream in{std::string(path)};
+    if (!in)
+      return Error::Format(Errc::kNotFound, "cannot read %s", Short(path).c_str());
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text += extra;
+  auto c = ParsePrjConf(text);
+  if (!c.ok())
+    return Error::Format(c.error().code(), "%s: %s",
+                         path.empty() ? "the seed's prj.conf" : Short(path).c_str(),
+                         std::string(c.error().message()).c_str());
+  return c;
+}
+
+std::string AnnotatePrjConf(std::string_view text) {
+  std::string out;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    const std::string_view raw = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    std::string_view line = Trim(raw);
+    std::string_view name;
+    if (line.substr(0, 7) == "CONFIG_") {
+      name = line.substr(7, line.find('=') == std::string_view::npos ? 0 : line.find('=') - 7);
+    } else if (line.substr(0, 9) == "# CONFIG_" && line.find(" is not set") != line.npos) {
+      name = line.substr(9, line.find(" is not set") - 9);
+    }
+    out.append(raw);
+    if (const SymbolInfo* sym = name.empty() ? nullptr : FindSymbol(Trim(name))) {
+      out.append(std::max<size_t>(1, 56 - std::min<size_t>(56, raw.size())), ' ');
+      out += sym->acts ? "# acts: " : "# no effect: ";
+      out += sym->what;
+    }
+    out += '\n';
+  }
+  return out;
 }
 
 }  // namespace smpkit::desktop

@@ -79,7 +79,8 @@ TEST(Kconfig, SmpDependenciesNameTheMissingOption) {
   const std::string base =
       "CONFIG_DESKTOP_SMP_ENABLE=y\n"
       "CONFIG_DESKTOP_CONFIG_CHANNEL_ENABLE=y\n"
-      "CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE=y\n";
+      "CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE=y\n"
+      "CONFIG_MCUMGR=y\n";
   struct Case {
     std::string extra;
     const char* missing;
@@ -88,6 +89,9 @@ TEST(Kconfig, SmpDependenciesNameTheMissingOption) {
       {"CONFIG_MCUMGR_CMD_IMG_MGMT=y\nCONFIG_MCUMGR_SMP_BT=y\n", "CONFIG_BOOTLOADER_MCUBOOT"},
       {"CONFIG_BOOTLOADER_MCUBOOT=y\nCONFIG_MCUMGR_SMP_BT=y\n", "CONFIG_MCUMGR_CMD_IMG_MGMT"},
       {"CONFIG_BOOTLOADER_MCUBOOT=y\nCONFIG_MCUMGR_CMD_IMG_MGMT=y\n", "CONFIG_MCUMGR_SMP_BT"},
+      {"CONFIG_BOOTLOADER_MCUBOOT=y\nCONFIG_MCUMGR=n\nCONFIG_MCUMGR_CMD_IMG_MGMT=y\n"
+       "CONFIG_MCUMGR_SMP_BT=y\n",
+       "CONFIG_MCUMGR"},
   };
   for (const auto& c : cases) {
     auto r = ParsePrjConf(base + c.extra);
@@ -102,7 +106,7 @@ TEST(Kconfig, SmpDependenciesNameTheMissingOption) {
   // Era A: smp.c depends on the config-channel DFU (it erases the slot and confirms).
   auto no_dfu = ParsePrjConf(
       "CONFIG_DESKTOP_SMP_ENABLE=y\nCONFIG_BOOTLOADER_MCUBOOT=y\nCONFIG_MCUMGR_CMD_IMG_MGMT=y\n"
-      "CONFIG_MCUMGR_SMP_BT=y\n");
+      "CONFIG_MCUMGR=y\nCONFIG_MCUMGR_SMP_BT=y\n");
   ASSERT_FALSE(no_dfu.ok());
   EXPECT_NE(no_dfu.error().message().find("CONFIG_DESKTOP_CONFIG_CHANNEL_DFU_ENABLE"),
             std::string_view::npos);

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "smpkit/base/result.h"
 
@@ -23,10 +25,17 @@ struct SymbolInfo {
   int64_t min = 0;  // ints only
   int64_t max = 0;
   std::string_view alias_of = {};  // older/newer spelling of another symbol
+  // Whether the value changes what the simulated device does (otherwise: accepted and warned
+  // as "no effect in this simulation"); what it does; where the symbol comes from.
+  bool acts = false;
+  std::string_view what = {};
+  std::string_view source = {};
 };
 
 // The symbols this simulation understands (nullptr if unknown). `name` without CONFIG_.
 const SymbolInfo* FindSymbol(std::string_view name);
+// All of them, in table order.
+std::span<const SymbolInfo> Symbols();
 
 using KconfigValue = std::variant<bool, int64_t, std::string>;
 
@@ -53,6 +62,13 @@ class Kconfig {
 
  private:
   std::map<std::string, KconfigValue> values_;
+};
+
+// What the SMP GATT characteristic requires of the link.
+enum class SmpLinkSecurity : uint8_t {
+  kNone,
+  kEncrypt,       // CONFIG_MCUMGR_TRANSPORT_BT_PERM_RW_ENCRYPT
+  kAuthenticate,  // CONFIG_MCUMGR_SMP_BT_AUTHEN: encrypted with MITM protection
 };
 
 // Which SMP implementation the configuration selects (nrf-desktop.md §1).
@@ -89,6 +105,28 @@ struct DesktopConfig {
   // Simulation switch, no Kconfig in NCS: confirm the running image at main READY
   // (nrf-desktop.md §4.5). Off only to show that an unconfirmed test image is reverted.
   bool confirm_at_boot = true;
+
+  bool config_channel = true;          // CONFIG_DESKTOP_CONFIG_CHANNEL_ENABLE
+  bool os_group = false;               // Era A: never; dfu_mcumgr: selected
+  uint16_t mcumgr_buf_count = 4;       // CONFIG_MCUMGR_BUF_COUNT
+  bool img_erase_progressively = false;  // CONFIG_IMG_ERASE_PROGRESSIVELY
+  bool img_image_check = false;        // CONFIG_IMG_ENABLE_IMAGE_CHECK (Zephyr default n)
+  SmpLinkSecurity smp_security = SmpLinkSecurity::kNone;  // ..._PERM_RW_ENCRYPT / ..._AUTHEN
+  bool log_transfer_events = false;    // CONFIG_{CAF,DESKTOP}_INIT_LOG_BLE_SMP_TRANSFER_EVENT(S)
+  bool latency_pm_events = true;       // CONFIG_DESKTOP_BLE_LATENCY_PM_EVENTS && CAF_PM_EVENTS
+  bool data_len_update = false;        // CONFIG_BT_DATA_LEN_UPDATE
+  bool auto_phy_update = false;        // CONFIG_BT_AUTO_PHY_UPDATE
+  uint16_t acl_rx_size = 264;          // CONFIG_BT_BUF_ACL_RX_SIZE
+  uint16_t conn_tx_max = 4;            // CONFIG_BT_CONN_TX_MAX
+
+  // One line per assignment that has no effect here (unused symbol, or one the era ignores),
+  // for the caller to print at start-up.
+  std::vector<std::string> warnings;
+
+  // The ATT MTU the device offers: CONFIG_BT_L2CAP_TX_MTU bounded by the ACL RX buffer.
+  uint16_t AttMtu() const;
+  // The name of the SMP module that runs ("smp (Era A)", "dfu_mcumgr", "none").
+  std::string_view SmpModuleName() const;
 };
 
 // The nRF Desktop mouse "prj_mcuboot_smp.conf"-style defaults of the seed (Era A).
@@ -99,5 +137,11 @@ std::string_view DefaultPrjConf();
 Result<DesktopConfig> ResolveConfig(const Kconfig& kconfig);
 // Parse + resolve.
 Result<DesktopConfig> ParsePrjConf(std::string_view text);
+// The seed's prj.conf, or the file at `path` when not empty, plus `extra` lines appended
+// (Kconfig fragments), parsed and resolved. Errors: the file cannot be read (kNotFound, naming
+// it), or the parser's/resolver's, prefixed with the file name.
+Result<DesktopConfig> LoadPrjConf(std::string_view path, std::string_view extra = {});
+// `text` (a prj.conf) with every assignment marked: "# acts: ..." or "# no effect: ...".
+std::string AnnotatePrjConf(std::string_view text);
 
 }  // namespace smpkit::desktop
