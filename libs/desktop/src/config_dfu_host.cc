@@ -98,7 +98,12 @@ void ConfigDfuHost::WaitNotBusy() {
 }
 
 void ConfigDfuHost::SendStart() {
-  if (++start_attempts_ > 5) return Fail(Error(Errc::kTimeout, "device did not accept start"));
+  // A device of the seed's era reports no "other owner" state: a start it refuses because
+  // another transport holds the DFU lock just leaves it inactive.
+  if (++start_attempts_ > 5)
+    return Fail(Error(Errc::kBusy,
+                      "device refused the start 5 times (sync state 0): another DFU transport "
+                      "may hold the DFU lock"));
   std::array<uint8_t, kStartSize> buf{};
   StartCommand s{static_cast<uint32_t>(image_.size()), crc_, offset_};
   (void)EncodeStart(s, buf);

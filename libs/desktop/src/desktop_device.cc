@@ -61,7 +61,7 @@ struct DesktopDevice::Impl {
   smp::Outcome SmpOnUploadChunk(const mgmt::UploadCheck& c);
   void SmpOnDfuEvent(mgmt::DfuEvent e);
   smp::Outcome SmpOnReset();
-  smp::Outcome McumgrDfuCommand(bool may_transfer);
+  smp::Outcome McumgrDfuCommand(bool may_transfer, bool answer_honoured = true);
   void SmpSubmitTransfer();
 
   // --- dfu (config channel) ---
@@ -120,6 +120,8 @@ struct DesktopDevice::Impl {
   std::optional<ble::ConnParamRequest> queued_req;
   bool req_in_flight = false;
   bool link_secured = false;
+  uint32_t smp_bufs_in_use = 0;  // requests received and not yet answered (MCUMGR_BUF_COUNT)
+  uint64_t smp_dropped_no_buf = 0;
   sim::TaskId window_task = sim::kNoTask;
   std::function<void(const ble::ConnParams&)> params_observer;
 
@@ -217,7 +219,13 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
             }
           }),
       latency_check(s, [this] { LatCheck(); }) {
+  // The configuration decides the MCUmgr surface (nrf-desktop.md §4, §9).
   opt.device.reset_delay = std::chrono::milliseconds(opt.config.os_reset_ms);
+  opt.device.server.buf_size = opt.config.mcumgr_buf_size;
+  opt.device.server.buf_count = opt.config.mcumgr_buf_count;
+  opt.device.img.erase_progressively = opt.config.img_erase_progressively;
+  opt.device.img.image_check = opt.config.img_image_check;
+  opt.device.os_group = opt.config.os_group;
   dev.emplace(flash, opt.device, hooks.get());
   smp_owner.name = cfg.smp == SmpEra::kMcumgr ? "MCUmgr" : "smp";
   smp_owner.id = kOwnerIdSmp;
@@ -332,7 +340,7 @@ void DesktopDevice::Impl::StartModules() {
         LatUseLowLatency();
         return false;
       });
-    if (cfg.low_latency_lock) {
+    if (cfg.low_latency_lock && cfg.latency_pm_events) {
       bus.Subscribe<PowerDownEvent>(M::kBleLatency, Priority::kNormal,
                                     [this](const PowerDownEvent& e) {
                                       if (!e.error) {
@@ -473,9 +481,24 @@ Status DesktopDevice::Impl::AttachLink(ble::Link& l, std::optional<uint16_t> mtu
   link = &l;
   const uint64_t gen = ++link_gen;
   const uint16_t rx_mtu =
-      std::clamp<uint16_t>(mtu.value_or(cfg.l2cap_tx_mtu), ble::kAttDefaultMtu, ble::kAttMaxMtu);
+      std::clamp<uint16_t>(mtu.value_or(cfg.AttMtu()), ble::kAttDefaultMtu, ble::kAttMaxMtu);
   gatt_servers.push_back(std::make_unique<ble::GattSmpServer>(l, rx_mtu));
   gatt = gatt_servers.back().get();
+  smp_bufs_in_use = 0;
+  if (cfg.smp_security != SmpLinkSecurity::kNone) {
+    // BT_GATT_PERM_*_ENCRYPT / _AUTHEN on the SMP characteristic. Pairing here is Just Works
+    // (a mouse has no display or keyboard), so the link is never authenticated (MITM).
+    gatt->SetAccessCheck([this, guard = std::weak_ptr<bool>(alive), gen]() -> uint8_t {
+      if (guard.expired() || gen != link_gen) return 0;
+      const bool auth = cfg.smp_security == SmpLinkSecurity::kAuthenticate;
+      if (auth || !link_secured) {
+        Log(ModuleId::kSmp, "SMP characteristic access refused: link not %s",
+            auth ? "authenticated (Just Works pairing)" : "encrypted");
+        return auth ? uint8_t{0x05} : uint8_t{0x0F};
+      }
+      return 0;
+    });
+  }
   reasm.emplace(reasm_buf);
   std::weak_ptr<bool> guard = alive;
   gatt->SetWriteHandler([this, guard, gen](ConstByteSpan v) {
@@ -518,6 +541,7 @@ void DesktopDevice::Impl::OnLinkDown(uint8_t reason) {
   gatt = nullptr;
   ++link_gen;
   reasm.reset();
+  smp_bufs_in_use = 0;
   if (window_task != sim::kNoTask) sched.Cancel(window_task);
   window_task = sim::kNoTask;
   deferred_req.reset();
@@ -545,6 +569,15 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
     return;
   }
   if (!r->has_value()) return;
+  // Each request holds one of MCUMGR_BUF_COUNT net_bufs until it is answered; with none free
+  // the transport drops it (smp_bt's allocation fails) and the client must retransmit.
+  if (smp_bufs_in_use >= cfg.mcumgr_buf_count) {
+    if (smp_dropped_no_buf++ == 0 || smp_dropped_no_buf % 100 == 0)
+      Log(ModuleId::kSmp, "no free SMP buffer (%u in use): request dropped (%llu so far)",
+          smp_bufs_in_use, static_cast<unsigned long long>(smp_dropped_no_buf));
+    return;
+  }
+  ++smp_bufs_in_use;
   const ConstByteSpan packet = **r;
   const auto before = flash.elapsed();
   auto frames = std::make_shared<FrameCollector>();
@@ -558,6 +591,7 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
   const uint64_t gen = link_gen;
   auto respond = [this, guard, gen, frames] {
     if (guard.expired() || gen != link_gen || gatt == nullptr) return;
+    if (smp_bufs_in_use > 0) --smp_bufs_in_use;
     for (const auto& f : frames->frames) {
       auto frag = transport::BleFragmenter::Create(f, gatt->mtu());
       if (!frag.ok()) continue;
@@ -654,7 +688,10 @@ bool DesktopDevice::Impl::SmpOnModuleState(const ModuleStateEvent& e) {
   return false;
 }
 
-void DesktopDevice::Impl::SmpSubmitTransfer() { Submit(ModuleId::kSmp, BleSmpTransferEvent{}); }
+void DesktopDevice::Impl::SmpSubmitTransfer() {
+  if (cfg.log_transfer_events) Log(ModuleId::kSmp, "event: ble_smp_transfer_event");
+  Submit(ModuleId::kSmp, BleSmpTransferEvent{});
+}
 
 smp::Outcome DesktopDevice::Impl::SmpOnUploadChunk(const mgmt::UploadCheck& c) {
   if (!smp_hooks_registered) return smp::Outcome::Success();
@@ -676,13 +713,21 @@ smp::Outcome DesktopDevice::Impl::SmpOnUploadChunk(const mgmt::UploadCheck& c) {
   return smp::Outcome::Success();
 }
 
-smp::Outcome DesktopDevice::Impl::McumgrDfuCommand(bool may_transfer) {
+smp::Outcome DesktopDevice::Impl::McumgrDfuCommand(bool may_transfer, bool answer_honoured) {
   mcumgr_timeout.Reschedule(tm.mcumgr_lock_hold);
   if (cfg.dfu_lock) {
     auto st = lock.Claim(smp_owner);
     if (!st.ok()) {
       mcumgr_timeout.Cancel();
-      Log(ModuleId::kSmp, "SMP DFU command refused: %s", std::string(st.error().message()).c_str());
+      if (answer_honoured) {
+        Log(ModuleId::kSmp, "SMP DFU command refused: %s",
+            std::string(st.error().message()).c_str());
+      } else {
+        // C1: image-state/erase notifications cannot veto; MCUmgr ignores the answer.
+        Log(ModuleId::kSmp,
+            "SMP DFU notification: lock not claimed (held by %s); MCUmgr ignores the answer",
+            lock.owner() ? std::string(lock.owner()->name).c_str() : "?");
+      }
       return smp::Outcome::Rc(smp::MgmtErr::kAccessDenied);
     }
   }
@@ -694,7 +739,8 @@ smp::Outcome DesktopDevice::Impl::McumgrDfuCommand(bool may_transfer) {
 }
 
 void DesktopDevice::Impl::SmpOnDfuEvent(mgmt::DfuEvent) {
-  if (cfg.smp == SmpEra::kMcumgr && smp_hooks_registered) (void)McumgrDfuCommand(true);
+  if (cfg.smp == SmpEra::kMcumgr && smp_hooks_registered)
+    (void)McumgrDfuCommand(true, /*answer_honoured=*/false);
 }
 
 smp::Outcome DesktopDevice::Impl::SmpOnReset() {
@@ -734,7 +780,9 @@ bool DesktopDevice::Impl::DfuOnModuleState(const ModuleStateEvent& e) {
     else
       Log(ModuleId::kDfu, "image confirm failed: %s", std::string(st.error().message()).c_str());
   }
-  if (cfg.dfu_lock && !lock.Claim(dfu_owner).ok()) {
+  if (!cfg.dfu_lock) {
+    Log(ModuleId::kDfu, "background erase of the update slot");
+  } else if (!lock.Claim(dfu_owner).ok()) {
     Log(ModuleId::kDfu, "assertion: DFU lock not free at boot");
   } else {
     Log(ModuleId::kDfu, "DFU lock taken by Config Channel: background erase of the update slot");
@@ -771,7 +819,8 @@ void DesktopDevice::Impl::DfuEraseStep() {
     erase_work.Reschedule(cost);
     return;
   }
-  Log(ModuleId::kDfu, "secondary slot is clean; DFU lock released");
+  Log(ModuleId::kDfu, "%s", cfg.dfu_lock ? "secondary slot is clean; DFU lock released"
+                                          : "secondary slot is clean");
   flash_clean = true;
   erase_offset = 0;
   DfuRelease();
@@ -824,7 +873,9 @@ bool DesktopDevice::Impl::DfuOnConfig(const ConfigEvent& e) {
         break;
       }
       case DfuOption::kReboot: {
-        const bool can = DfuClaim();
+        // Era A's lock guards flash work only (dfu.rst of the era: lock before erasing or
+        // transferring); the claim on reboot came with the newer lock (nrf-desktop.md §5.9).
+        const bool can = cfg.smp == SmpEra::kEraA || DfuClaim();
         if (can) {
           Restrict(ModuleId::kDfu, PowerLevel::kSuspended);
           reboot_work.Reschedule(tm.dfu_reboot_delay);
@@ -935,7 +986,7 @@ void DesktopDevice::Impl::DfuData(ConstByteSpan data) {
     Log(ModuleId::kDfu, "data ignored: no transfer open");
     return;
   }
-  if (!DfuClaim()) Log(ModuleId::kDfu, "assertion: DFU lock lost during a transfer");
+  if (cfg.smp != SmpEra::kEraA && !DfuClaim()) Log(ModuleId::kDfu, "assertion: DFU lock lost during a transfer");
   if (data.empty()) {
     DfuTerminate();
     return;
@@ -952,7 +1003,10 @@ SyncInfo DesktopDevice::Impl::DfuSync() {
     store_offset = 0;
     store_work.Reschedule(sim::Duration(0));
   }
-  const bool can = DfuClaim();
+  // Era A: four states, and a status poll does not touch the lock (the "other owner" state and
+  // the opportunistic claim came with the newer lock, nrf-desktop.md §3, §5.12).
+  const bool era_a = cfg.smp == SmpEra::kEraA;
+  const bool can = era_a || DfuClaim();
   SyncInfo s;
   s.state = !can              ? SyncState::kActiveOther
             : !flash_clean    ? SyncState::kCleaning
@@ -963,7 +1017,8 @@ SyncInfo DesktopDevice::Impl::DfuSync() {
   s.crc = img_csum;
   s.offset = cur_offset;
   s.buffer_size = static_cast<uint16_t>(std::min<size_t>(sync_buf.size(), 0xffff));
-  if (can && !dfu_timeout.IsPending() && !erase_work.IsPending() && !reboot_work.IsPending())
+  if (!era_a && can && !dfu_timeout.IsPending() && !erase_work.IsPending() &&
+      !reboot_work.IsPending())
     DfuRelease();
   return s;
 }
@@ -1183,7 +1238,7 @@ void DesktopDevice::HidReport() {
 bool DesktopDevice::ConfigRequest(const ConfigEvent& request, ConfigResponse on_response,
                                   sim::Duration delay) {
   auto& im = *impl_;
-  if (!im.running) return false;
+  if (!im.running || !im.cfg.config_channel) return false;
   auto& p = im.config_pending[request.transport_id % im.config_pending.size()];
   if (p.active) return false;
   p.active = true;
@@ -1226,7 +1281,17 @@ DesktopStatus DesktopDevice::status() const {
   s.power_restriction = im.PmAllowed();
   s.suspended = im.suspended;
   s.lock_assertion_failures = im.lock.assertion_failures();
+  s.smp_dropped_no_buffer = im.smp_dropped_no_buf;
   return s;
+}
+
+ble::LinkConfig WithPeripheralSide(const DesktopConfig& config, ble::LinkConfig central) {
+  ble::LinkConfig lc = central;
+  lc.peripheral.acl_tx_buffers = config.conn_tx_max;
+  if (config.data_len_update && lc.data_length < ble::kMaxDataLength)
+    lc.data_length = ble::kMaxDataLength;  // LL_LENGTH_REQ from the peripheral
+  if (config.auto_phy_update && lc.phy == ble::Phy::k1M) lc.phy = ble::Phy::k2M;
+  return lc;
 }
 
 EventBus& DesktopDevice::bus() { return impl_->bus; }

@@ -77,7 +77,15 @@ struct DesktopStatus {
   PowerLevel power_restriction = PowerLevel::kMax;  // deepest level currently allowed + 1
   bool suspended = false;
   uint32_t lock_assertion_failures = 0;
+  // SMP transport
+  uint64_t smp_dropped_no_buffer = 0;  // requests dropped with MCUMGR_BUF_COUNT buffers in use
 };
+
+// The link as it runs once the device's own side is applied to what the central set up
+// (`central`): the peripheral's TX buffers (CONFIG_BT_CONN_TX_MAX), and the data length and
+// PHY updates the peripheral starts itself when the central did not
+// (CONFIG_BT_DATA_LEN_UPDATE, CONFIG_BT_AUTO_PHY_UPDATE).
+ble::LinkConfig WithPeripheralSide(const DesktopConfig& config, ble::LinkConfig central);
 
 class DesktopDevice {
  public:
@@ -122,7 +130,8 @@ class DesktopDevice {
   // --- Config channel (HID feature reports) ---
   // Submits a config_event request from the config-channel transport after `delay` (report
   // transfer time); `on_response` runs once with the module's response event. Returns false
-  // while another request of the same transport is outstanding.
+  // when the device has no config channel (CONFIG_DESKTOP_CONFIG_CHANNEL_ENABLE=n) or while
+  // another request of the same transport is outstanding.
   bool ConfigRequest(const ConfigEvent& request, ConfigResponse on_response,
                      sim::Duration delay = sim::Duration(0));
 
