@@ -66,23 +66,23 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   sim::Scheduler sched(opt.seed);
   Timeline tl(sched, print);
 
-  std::string conf(desktop::DefaultPrjConf());
-  if (!opt.prj_conf.empty()) {
-    std::ifstream in(opt.prj_conf);
-    if (!in) {
-      result.error = fmt::format("cannot read {}", opt.prj_conf);
-      return result;
-    }
-    conf.assign(std::istreambuf_iterator<char>(in), {});
+  std::string extra;
+  if (!latency_module) extra += "CONFIG_DESKTOP_BLE_LATENCY_ENABLE=n\n";
+  if (opt.mtu) {
+    extra += fmt::format("CONFIG_BT_L2CAP_TX_MTU={}\n", opt.mtu);
+    extra += fmt::format("CONFIG_BT_BUF_ACL_RX_SIZE={}\n", opt.mtu + 4);
   }
-  if (!latency_module) conf += "CONFIG_DESKTOP_BLE_LATENCY_ENABLE=n\n";
-  if (opt.mtu) conf += fmt::format("CONFIG_BT_L2CAP_TX_MTU={}\n", opt.mtu);
-  if (opt.buf_size) conf += fmt::format("CONFIG_MCUMGR_BUF_SIZE={}\n", opt.buf_size);
-  auto cfg = desktop::ParsePrjConf(conf);
+  if (opt.buf_size) extra += fmt::format("CONFIG_MCUMGR_BUF_SIZE={}\n", opt.buf_size);
+  auto cfg = desktop::LoadPrjConf(opt.prj_conf, extra);
   if (!cfg.ok()) {
     result.error = std::string(cfg.error().message());
     return result;
   }
+  result.config_name = opt.prj_conf.empty() ? "seed's prj.conf" : opt.prj_conf;
+  result.smp_module = std::string(cfg->SmpModuleName());
+  result.latency_module_on = cfg->ble_latency;
+  result.os_group = cfg->os_group;
+  result.warnings = cfg->warnings;
   if (cfg->smp == desktop::SmpEra::kNone) {
     result.error = opt.prj_conf.empty()
                        ? "the device configuration has no SMP DFU module"
@@ -94,7 +94,6 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   }
   desktop::DesktopOptions o;
   o.config = *cfg;
-  o.device.server.buf_size = cfg->mcumgr_buf_size;
   result.buf_size = cfg->mcumgr_buf_size;
   flash::RamFlash flash(o.device.Geometry());
   if (opt.flash_costs) flash.set_timing(flash::Timing::Nrf52());
@@ -120,6 +119,10 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     result.error = "cannot build the images";
     return result;
   }
+  for (const auto& w : cfg->warnings) tl.Print("config", "{}", w);
+  tl.Print("demo", "{}: SMP module {}, BLE latency module {}, MCUmgr groups: image{}",
+           result.config_name, result.smp_module, cfg->ble_latency ? "on" : "off",
+           cfg->os_group ? " + OS" : " only");
   tl.Print("demo", "power on: factory image 1.0.0 in slot 0, app_update.bin is 1.1.0 ({} bytes)",
            update->size());
   if (auto b = dev.PowerOn(); !b.ok()) {
@@ -134,7 +137,8 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   std::vector<std::unique_ptr<ble::Link>> links;  // old links stay alive until the end
   central::BleSmpCentral phone(opt.mtu ? opt.mtu : uint16_t{498});
   std::function<void()> connect = [&] {
-    links.push_back(std::make_unique<ble::Link>(sched, PhoneLink(opt)));
+    links.push_back(
+        std::make_unique<ble::Link>(sched, desktop::WithPeripheralSide(*cfg, PhoneLink(opt))));
     ble::Link& link = *links.back();
     if (opt.interval) {
       // A phone that keeps its own interval: it grants the latency and timeout the device
@@ -172,6 +176,12 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   sc.timeout = std::chrono::seconds(opt.timeout_s);
   client::Session session(phone, exec, sc);
   client::Client cl(session);
+  // Without an OS group the device can't tell its buffers: the phone app is set to the
+  // device's prj.conf values, as mcumgr-ios' reassembly buffer size and NCDM's buffer count
+  // settings let a user do.
+  if (!cfg->os_group) {
+    cl.set_assumed_params({cfg->mcumgr_buf_size, cfg->mcumgr_buf_count});
+  }
   auto params = cl.ProbeParams();
   if (!params.ok()) {
     result.error = fmt::format("params: {}", params.error().message());
@@ -216,8 +226,15 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
              static_cast<int>(p.offset * 100 / p.total), p.offset, p.total, p.rate_bps / 1000,
              p.window);
   };
-  tl.Print("phone", "DFU: upload app_update.bin (buf_size {} from MCUmgr params)",
-           params->has_value() ? (*params)->buf_size : 0);
+  if (params->has_value()) {
+    tl.Print("phone", "DFU: upload app_update.bin (buf_size {} from MCUmgr params)",
+             (*params)->buf_size);
+  } else {
+    tl.Print("phone",
+             "DFU: upload app_update.bin (no MCUmgr params command: buf_size {}, {} buffers "
+             "from the phone's settings)",
+             cl.assumed_params().buf_size, cl.assumed_params().buf_count);
+  }
   uploading = true;
   result.latency_during_upload = latency;
   result.interval_during_upload = interval;
@@ -267,6 +284,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   result.window_used = up->max_window_used;
   result.att_mtu = phone.mtu();
   result.transfer_events = static_cast<uint32_t>(dev.bus().submitted<desktop::BleSmpTransferEvent>());
+  result.requests_dropped_no_buffer = dev.status().smp_dropped_no_buffer;
   tl.Print("phone", "upload done: {} bytes in {:.2f} s, match {}", update->size(), result.upload_s,
            up->match ? (*up->match ? "true" : "false") : "n/a");
 
@@ -281,11 +299,22 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     return result;
   }
   tl.Print("phone", "reset");
-  if (auto r = cl.Reset(); !r.ok()) {
-    result.error = fmt::format("reset: {}", r.error().message());
-    return result;
-  }
   const uint32_t boots = dev.boot_count();
+  if (auto r = cl.Reset(); !r.ok()) {
+    if (cfg->os_group) {
+      result.error = fmt::format("reset: {}", r.error().message());
+      return result;
+    }
+    // The seed's smp module registers the image group only: no remote reset. The image is
+    // marked for a test swap; it boots when the device restarts (nrf-desktop.md §4.1).
+    tl.Print("phone", "reset refused: {}", r.error().message());
+    tl.Print("demo", "no OS group in this configuration: the user switches the mouse off and on");
+    result.power_cycled = true;
+    if (auto b = dev.Reboot(); !b.ok()) {
+      result.error = fmt::format("power cycle: {}", b.error().message());
+      return result;
+    }
+  }
   sched.RunUntilCondition([&] { return dev.boot_count() > boots && phone.ready(); },
                           sched.Now() + Ms(30000));
   if (auto w = cl.WaitForDevice(std::chrono::seconds(20), std::chrono::milliseconds(500)); !w.ok()) {

@@ -5,6 +5,7 @@
 // BLE link model. Used by `smpkit demo` and `smpkit bench ble`.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "smpkit/ble/link.h"
 
@@ -58,6 +59,16 @@ struct BleDfuResult {
   double steady_s = 0;
   double steady_radio_s = 0;
   double steady_flash_s = 0;
+  // What ran: the configuration's name, its SMP module, whether the latency module and the
+  // OS group were there, whether the new image was booted by a power cycle (no remote
+  // reset), and the configuration's "no effect" warnings.
+  std::string config_name;
+  std::string smp_module;
+  bool latency_module_on = false;
+  bool os_group = false;
+  bool power_cycled = false;
+  uint64_t requests_dropped_no_buffer = 0;
+  std::vector<std::string> warnings;
 };
 
 BleDfuResult RunBleDfu(const BleDfuSetup& setup);

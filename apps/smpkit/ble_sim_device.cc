@@ -74,7 +74,8 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
       return;
     }
     BleDfuSetup setup;
-    links_.push_back(std::make_unique<ble::Link>(sched_, PhoneLink(setup)));
+    links_.push_back(std::make_unique<ble::Link>(
+        sched_, desktop::WithPeripheralSide(dev_.config(), PhoneLink(setup))));
     ble::Link& link = *links_.back();
     mine_ = &link;
     if (!link.Connect().ok() || !dev_.AttachLink(link).ok()) {
@@ -170,24 +171,14 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
 }  // namespace
 
 int RunBleSimDevice(const BleSimDeviceOptions& opt) {
-  std::string conf(desktop::DefaultPrjConf());
-  if (!opt.prj_conf.empty()) {
-    std::ifstream in(opt.prj_conf);
-    if (!in) {
-      fmt::print(stderr, "smpkit device: cannot read {}\n", opt.prj_conf);
-      return kExitBadInput;
-    }
-    conf.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  auto cfg = desktop::ParsePrjConf(conf);
+  auto cfg = desktop::LoadPrjConf(opt.prj_conf);
   if (!cfg.ok()) {
-    fmt::print(stderr, "smpkit device: {}: {}\n",
-               opt.prj_conf.empty() ? "default prj.conf" : opt.prj_conf, cfg.error().message());
+    fmt::print(stderr, "smpkit device: {}\n", cfg.error().message());
     return kExitBadInput;
   }
+  for (const auto& w : cfg->warnings) fmt::print(stderr, "smpkit device: {}\n", w);
   desktop::DesktopOptions o;
   o.config = *cfg;
-  o.device.server.buf_size = cfg->mcumgr_buf_size;
   std::unique_ptr<flash::Flash> flash;
   if (opt.flash_path.empty()) {
     flash = std::make_unique<flash::RamFlash>(o.device.Geometry());

@@ -47,23 +47,14 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
                        fmt::format("config-dfu: {} is not an MCUboot image: {}", opt.file,
                                    parsed.error().message()));
   }
-  std::string conf(desktop::DefaultPrjConf());
-  if (!opt.prj_conf.empty()) {
-    std::ifstream c(opt.prj_conf);
-    if (!c) {
-      return ReportError(global, kExitBadInput,
-                         fmt::format("config-dfu: cannot read {}", opt.prj_conf));
-    }
-    conf.assign(std::istreambuf_iterator<char>(c), {});
-  }
-  auto cfg = desktop::ParsePrjConf(conf);
+  auto cfg = desktop::LoadPrjConf(opt.prj_conf);
   if (!cfg.ok()) {
     return ReportError(global, kExitBadInput, fmt::format("config-dfu: {}", cfg.error().message()));
   }
+  for (const auto& w : cfg->warnings) fmt::print(stderr, "config-dfu: {}\n", w);
   sim::Scheduler sched(1);
   desktop::DesktopOptions o;
   o.config = *cfg;
-  o.device.server.buf_size = cfg->mcumgr_buf_size;
   flash::RamFlash flash(o.device.Geometry());
   flash.set_timing(flash::Timing::Nrf52());
   desktop::DesktopDevice dev(sched, flash, o);
@@ -80,8 +71,8 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
                           sched.Now() + sim::Ms(60000));
 
   if (opt.smp_first) {
-    // A phone starts an SMP upload over BLE (two chunks), which takes the DFU lock.
-    ble::Link link(sched, PhoneLink(BleDfuSetup{}));
+    // A phone starts an SMP upload over BLE and goes away before the end.
+    ble::Link link(sched, desktop::WithPeripheralSide(*cfg, PhoneLink(BleDfuSetup{})));
     if (!link.Connect().ok() || !dev.AttachLink(link).ok()) return kExitFailure;
     central::BleSmpCentral phone;
     (void)phone.Attach(link);
@@ -93,12 +84,23 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
     uo.max_chunk = 256;
     uo.skip_if_present = false;
     size_t chunks = 0;
+    uint64_t acked = 0;
     uo.progress = [&](const client::Progress& p) {
-      if (p.phase == "upload" && p.offset > 0) ++chunks;
+      if (p.phase == "upload" && p.offset > acked) {
+        ++chunks;
+        acked = p.offset;
+      }
     };
-    // Abort after two chunks by uploading only a prefix: the session stays open on the device.
-    (void)cl.Upload(image.first(std::min<size_t>(image.size(), 512)), uo);
-    if (!opt.quiet) fmt::print("  (phone: SMP upload started; smp holds the DFU lock)\n");
+    // Only a prefix of the image: the device's upload session stays open, unfinished.
+    const auto up = cl.Upload(image.first(std::min<size_t>(image.size(), 512)), uo);
+    if (!opt.quiet) {
+      const auto* owner = dev.status().lock_owner;
+      fmt::print("  (phone: SMP upload of the first {} of {} bytes: {} chunks acknowledged{}; "
+                 "DFU lock {}; phone disconnects)\n",
+                 std::min<size_t>(image.size(), 512), image.size(), chunks,
+                 up.ok() ? "" : fmt::format(", then: {}", up.error().message()),
+                 owner ? fmt::format("held by {}", owner->name) : std::string("free"));
+    }
     (void)link.Disconnect(ble::Role::kCentral);
     sched.RunFor(sim::Ms(2000));
     if (opt.reboot_between) {

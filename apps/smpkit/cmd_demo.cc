@@ -3,9 +3,12 @@
 // phone running the nRF Connect Device Manager flow (upload, test, reset, reconnect, check,
 // confirm) over the BLE link model. Prints a timeline, then the same DFU with the BLE
 // latency module disabled for comparison.
+#include <fstream>
+#include <iterator>
 #include <fmt/core.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ble_dfu.h"
@@ -26,7 +29,17 @@ struct DemoOptions {
 
 int RunDemo(const DemoOptions& opt) {
   if (opt.print_config) {
-    fmt::print("{}", desktop::DefaultPrjConf());
+    // Each line marked: whether the symbol changes what the simulated device does.
+    std::string text(desktop::DefaultPrjConf());
+    if (!opt.setup.prj_conf.empty()) {
+      std::ifstream in(opt.setup.prj_conf);
+      if (!in) {
+        fmt::print(stderr, "smpkit demo: cannot read {}\n", opt.setup.prj_conf);
+        return kExitBadInput;
+      }
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    fmt::print("{}", desktop::AnnotatePrjConf(text));
     return kExitOk;
   }
   if (!opt.quiet) {
@@ -40,13 +53,21 @@ int RunDemo(const DemoOptions& opt) {
     fmt::print(stderr, "smpkit demo: DFU failed: {}\n", with.error);
     return kExitFailure;
   }
-  setup.print = false;
-  setup.tables = false;
-  setup.latency_module = false;
-  const BleDfuResult without = RunBleDfu(setup);
-  if (!without.ok) {
-    fmt::print(stderr, "smpkit demo: DFU without the latency module failed: {}\n", without.error);
-    return kExitFailure;
+  if (opt.quiet)
+    for (const auto& w : with.warnings) fmt::print(stderr, "smpkit demo: {}\n", w);
+  // The comparison run: the same configuration with the latency module disabled (only when
+  // the configuration has it).
+  std::optional<BleDfuResult> without;
+  if (with.latency_module_on) {
+    setup.print = false;
+    setup.tables = false;
+    setup.latency_module = false;
+    without = RunBleDfu(setup);
+    if (!without->ok) {
+      fmt::print(stderr, "smpkit demo: DFU without the latency module failed: {}\n",
+                 without->error);
+      return kExitFailure;
+    }
   }
   ble::LinkConfig lc = PhoneLink(setup);
   lc.params.interval = with.interval_during_upload ? with.interval_during_upload : uint16_t{6};
@@ -59,10 +80,22 @@ int RunDemo(const DemoOptions& opt) {
     fmt::print("  {:<34} {:>8.2f} s {:>7.1f} kB/s {:>12.2f} s {:>18}\n", name, r.upload_s,
                static_cast<double>(r.bytes) / r.upload_s / 1000, r.dfu_s, r.latency_during_upload);
   };
-  row("BLE latency module on (seed)", with);
-  row("BLE latency module off", without);
-  fmt::print("  speed-up from the latency module: {:.2f}x; {} ble_smp_transfer_events\n",
-             without.upload_s / with.upload_s, with.transfer_events);
+  fmt::print("  configuration: {}; SMP module {}; MCUmgr groups: image{}\n", with.config_name,
+             with.smp_module, with.os_group ? " + OS" : " only (reset by power cycle)");
+  if (without) {
+    row("BLE latency module on", with);
+    row("BLE latency module off", *without);
+    fmt::print("  speed-up from the latency module: {:.2f}x; {} ble_smp_transfer_events\n",
+               without->upload_s / with.upload_s, with.transfer_events);
+  } else {
+    row("BLE latency module off (config)", with);
+    fmt::print("  the configuration has no BLE latency module: no comparison run; {} "
+               "ble_smp_transfer_events\n",
+               with.transfer_events);
+  }
+  if (with.requests_dropped_no_buffer > 0)
+    fmt::print("  {} SMP requests dropped for want of an MCUmgr buffer (CONFIG_MCUMGR_BUF_COUNT)\n",
+               with.requests_dropped_no_buffer);
   fmt::print("  link air-time capacity at {:.2f} ms, 2M, DLE 251, ATT MTU {}: {:.1f} kB/s\n",
              lc.params.interval * 1.25, with.att_mtu, cap.bytes_per_second / 1000);
   return kExitOk;
@@ -81,7 +114,8 @@ void RegisterDemoCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   demo->add_option("--config", opt->setup.prj_conf,
                    "prj.conf for the device (Kconfig syntax), replacing the seed's");
   demo->add_flag("--print-config", opt->print_config,
-                 "print the seed's prj.conf (a starting point for --config) and exit");
+                 "print the prj.conf (--config's, else the seed's), each line marked: acts, or no "
+                 "effect in this simulation; then exit");
   demo->add_flag("--tables", opt->setup.tables, "print the modules' event propagation tables");
   demo->add_flag("--quiet", opt->quiet, "summary only");
   demo->callback([opt, exit_code] { *exit_code = RunDemo(*opt); });
