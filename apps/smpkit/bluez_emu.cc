@@ -131,6 +131,7 @@ class Emulator {
   // Runs the simulation up to now and sleeps until its next task (or 50 ms).
   void Pump() {
     driver_.Poll();
+    LogTransferEvents();
     sd_bus_flush(bus_);
     auto next = driver_.TimeUntilNextTask().value_or(std::chrono::milliseconds(50));
     pump_.expires_after(
@@ -138,6 +139,19 @@ class Emulator {
     pump_.async_wait([this](const asio::error_code& e) {
       if (!e) Pump();
     });
+  }
+
+  // The smp module submits a ble_smp_transfer_event per SMP packet (the latency module keeps
+  // the link at low latency on them): summarised at most every 500 ms of device time.
+  void LogTransferEvents() {
+    const uint64_t total = dev_.bus().submitted<desktop::BleSmpTransferEvent>();
+    if (total == transfer_logged_ || opt_.quiet) return;
+    if (transfer_logged_ != 0 && sched_.Now() - transfer_logged_at_ < sim::Ms(500)) return;
+    fmt::print("{:>12}  {:<13} ble_smp_transfer_event x{} (total {})\n",
+               sim::FormatTime(sched_.Now()), "smp", total - transfer_logged_, total);
+    std::fflush(stdout);
+    transfer_logged_ = total;
+    transfer_logged_at_ = sched_.Now();
   }
 
   void Log(std::string_view text) {
@@ -703,6 +717,8 @@ class Emulator {
   uint64_t writes_ = 0;
   uint64_t dropped_unpaired_ = 0;
   sim::Time away_until_{0};
+  uint64_t transfer_logged_ = 0;
+  sim::Time transfer_logged_at_{0};
   MessagePtr pending_connect_;
   MessagePtr pending_notify_;
   bool pending_notify_acquire_ = false;
