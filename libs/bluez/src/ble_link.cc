@@ -238,6 +238,8 @@ void BleLink::Down(std::string_view why) {
 
 void BleLink::Reconnect() {
   if (up_ || fatal_) return;
+  // Property changes of the old connection (Connected false) must not end the new one.
+  ProcessBus();
   Status st = SetUp();
   if (st.ok()) {
     Note(std::string("reconnected to ") + device_.address);
