@@ -48,7 +48,11 @@ Result<std::unique_ptr<BleLink>> BleLink::Open(asio::io_context& io, BleLinkOpti
     return Error(Errc::kIo, "cannot subscribe to BlueZ's property changes");
   }
   link->match_.reset(slot);
-  SMPKIT_TRY(link->SetUp());
+  if (Status st = link->SetUp(); !st.ok()) {
+    // Do not leave BlueZ holding a connection nobody uses (pairing refused, no SMP service).
+    (void)link->client_.Disconnect(link->device_.path);
+    return st.error();
+  }
   link->WatchBus();
   return link;
 }
