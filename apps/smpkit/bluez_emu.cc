@@ -344,6 +344,10 @@ class Emulator {
     asio::post(io_, [g = std::move(gatt_)] {});
     if (!by_client) away_until_ = sched_.Now() + kAwayAfterLoss;
     FailPendingConnect("org.bluez.Error.Failed", "le-connection-abort-by-remote");
+    if (pending_disconnect_) {
+      sd_bus_reply_method_return(pending_disconnect_.get(), "");
+      pending_disconnect_.reset();
+    }
     if (pending_notify_) {
       sd_bus_error error = SD_BUS_ERROR_MAKE_CONST("org.bluez.Error.NotConnected", "Not Connected");
       sd_bus_reply_method_error(pending_notify_.get(), &error);
@@ -369,9 +373,12 @@ class Emulator {
     if (!e->connected_ || e->link_ == nullptr) {
       return ReplyError(err, "org.bluez.Error.NotConnected", "Not Connected");
     }
+    if (e->pending_disconnect_) return ReplyError(err, "org.bluez.Error.InProgress", "In Progress");
+    // As BlueZ, the answer comes once the link is down.
+    e->pending_disconnect_.reset(sd_bus_message_ref(m));
     (void)e->link_->Disconnect(ble::Role::kCentral, ble::kReasonLocalHostTerminated);
     e->Pump();
-    return sd_bus_reply_method_return(m, "");
+    return 1;
   }
 
   static int Pair(sd_bus_message* m, void* userdata, sd_bus_error* err) {
@@ -721,6 +728,7 @@ class Emulator {
   sim::Time transfer_logged_at_{0};
   MessagePtr pending_connect_;
   MessagePtr pending_notify_;
+  MessagePtr pending_disconnect_;
   bool pending_notify_acquire_ = false;
   std::vector<uint8_t> value_;
   std::vector<uint8_t> recut_buf_;

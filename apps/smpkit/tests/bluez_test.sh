@@ -76,11 +76,17 @@ run --conn "ble:$ADDR" echo "over BlueZ"
 if [ "$(rc)" = 0 ] && [ "$(cat "$dir/out")" = "over BlueZ" ]; then ok "echo over ble:ADDRESS"; else fail "echo over ble:ADDRESS"; showfail; fi
 run --conn "ble:Desktop Mouse" echo "by name"
 if [ "$(rc)" = 0 ] && [ "$(cat "$dir/out")" = "by name" ]; then ok "echo over ble:NAME"; else fail "echo over ble:NAME"; showfail; fi
+# The host keeps the mouse connected (as BlueZ does for a bonded HID device); idle, the
+# latency module raises the peripheral latency, and lowers it again when SMP traffic starts.
+dbus-send --system --print-reply --dest=org.bluez "/org/bluez/hci0/dev_${ADDR//:/_}" \
+  org.bluez.Device1.Connect > /dev/null || fail "Device1.Connect through dbus-send"
+for _ in $(seq 100); do grep -q "low latency timed out" "$dir/emu.log" && break; sleep 0.1; done
 run --conn "ble:$ADDR" --json upgrade "$IMAGE" --progress none
 if [ "$(rc)" = 0 ] && grep -q '"version":"1.3.0"' "$dir/out" \
    && grep -q "DFU lock taken by smp" "$dir/emu.log" && grep -q "ble_smp_transfer_event" "$dir/emu.log" \
+   && grep -q "ble_latency  *requesting low latency (0)" "$dir/emu.log" \
    && grep -q "link down (reason 0x13)" "$dir/emu.log" && grep -q "boot #2" "$dir/emu.log"; then
-  ok "upgrade over ble:ADDRESS survives the reset (DFU lock, transfer events in the device log)"
+  ok "upgrade over ble:ADDRESS survives the reset (DFU lock, latency module, transfer events in the device log)"
 else fail "upgrade over ble:ADDRESS"; showfail; fi
 run --conn "ble:$ADDR" image list
 if [ "$(rc)" = 0 ] && grep -q "slot 0: version 1.3.0  \[active confirmed" "$dir/out"; then ok "new image active and confirmed"; else fail "image list after upgrade"; showfail; fi

@@ -29,8 +29,8 @@ BleLink::~BleLink() {
   notify_sd_.close(ec);
   bus_sd_.close(ec);
   if (write_fd_ >= 0) ::close(write_fd_);
-  // BlueZ keeps a connection while any client uses it; say we are done with ours.
-  if (up_) (void)client_.Disconnect(device_.path);
+  // BlueZ keeps a connection until told otherwise: end the one this link made.
+  if (up_ && !was_connected_) (void)client_.Disconnect(device_.path);
 }
 
 Result<std::unique_ptr<BleLink>> BleLink::Open(asio::io_context& io, BleLinkOptions options) {
@@ -40,6 +40,7 @@ Result<std::unique_ptr<BleLink>> BleLink::Open(asio::io_context& io, BleLinkOpti
                           client.Find(adapter.path, options.target, options.find_timeout));
   std::unique_ptr<BleLink> link(new BleLink(io, std::move(options), std::move(client)));
   link->device_ = dev;
+  link->was_connected_ = dev.connected;
   link->paired_ = dev.paired;
   sd_bus_slot* slot = nullptr;
   if (sd_bus_match_signal(link->client_.bus(), &slot, nullptr, nullptr,
@@ -50,7 +51,7 @@ Result<std::unique_ptr<BleLink>> BleLink::Open(asio::io_context& io, BleLinkOpti
   link->match_.reset(slot);
   if (Status st = link->SetUp(); !st.ok()) {
     // Do not leave BlueZ holding a connection nobody uses (pairing refused, no SMP service).
-    (void)link->client_.Disconnect(link->device_.path);
+    if (!dev.connected) (void)link->client_.Disconnect(link->device_.path);
     return st.error();
   }
   link->WatchBus();

@@ -12,6 +12,9 @@
 // or no answer at all on an unpaired link, make the link pair and retry once; a failed pairing
 // fails every later Send with kAccessDenied naming the device.
 //
+// A device that was connected before (a mouse in use) stays connected afterwards; one this
+// link connected is disconnected when the link goes away.
+//
 // Resets: when the device disconnects (an OS reset, a DFU's swap) the link reconnects in the
 // background to the same address and acquires the characteristic again; packets sent
 // meanwhile are lost (the session retransmits).
@@ -92,6 +95,7 @@ class BleLink final : public client::Link {
   DeviceInfo device_;
   std::string chr_;
   bool up_ = false;
+  bool was_connected_ = false;  // connected before Open: left connected at the end
   bool paired_ = false;
   bool pair_tried_ = false;
   bool received_any_ = false;  // on this connection
