@@ -23,6 +23,9 @@
 
 #include <array>
 #include <asio.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>

@@ -1,6 +1,7 @@
 #include "smpkit/bluez/dbus.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace smpkit::bluez {
