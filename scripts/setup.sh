@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(cmake ninja-build g++ clang-14 libclang-rt-14-dev lld-14 pkg-config
       libcbor-dev libssl-dev zlib1g-dev libasio-dev libcli11-dev libfmt-dev
       nlohmann-json3-dev googletest libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
-      python3-intelhex zsh)
+      python3-intelhex zsh libsystemd-dev dbus-daemon)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
+#include "smpkit/bluez/ble_link.h"
 #include "smpkit/client/client.h"
 #include "smpkit/client/device_link.h"
 #include "smpkit/client/session.h"
@@ -181,7 +182,8 @@ class Context {
     if (conn.empty()) {
       return Error(Errc::kInvalidArgument,
                    "no device given: use --conn URI or set SMPKIT_CONN (udp:HOST[:PORT], "
-                   "serial:PATH[,BAUD], blesim:SOCKET, or sim for the in-process simulator)");
+                   "serial:PATH[,BAUD], ble:ADDRESS|NAME, blesim:SOCKET, or sim for the "
+                   "in-process simulator)");
     }
     conn_ = conn;
     SMPKIT_ASSIGN_OR_RETURN(auto spec, io::ParseConnection(conn));
@@ -204,6 +206,33 @@ class Context {
       scheduler_ = std::make_unique<sim::Scheduler>();
       executor_ = std::make_unique<client::SchedulerExecutor>(*scheduler_);
       link_ = std::make_unique<client::DevicePacketLink>(*device_, *executor_);
+      if (global.mtu != 0) {
+        inner_ = std::move(link_);
+        link_ = std::make_unique<client::CappedLink>(*inner_, global.mtu);
+      }
+    } else if (spec.kind == io::ConnectionSpec::Kind::kBle) {
+      executor_ = std::make_unique<io::AsioExecutor>(io_);
+      bluez::BleLinkOptions bo;
+      bo.target = spec.path;
+      bo.pair = global.pair;
+      const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::duration<double>(global.timeout_s));
+      // Finding and connecting get at least 5 s: advertising intervals and connection setup
+      // take longer than an SMP round trip.
+      bo.find_timeout = std::max(t, std::chrono::milliseconds(5000));
+      bo.connect_timeout = std::max(t, std::chrono::milliseconds(5000));
+      bo.answer_wait = std::min(std::chrono::milliseconds(1500), t / 2);
+      const bool quiet = global.json;
+      bo.note = [quiet](std::string_view text) {
+        if (!quiet) fmt::print(stderr, "smpkit: {}\n", text);
+      };
+      auto link = bluez::BleLink::Open(io_, bo);
+      if (!link.ok()) {
+        return Error(link.error().code() == Errc::kInvalidArgument ? Errc::kIo
+                                                                    : link.error().code(),
+                     link.error().message());
+      }
+      link_ = std::move(*link);
       if (global.mtu != 0) {
         inner_ = std::move(link_);
         link_ = std::make_unique<client::CappedLink>(*inner_, global.mtu);

@@ -34,6 +34,7 @@ struct GlobalOptions {
   double timeout_s = 3.0;
   int retries = 3;
   size_t mtu = 0;  // --mtu: largest SMP packet per transport unit (0: the transport's default)
+  bool pair = false;  // --pair: ble: connections pair before anything else
 };
 
 // The SMP error of a refused request, for error reports.
@@ -94,5 +95,6 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions& global, int* exit_code)
 void RegisterConfigDfuCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRelayCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCompletionCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterBleCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace smpkit::cli

@@ -21,15 +21,18 @@ int main(int argc, char** argv) {
       "Connections (--conn or $SMPKIT_CONN; device commands need one):\n"
       "  udp:HOST[:PORT]       SMP over UDP (default port 1337; udp:[::1]:1337 for IPv6)\n"
       "  serial:PATH[,BAUD]    SMP console over a serial port or pty (default 115200)\n"
+      "  ble:ADDRESS|ble:NAME  Bluetooth LE through BlueZ (the system D-Bus, or\n"
+      "                        $DBUS_SYSTEM_BUS_ADDRESS); a name must be unique\n"
       "  blesim:SOCKET         a `smpkit device --ble-sim SOCKET` over simulated BLE\n"
       "  sim                   an in-process simulated device (only when named)\n"
       "Exit codes: 0 ok, 1 failed, 2 bad command line, 3 unusable input, 4 unreachable,\n"
       "  5 refused by the device, 6 unusable answer.\n"
       "Global options (before or after the command): --conn, --json, --timeout, --retries,\n"
-      "  --mtu.\n");
+      "  --mtu, --pair.\n");
   GlobalOptions global;
   app.add_option("--conn,-c", global.conn,
-                 "device connection: udp:HOST[:PORT], serial:PATH[,BAUD], blesim:SOCKET or sim "
+                 "device connection: udp:HOST[:PORT], serial:PATH[,BAUD], ble:ADDRESS|NAME, "
+                 "blesim:SOCKET or sim "
                  "(default: $SMPKIT_CONN)")
       ->envname("SMPKIT_CONN");
   app.add_flag("--json", global.json, "machine-readable JSON output, errors included");
@@ -41,6 +44,9 @@ int main(int argc, char** argv) {
                  "IPv4, 1452 over IPv6; serial and BLE: the device's buf_size); requests are "
                  "sized to min(MTU, buf_size)")
       ->check(CLI::Range(size_t{0}, size_t{65535}));
+  app.add_flag("--pair", global.pair,
+               "ble: pair (Device1.Pair) before using the link; without it smpkit pairs only "
+               "when the device needs it");
   int exit_code = kExitOk;
   RegisterImageCommands(app, global, &exit_code);
   RegisterDemoCommands(app, global, &exit_code);
@@ -50,6 +56,7 @@ int main(int argc, char** argv) {
   RegisterConfigDfuCommands(app, global, &exit_code);
   RegisterRelayCommands(app, global, &exit_code);
   RegisterCompletionCommands(app, global, &exit_code);
+  RegisterBleCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

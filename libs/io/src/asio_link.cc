@@ -250,6 +250,15 @@ Result<ConnectionSpec> ParseConnection(std::string_view text) {
     if (spec.path.empty()) return Error(Errc::kInvalidArgument, "blesim: missing socket path");
     return spec;
   }
+  if (text.rfind("ble:", 0) == 0) {
+    // Opened by libs/bluez (the CLI), not here: io stays free of D-Bus.
+    spec.kind = ConnectionSpec::Kind::kBle;
+    spec.path = std::string(text.substr(4));
+    if (spec.path.empty()) {
+      return Error(Errc::kInvalidArgument, "ble: missing device address or name");
+    }
+    return spec;
+  }
   if (text.rfind("serial:", 0) == 0) {
     std::string_view rest = text.substr(7);
     spec.kind = ConnectionSpec::Kind::kSerial;
@@ -264,7 +273,8 @@ Result<ConnectionSpec> ParseConnection(std::string_view text) {
   }
   return Error::Format(
       Errc::kInvalidArgument,
-      "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], blesim:PATH, sim)",
+      "unknown connection '%.*s' (use udp:HOST[:PORT], serial:PATH[,BAUD], ble:ADDRESS|NAME, "
+      "blesim:PATH, sim)",
       static_cast<int>(text.size()), text.data());
 }
 
@@ -282,6 +292,8 @@ Result<Connection> OpenConnection(asio::io_context& io, const ConnectionSpec& sp
   } else if (spec.kind == ConnectionSpec::Kind::kBleSim) {
     SMPKIT_ASSIGN_OR_RETURN(auto link, BleSimLink::Open(io, spec.path));
     c.link = std::move(link);
+  } else if (spec.kind == ConnectionSpec::Kind::kBle) {
+    return Error(Errc::kInvalidArgument, "ble: connections are opened through libs/bluez");
   } else {
     return Error(Errc::kInvalidArgument, "the sim connection has no I/O to open");
   }

@@ -65,7 +65,15 @@ TEST(ConnectionTest, ParsesConnectionStrings) {
   EXPECT_FALSE(ParseConnection("udp:host:0").ok());
   EXPECT_FALSE(ParseConnection("udp:host:70000").ok());
   EXPECT_FALSE(ParseConnection("serial:").ok());
-  EXPECT_FALSE(ParseConnection("ble:foo").ok());
+  auto b = ParseConnection("ble:F4:CE:36:00:16:01");  // opened by libs/bluez, not here
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->kind, ConnectionSpec::Kind::kBle);
+  EXPECT_EQ(b->path, "F4:CE:36:00:16:01");
+  b = ParseConnection("ble:Desktop Mouse");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->path, "Desktop Mouse");
+  EXPECT_FALSE(ParseConnection("ble:").ok());
+  EXPECT_FALSE(ParseConnection("bl:foo").ok());
   EXPECT_THAT(std::string(ParseConnection("tcp:x").error().message()),
               HasSubstr("unknown connection"));
 }

@@ -119,10 +119,10 @@ class BleSimLink final : public client::Link {
 };
 
 struct ConnectionSpec {
-  enum class Kind { kUdp, kSerial, kSim, kBleSim } kind = Kind::kUdp;
+  enum class Kind { kUdp, kSerial, kSim, kBleSim, kBle } kind = Kind::kUdp;
   std::string host;      // udp
   uint16_t port = 1337;  // udp
-  std::string path;      // serial, blesim
+  std::string path;      // serial, blesim; ble: the address or name
   uint32_t baud = 115200;
   // Largest SMP packet the link carries (the CLI's --mtu); 0 = the transport's default.
   size_t mtu = 0;
