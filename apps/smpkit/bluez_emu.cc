@@ -26,8 +26,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -299,7 +297,8 @@ class Emulator {
 
   void StartLink() {
     BleDfuSetup setup;
-    links_.push_back(std::make_unique<ble::Link>(sched_, PhoneLink(setup)));
+    links_.push_back(std::make_unique<ble::Link>(
+        sched_, desktop::WithPeripheralSide(dev_.config(), PhoneLink(setup))));
     ble::Link& link = *links_.back();
     if (!link.Connect().ok() || !dev_.AttachLink(link, opt_.mtu).ok()) {
       FailPendingConnect("org.bluez.Error.Failed", "le-connection-abort-by-remote");
@@ -815,28 +814,18 @@ const sd_bus_vtable Emulator::kCharVtable[] = {
 }  // namespace
 
 int RunBluezEmulator(const BluezEmuOptions& opt) {
-  std::string conf(desktop::DefaultPrjConf());
-  if (!opt.prj_conf.empty()) {
-    std::ifstream in(opt.prj_conf);
-    if (!in) {
-      fmt::print(stderr, "smpkit ble emulate: cannot read {}\n", opt.prj_conf);
-      return kExitBadInput;
-    }
-    conf.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  auto cfg = desktop::ParsePrjConf(conf);
+  auto cfg = desktop::LoadPrjConf(opt.prj_conf);
   if (!cfg.ok()) {
-    fmt::print(stderr, "smpkit ble emulate: {}: {}\n",
-               opt.prj_conf.empty() ? "default prj.conf" : opt.prj_conf, cfg.error().message());
+    fmt::print(stderr, "smpkit ble emulate: {}\n", cfg.error().message());
     return kExitBadInput;
   }
+  for (const auto& w : cfg->warnings) fmt::print(stderr, "smpkit ble emulate: {}\n", w);
   if (!bluez::LooksLikeAddress(opt.address)) {
     fmt::print(stderr, "smpkit ble emulate: --address {} is not AA:BB:CC:DD:EE:FF\n", opt.address);
     return kExitUsage;
   }
   desktop::DesktopOptions o;
   o.config = *cfg;
-  o.device.server.buf_size = cfg->mcumgr_buf_size;
   std::unique_ptr<flash::Flash> flash;
   if (opt.flash_path.empty()) {
     flash = std::make_unique<flash::RamFlash>(o.device.Geometry());
