@@ -27,6 +27,13 @@ rc=0
 err=$(timeout 30 "$SMPKIT" --conn "blesim:$sock" echo "seed era" 2>&1 >/dev/null) || rc=$?
 [ "$rc" -ne 0 ] || { echo "seed-era device answered echo (no OS group expected)"; exit 1; }
 echo "$err" | grep -qi "not supported" || { echo "seed-era echo error unclear: $err"; exit 1; }
+# upgrade: uploaded and marked for test, then the CLI says how the image gets booted (exit 5).
+rc=0
+err=$(timeout 120 "$SMPKIT" --conn "blesim:$sock" upgrade "$IMAGE" --progress none 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 5 ] || { echo "seed-era upgrade exit $rc (expected 5): $err"; exit 1; }
+echo "$err" | grep -q "no remote reset.*power-cycle" || { echo "seed-era upgrade error unclear: $err"; exit 1; }
+state=$(timeout 30 "$SMPKIT" --conn "blesim:$sock" image list)
+echo "$state" | grep -q "slot 1: version 1.2.3.4  \[pending" || { echo "image not marked pending: $state"; exit 1; }
 stop_device
 
 start_device --config "$LATER_CONF"
@@ -36,4 +43,4 @@ timeout 120 "$SMPKIT" --conn "blesim:$sock" upgrade "$IMAGE" --progress none
 state=$(timeout 30 "$SMPKIT" --conn "blesim:$sock" image list)
 echo "$state"
 echo "$state" | grep -q "slot 0: version 1.2.3.4  \[active confirmed" || { echo "new image not active+confirmed"; exit 1; }
-echo "2 passed, 0 failed"
+echo "3 passed, 0 failed"

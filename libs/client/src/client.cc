@@ -976,7 +976,19 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       SMPKIT_TRY(ImageTest(result.hash));
     }
     report("reset");
-    SMPKIT_TRY(Reset());
+    {
+      SMPKIT_ASSIGN_OR_RETURN(
+          Reply reply,
+          session_.Call(MakeRequest(kWrite, smp::kGroupOs, kOsReset, EncodeMap([](auto&) {}))));
+      if (reply.rc == kRcNotSupported && !reply.err) {
+        // No OS group (e.g. nRF Desktop's seed-era smp module registers the image group only):
+        // the image is in place and marked; only a power cycle boots it.
+        return Error(Errc::kRemote,
+                     "image uploaded and marked, but the device has no remote reset (no OS "
+                     "group): power-cycle it to boot the new image, then run `image confirm`");
+      }
+      SMPKIT_TRY(ReplyStatus(reply));
+    }
     report("wait");
     // The device answers once more before it restarts: poll until the new image runs.
     Time deadline = ex.Now() + options.reset_wait;

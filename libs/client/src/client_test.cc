@@ -475,6 +475,28 @@ TEST(UploadTest, RejectedChunkAndTooLargeImageAndWrongFile) {
   EXPECT_THAT(std::string(r.error().message()), HasSubstr("error 30 (INVALID_IMAGE_TOO_LARGE)"));
 }
 
+TEST(UpgradeTest, DeviceWithoutOsGroupSaysHowTheImageGetsBooted) {
+  // The image group only (nRF Desktop's seed-era smp module): no params, no reset.
+  auto config = SmallDevice(384);
+  config.os_group = false;
+  Bench b(config);
+  DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  auto r = client.Upgrade(ReadVector("unsigned-hashonly.bin"), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kRemote);
+  EXPECT_THAT(std::string(r.error().message()), HasSubstr("no remote reset"));
+  EXPECT_THAT(std::string(r.error().message()), HasSubstr("power-cycle"));
+  EXPECT_FALSE(client.params().has_value());
+  EXPECT_EQ(b.dev.boot_count(), 1u);
+  auto st = client.ImageState();
+  ASSERT_TRUE(st.ok());
+  const ImageSlotState* s1 = Slot(*st, 1);
+  ASSERT_NE(s1, nullptr);
+  EXPECT_TRUE(s1->pending);
+}
+
 TEST(UploadTest, V1OnlyDeviceStillUpgradesThroughFallback) {
   // A legacy server: ignores the version bits and answers version 0.
   class Legacy : public Link {
