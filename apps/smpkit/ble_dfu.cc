@@ -137,6 +137,11 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   std::vector<std::unique_ptr<ble::Link>> links;  // old links stay alive until the end
   central::BleSmpCentral phone(opt.mtu ? opt.mtu : uint16_t{498});
   std::function<void()> connect = [&] {
+    if (!dev.running()) {
+      // The bootloader is still at work (a swap): the device does not advertise yet.
+      sched.PostAfter(Ms(600), [&] { connect(); });
+      return;
+    }
     links.push_back(
         std::make_unique<ble::Link>(sched, desktop::WithPeripheralSide(*cfg, PhoneLink(opt))));
     ble::Link& link = *links.back();
@@ -182,12 +187,12 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   if (!cfg->os_group) {
     cl.set_assumed_params({cfg->mcumgr_buf_size, cfg->mcumgr_buf_count});
   }
+  const sim::Time dfu_start = sched.Now();  // the first request of the DFU
   auto params = cl.ProbeParams();
   if (!params.ok()) {
     result.error = fmt::format("params: {}", params.error().message());
     return result;
   }
-  const sim::Time dfu_start = sched.Now();
   int last_decile = -1;
   client::UploadOptions uo;
   uo.max_window = opt.window;
@@ -315,9 +320,12 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
       return result;
     }
   }
-  sched.RunUntilCondition([&] { return dev.boot_count() > boots && phone.ready(); },
-                          sched.Now() + Ms(30000));
-  if (auto w = cl.WaitForDevice(std::chrono::seconds(20), std::chrono::milliseconds(500)); !w.ok()) {
+  // The swap takes its flash time (tens of seconds for a large image on an nRF52).
+  sched.RunUntilCondition(
+      [&] { return dev.boot_count() > boots && dev.running() && phone.ready(); },
+                          sched.Now() + Ms(600000));
+  result.swap_s = sim::ToSeconds(dev.last_boot_work());
+  if (auto w = cl.WaitForDevice(std::chrono::seconds(60), std::chrono::milliseconds(500)); !w.ok()) {
     result.error = fmt::format("device did not come back: {}", w.error().message());
     return result;
   }

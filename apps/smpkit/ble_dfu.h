@@ -40,7 +40,8 @@ struct BleDfuResult {
   bool ok = false;
   std::string error;
   double upload_s = 0;  // first request of the upload -> last chunk acknowledged
-  double dfu_s = 0;     // upload start -> new image confirmed
+  double dfu_s = 0;     // the DFU's first request -> new image confirmed
+  double swap_s = 0;    // the bootloader's swap after the reset (flash work)
   uint64_t bytes = 0;
   uint16_t latency_during_upload = 0xffff;  // peripheral latency while the data flowed
   uint16_t interval_during_upload = 0;

@@ -65,7 +65,8 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
   void Connect() {
     if (closed_) return;
     std::weak_ptr<PhoneSession> weak = shared_from_this();
-    if (dev_.link_attached()) {
+    if (dev_.link_attached() || !dev_.running()) {
+      // (Or the bootloader is still swapping: the device does not advertise yet.)
       // The previous phone's link is still terminating (LL_TERMINATE_IND waits for an event
       // the peripheral attends): try again shortly.
       sched_.PostAfter(sim::Ms(100), [this, weak] {

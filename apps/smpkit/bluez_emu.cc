@@ -273,8 +273,9 @@ class Emulator {
       return ReplyError(err, "org.bluez.Error.InProgress", "In Progress");
     }
     e->pending_connect_.reset(sd_bus_message_ref(m));
-    if (e->sched_.Now() < e->away_until_ || e->dev_.link_attached()) {
-      // Not advertising (rebooting, or its previous link still terminating): the connection
+    if (e->sched_.Now() < e->away_until_ || e->dev_.link_attached() || !e->dev_.running()) {
+      // Not advertising (rebooting, the bootloader swapping, or its previous link still
+      // terminating): the connection
       // attempt times out, as BlueZ reports it.
       e->sched_.PostAfter(sim::Ms(200), [e] {
         e->FailPendingConnect("org.bluez.Error.Failed", "le-connection-abort-by-local");

@@ -106,7 +106,7 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
     if (opt.reboot_between) {
       if (!opt.quiet) fmt::print("  (device rebooted)\n");
       if (!dev.Reboot().ok()) return kExitFailure;
-      sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; },
+      sched.RunUntilCondition([&] { return dev.running() && dev.status().dfu_flash_clean; },
                               sched.Now() + sim::Ms(120000));
     }
   }
@@ -124,7 +124,10 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
     return ReportError(global, result->error().code() == Errc::kBusy ? kExitRejected : kExitFailure,
                        fmt::format("config-dfu: {}", result->error().message()));
   }
-  sched.RunFor(sim::Ms(2000));  // reboot and swap
+  sched.RunFor(sim::Ms(2000));  // the dfu module's reboot
+  // The bootloader's swap takes its flash time; then the application confirms the image.
+  sched.RunUntilCondition([&] { return dev.running(); }, sched.Now() + sim::Ms(600000));
+  sched.RunFor(sim::Ms(10));
   auto state = dev.device().ImageState();
   std::string running = "?";
   if (state.ok()) {

@@ -9,6 +9,7 @@
 
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/mcuboot/trailer.h"
 #include "smpkit/transport/ble_sar.h"
 
 namespace smpkit::desktop {
@@ -41,6 +42,8 @@ struct DesktopDevice::Impl {
   void StartModules();
   void StopModules();
   Result<mcuboot::BootReport> PowerOn();
+  uint64_t boot_gen = 0;  // a power-on supersedes a pending application start
+  sim::Duration last_boot_work{0};
   Result<mcuboot::BootReport> Reboot();
   void CheckResetRequest();
   void Restrict(ModuleId m, PowerLevel level) { Submit(m, PowerManagerRestrictEvent{m, level}); }
@@ -440,10 +443,33 @@ void DesktopDevice::Impl::StartModules() {
 
 Result<mcuboot::BootReport> DesktopDevice::Impl::PowerOn() {
   StopModules();
+  const uint64_t gen = ++boot_gen;
+  const auto before = flash.elapsed();
   SMPKIT_ASSIGN_OR_RETURN(auto report, dev->Boot());
-  Log(ModuleId::kMain, "boot #%u: running slot %u", dev->boot_count(),
-      dev->bootloader().active_slot(0));
-  StartModules();
+  // The bootloader's flash work (a swap: every sector erased and rewritten) takes the flash
+  // model's time; the application starts when it is done.
+  const sim::Duration boot_work = flash.elapsed() - before;
+  last_boot_work = boot_work;
+  const mcuboot::ImageBootReport& img = report.images[0];
+  if (img.swap != mcuboot::SwapType::kNone || img.resumed) {
+    Log(ModuleId::kMain, "MCUboot: %s swap%s of image 0: %.2f s of flash work",
+        std::string(mcuboot::SwapTypeName(img.swap)).c_str(), img.resumed ? " (resumed)" : "",
+        sim::ToSeconds(boot_work));
+  }
+  auto start = [this, gen] {
+    if (gen != boot_gen) return;
+    Log(ModuleId::kMain, "boot #%u: running slot %u", dev->boot_count(),
+        dev->bootloader().active_slot(0));
+    StartModules();
+  };
+  if (boot_work > sim::Duration(0)) {
+    std::weak_ptr<bool> guard = alive;
+    sched.PostAfter(boot_work, [guard, start] {
+      if (!guard.expired()) start();
+    });
+  } else {
+    start();
+  }
   return report;
 }
 
@@ -1217,6 +1243,8 @@ void DesktopDevice::SetLinkSecured() {
 }
 
 bool DesktopDevice::link_attached() const { return impl_->link != nullptr; }
+bool DesktopDevice::running() const { return impl_->running; }
+sim::Duration DesktopDevice::last_boot_work() const { return impl_->last_boot_work; }
 
 void DesktopDevice::SetParamsObserver(std::function<void(const ble::ConnParams&)> cb) {
   impl_->params_observer = std::move(cb);

@@ -183,6 +183,13 @@ class Scenario : public ::testing::Test {
     EXPECT_TRUE(s1.has_value() && s1->has_hash);
     return s1 ? std::vector<uint8_t>(s1->hash.begin(), s1->hash.end()) : std::vector<uint8_t>{};
   }
+  // After a reset or power cycle: the bootloader's swap takes its flash time, then the
+  // application starts.
+  void AwaitApplication() {
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->running(); },
+                                         sched_.Now() + Ms(600000)));
+    sched_.RunFor(Ms(1));
+  }
   void TestAndReset(const std::vector<uint8_t>& image) {
     auto hash = ImageHash(image);
     Reply t = Direct(Frame(
@@ -193,10 +200,11 @@ class Scenario : public ::testing::Test {
     if (dev_->config().os_group) {
       ASSERT_EQ(r.rc, 0);
       sched_.RunFor(Ms(300));  // OS reset after 250 ms
+      AwaitApplication();
     } else {
       ASSERT_EQ(r.rc, 8);  // the seed's era: image group only, so a power cycle
       ASSERT_TRUE(dev_->Reboot().ok());
-      sched_.RunFor(Ms(1));
+      AwaitApplication();
     }
     ASSERT_EQ(dev_->boot_count(), boots + 1);
   }
@@ -317,6 +325,7 @@ TEST_F(Scenario, SmpDfuOverBleLatencyDropsAndRecovers) {
   EXPECT_EQ(ParseReply(*rr).rc, 8);
   EXPECT_EQ(dev_->boot_count(), 1u);
   ASSERT_TRUE(dev_->Reboot().ok());
+  AwaitApplication();
   sched_.RunFor(Ms(1000));
   EXPECT_EQ(dev_->boot_count(), 2u);
   EXPECT_FALSE(dev_->link_attached());
@@ -421,6 +430,7 @@ TEST_F(Scenario, ConfigChannelDfuRefusedAfterSmpUploadUntilReboot) {
   ASSERT_TRUE(result->ok()) << result->error().message() << "\n" << Log();
   EXPECT_TRUE(result->value().rebooted);
   sched_.RunFor(Ms(1000));
+  AwaitApplication();
   EXPECT_EQ(dev_->boot_count(), 3u);
   auto s0 = SlotState(0);
   ASSERT_TRUE(s0.has_value());
@@ -720,6 +730,7 @@ TEST_F(Scenario, ClientUploadOverBle) {
     ASSERT_FALSE(reset.ok());
     EXPECT_NE(reset.error().message().find("rc 8"), std::string_view::npos);
     ASSERT_TRUE(dev_->Reboot().ok());
+    AwaitApplication();
     sched_.RunFor(Ms(1000));
     EXPECT_FALSE(link.connected());
   }

@@ -118,7 +118,7 @@ Result<UpgradeMode> ParseUpgradeMode(std::string_view text);
 struct UpgradeOptions {
   UpgradeMode mode = UpgradeMode::kTestAndConfirm;
   UploadOptions upload;
-  Duration reset_wait = std::chrono::seconds(30);  // for the device to come back
+  Duration reset_wait = std::chrono::seconds(90);  // for the device to come back (swap)
   Duration poll_interval = std::chrono::milliseconds(500);
 };
 

@@ -101,7 +101,9 @@ class DesktopDevice {
   // Writes the factory image into the primary slot.
   Status Provision(ConstByteSpan image);
   // Power on: runs the bootloader, then the modules start (main READY is submitted; the
-  // cascade runs on the scheduler). Errors: the bootloader's.
+  // cascade runs on the scheduler). The bootloader's flash work (a swap) takes the flash
+  // model's time first: until then the application is not running (no link can be
+  // attached). Errors: the bootloader's.
   Result<mcuboot::BootReport> PowerOn();
   // Warm reboot now (what the reboot works and an accepted OS reset do): all RAM state is lost,
   // an attached link is terminated, then PowerOn().
@@ -117,6 +119,10 @@ class DesktopDevice {
   // Pairing/encryption completed: ble_state reports SECURED.
   void SetLinkSecured();
   bool link_attached() const;
+  // The application runs (false while the bootloader works after a power-on or reboot).
+  bool running() const;
+  // The bootloader's flash work at the last power-on (a swap's duration; 0 without one).
+  sim::Duration last_boot_work() const;
   // Observer of the link's parameter updates (the slot the device took).
   void SetParamsObserver(std::function<void(const ble::ConnParams&)> cb);
 
