@@ -18,8 +18,9 @@ UploadScenario Reference(uint16_t interval, uint16_t latency, size_t image_size)
   sc.link.data_length = 251;
   sc.link.central.acl_tx_buffers = 3;
   sc.link.peripheral.acl_tx_buffers = 3;
-  sc.link.central.latency_mode = LatencyMode::kCancelledOnReceive;
-  sc.link.peripheral.latency_mode = LatencyMode::kCancelledOnReceive;
+  // Zephyr's open link layer on both sides, as in the reference.
+  sc.link.central = WithProfile(sc.link.central, ControllerProfile::kZephyrLl);
+  sc.link.peripheral = WithProfile(sc.link.peripheral, ControllerProfile::kZephyrLl);
   sc.att_mtu = 498;
   sc.image_size = image_size;
   return sc;
@@ -43,7 +44,7 @@ double Simulate(uint16_t interval, uint16_t latency, size_t size) {
   return r.ok() ? sim::ToSeconds(r->elapsed) : 0.0;
 }
 
-TEST(CalibrationTest, LatencyZeroWithinFifteenPercentOfReference) {
+TEST(CalibrationTest, LatencyZeroWithinTenPercentOfReference) {
   std::printf("interval   64 KiB model/ref      256 KiB model/ref     256 KiB KiB/s\n");
   for (const Row& row : kRows) {
     const double t64 = Simulate(row.interval, row.latency, 64 * 1024);
@@ -51,8 +52,8 @@ TEST(CalibrationTest, LatencyZeroWithinFifteenPercentOfReference) {
     std::printf("%6.2f ms  %.3f / %.3f s (%+5.1f%%)  %.3f / %.3f s (%+5.1f%%)  %.1f\n",
                 row.interval * 1.25, t64, row.ref_64k_s, 100 * (t64 / row.ref_64k_s - 1), t256,
                 row.ref_256k_s, 100 * (t256 / row.ref_256k_s - 1), 256.0 / t256);
-    EXPECT_NEAR(t64, row.ref_64k_s, 0.15 * row.ref_64k_s) << "interval " << row.interval;
-    EXPECT_NEAR(t256, row.ref_256k_s, 0.15 * row.ref_256k_s) << "interval " << row.interval;
+    EXPECT_NEAR(t64, row.ref_64k_s, 0.10 * row.ref_64k_s) << "interval " << row.interval;
+    EXPECT_NEAR(t256, row.ref_256k_s, 0.10 * row.ref_256k_s) << "interval " << row.interval;
   }
 }
 
@@ -96,8 +97,30 @@ TEST(CalibrationTest, Latency99CancelledOnReceiveCostsOnlyTheFirstExchange) {
       "mean extra over phases %.3f s\n",
       t64, t256, t64 - base64, t256 - base256, mean_extra);
   EXPECT_NEAR(t256 - base256, t64 - base64, 0.05);
-  EXPECT_NEAR(t64, 2.510, 0.15 * 2.510);
-  EXPECT_NEAR(t256, 8.555, 0.15 * 8.555);
+  EXPECT_NEAR(t64, 2.510, 0.10 * 2.510);
+  EXPECT_NEAR(t256, 8.555, 0.10 * 8.555);
+}
+
+// The non-blank slot: MCUmgr erases the image's 17 pages when the first chunk arrives, in
+// partial-erase slices between radio events (11.25 ms, latency 0). Reference: 4.637 s for
+// 64 KiB, of which 2.871 s until the first response.
+TEST(CalibrationTest, DirtySlotErasesBetweenRadioEventsWithinTenPercent) {
+  UploadScenario sc = Reference(9, 0, 64 * 1024);
+  sc.erase_pages = 17;
+  auto r = SimulateUpload(sc);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const double total = sim::ToSeconds(r->elapsed);
+  const double first = sim::ToSeconds(r->first_response);
+  std::printf("11.25 ms, dirty slot (17 pages): 64 KiB %.3f s (ref 4.637), first response "
+              "%.3f s (ref 2.871)\n",
+              total, first);
+  EXPECT_NEAR(total, 4.637, 0.10 * 4.637);
+  EXPECT_NEAR(first, 2.871, 0.10 * 2.871);
+  // Erasing whole pages at once would be far faster than the reference: the slices matter.
+  sc.erase_step = sim::Duration(0);
+  auto whole = SimulateUpload(sc);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_LT(sim::ToSeconds(whole->first_response), 0.8 * 2.871);
 }
 
 TEST(CalibrationTest, StrictLatencyMakesEveryRequestWaitForTheListeningEvent) {
@@ -147,8 +170,11 @@ TEST(CapacityTest, RadioFlashSharingIsTheModelsBoundAtShortIntervals) {
   // 7.5 ms: guards of 2.7 ms leave 4.56 ms after an empty event: the best mix is empty events
   // (flash only) and full ones (5 PDUs, radio only).
   EXPECT_NEAR(RadioFlashSharingCapacity(fast, 498, flash_per_byte).bytes_per_second, 43e3, 1.5e3);
-  // 30 ms: full events leave plenty of flash time, so the air-time capacity is the bound.
+  // 30 ms with the SoftDevice Controller's 7.5 ms events: full events leave plenty of flash
+  // time, so the air-time capacity is the bound.
   LinkConfig slow = Reference(24, 0, 0).link;
+  slow.central = WithProfile(slow.central, ControllerProfile::kSdc);
+  slow.peripheral = WithProfile(slow.peripheral, ControllerProfile::kSdc);
   EXPECT_NEAR(RadioFlashSharingCapacity(slow, 498, flash_per_byte).bytes_per_second,
               WriteCapacity(slow, 498).bytes_per_second, 100);
   // Flash that costs nothing adds no term.
@@ -164,6 +190,18 @@ TEST(CapacityTest, RadioFlashSharingIsTheModelsBoundAtShortIntervals) {
                                std::chrono::microseconds(87500), 4096, false);
   ApplyRadioFlashSharing(s, slow, 498);
   EXPECT_EQ(s.limited_by, "air time");
+  // Zephyr's LL fills the whole 30 ms event: then the sharing is the bound again.
+  LinkConfig slow_ll = Reference(24, 0, 0).link;
+  DfuBound z = ComputeDfuBound(WriteCapacity(slow_ll, 498), std::chrono::microseconds(42), 4,
+                               std::chrono::microseconds(87500), 4096, false);
+  ApplyRadioFlashSharing(z, slow_ll, 498);
+  EXPECT_EQ(z.limited_by, "radio/flash sharing");
+  // nRF5340: flash on the application core, radio on the network core: no sharing term.
+  slow_ll.processing_parallel_to_radio = true;
+  DfuBound n53 = ComputeDfuBound(WriteCapacity(slow_ll, 498), std::chrono::microseconds(42), 4,
+                                 std::chrono::microseconds(87500), 4096, false);
+  ApplyRadioFlashSharing(n53, slow_ll, 498);
+  EXPECT_EQ(n53.limited_by, "flash write");
 }
 
 // A pipelined upload (window 2) through the link model reaches the model's capacity, never

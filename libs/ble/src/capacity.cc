@@ -16,8 +16,7 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
   for (size_t off = 0; off < l2cap; off += dle) frags.push_back(std::min(dle, l2cap - off));
   cap.pdus_per_write = frags.size();
   const sim::Duration interval = config.params.Interval();
-  cap.event_limit = std::min(
-      {config.central.max_event_length, config.peripheral.max_event_length, interval - kTifs});
+  cap.event_limit = EventLimit(config);
   auto air = [&](size_t len) { return PduAirTime(config.phy, len, config.encrypted); };
   auto pair = [&](size_t len) { return air(len) + kTifs + air(0); };
   const size_t max_pdus = config.central.max_pdus_per_event;
@@ -57,13 +56,22 @@ Capacity WriteCapacity(const LinkConfig& config, uint16_t att_mtu) {
       "  one write: {} value + 3 ATT + 4 L2CAP = {} octets = {} LL PDU(s) ({})\n"
       "  full PDU exchange: {:.0f} us data ({} octets) + {:.0f} us T_IFS + {:.0f} us empty reply + "
       "{:.0f} us T_IFS = {:.0f} us\n"
-      "  event limit min(event length {:.3f} ms, interval {:.3f} ms - T_IFS) = {:.3f} ms{} -> "
+      "  event limit min(event length {}, interval {:.3f} ms - T_IFS) = {:.3f} ms{} -> "
       "{} full PDUs + {} octets in the time left = {:.0f} octets per event\n"
       "  {:.2f} events/s x {:.0f} octets x {}/{} value = {:.1f} kB/s",
       PhyName(config.phy), dle, config.encrypted ? " (+4 MIC)" : "", att_mtu, cap.value_per_write,
       l2cap, frags.size(), fr, us(air(full)), full, us(kTifs), us(air(0)), us(kTifs),
       us(pair(full) + kTifs),
-      sim::ToMillis(std::min(config.central.max_event_length, config.peripheral.max_event_length)),
+      [&] {
+        const auto a = config.central.max_event_length, b = config.peripheral.max_event_length;
+        if (a > sim::Duration(0) || b > sim::Duration(0)) {
+          const auto m = a > sim::Duration(0) && b > sim::Duration(0) ? std::min(a, b)
+                         : a > sim::Duration(0)                       ? a
+                                                                      : b;
+          return fmt::format("{:.3f} ms", sim::ToMillis(m));
+        }
+        return fmt::format("to {:.0f} us before the next event", us(kLlEventEndMargin));
+      }(),
       sim::ToMillis(interval), sim::ToMillis(cap.event_limit),
       max_pdus ? fmt::format(", at most {} PDUs", max_pdus) : std::string(), k, partial,
       octets_per_event, events_per_s, octets_per_event, cap.value_per_write, l2cap,
@@ -139,7 +147,9 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
     option(ev, static_cast<double>(k_max) * value_per_pdu + static_cast<double>(n) * cap.value_share,
            interval - guards - ev, fmt::format("k={}+{} octets", k_max, n));
   }
-  if (config.params.latency > 0) option(0, 0, interval, "skipped (latency)");
+  // A skipped event frees its time for flash, unless the controller keeps it reserved.
+  const bool skips_free = config.params.latency > 0 && !config.peripheral.reserves_skipped_events;
+  if (skips_free) option(0, 0, interval, "skipped (latency)");
   // Maximise the mean carried over a mix of event sizes, subject to mean carried <= mean
   // writable. The optimum is one size or a mix of two (a surplus and a deficit one).
   const size_t options = carried.size();
@@ -176,7 +186,7 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
       "{:.1f} kB/s{}",
       ms(secs(config.radio_guard_before)), ms(secs(config.radio_guard_after)), ms(interval),
       value_per_pdu, ms(per_pdu), ms(interval), ms(guards), 1e-3 / flash_seconds_per_byte,
-      config.params.latency > 0
+      skips_free
           ? fmt::format("; latency {} lets the peripheral skip events", config.params.latency)
           : std::string());
   auto term = [&](size_t k) {
@@ -196,6 +206,11 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
 }
 
 void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t att_mtu) {
+  if (config.processing_parallel_to_radio) {
+    bound.arithmetic +=
+        "\n  radio and flash on separate cores (nRF5340): no sharing term, min(air, flash write)";
+    return;
+  }
   double per_byte = 0;
   if (bound.write_bytes_per_second > 0) per_byte += 1.0 / bound.write_bytes_per_second;
   if (bound.erase_bytes_per_second > 0) per_byte += 1.0 / bound.erase_bytes_per_second;

@@ -15,6 +15,41 @@ constexpr uint8_t kSigConnParamUpdateRsp = 0x13;
 
 }  // namespace
 
+std::string_view ControllerProfileName(ControllerProfile p) {
+  return p == ControllerProfile::kSdc ? "sdc" : "zephyr-ll";
+}
+
+Result<ControllerProfile> ParseControllerProfile(std::string_view name) {
+  if (name == "sdc") return ControllerProfile::kSdc;
+  if (name == "zephyr-ll") return ControllerProfile::kZephyrLl;
+  return Error::Format(Errc::kInvalidArgument, "controller '%.*s' is not sdc or zephyr-ll",
+                       static_cast<int>(std::min<size_t>(name.size(), 40)), name.data());
+}
+
+ControllerConfig WithProfile(ControllerConfig c, ControllerProfile p) {
+  if (p == ControllerProfile::kSdc) {
+    c.max_event_length = std::chrono::microseconds(7500);
+    c.latency_mode = LatencyMode::kStrict;
+    c.reserves_skipped_events = false;
+  } else {
+    c.max_event_length = sim::Duration(0);
+    c.latency_mode = LatencyMode::kCancelledOnReceive;
+    c.reserves_skipped_events = true;
+  }
+  return c;
+}
+
+sim::Duration EventLimit(const LinkConfig& config) {
+  const sim::Duration interval = config.params.Interval();
+  sim::Duration limit = interval - kTifs;
+  for (const ControllerConfig* c : {&config.central, &config.peripheral}) {
+    limit = std::min(limit, c->max_event_length > sim::Duration(0)
+                                ? c->max_event_length
+                                : interval - kLlEventEndMargin - kTifs);
+  }
+  return limit;
+}
+
 Status ValidateConnParams(const ConnParams& p) {
   if (p.interval < 6 || p.interval > 3200) {
     return Error::Format(Errc::kInvalidArgument, "connection interval %u outside 6..3200 (1.25 ms)",
@@ -183,7 +218,8 @@ void Link::Prepare() {
       peripheral_.cfg.latency_mode == LatencyMode::kCancelledOnReceive && listen_next_;
   attend_ =
       p.latency == 0 || must_listen || HasTx(peripheral_) || missed_last_ || instant || cancelled;
-  if (attend_) RadioBusy();
+  event_busy_ = attend_ || peripheral_.cfg.reserves_skipped_events;
+  if (event_busy_) RadioBusy();
 }
 
 void Link::RunEvent() {
@@ -196,7 +232,7 @@ void Link::RunEvent() {
   }
   if (update_ && n == update_->instant) {
     if (!update_->delivered) {
-      if (attend_) RadioIdle();
+      if (event_busy_) RadioIdle();
       TearDown(kReasonInstantPassed);
       return;
     }
@@ -209,8 +245,10 @@ void Link::RunEvent() {
     });
   }
   const ConnParams& params = config_.params;
-  const sim::Duration limit = std::min(
-      {central_.cfg.max_event_length, peripheral_.cfg.max_event_length, params.Interval() - kTifs});
+  LinkConfig now = config_;
+  now.central.max_event_length = central_.cfg.max_event_length;
+  now.peripheral.max_event_length = peripheral_.cfg.max_event_length;
+  const sim::Duration limit = EventLimit(now);
   auto air = [this](size_t len) { return PduAirTime(config_.phy, len, config_.encrypted); };
   auto lost = [this] {
     if (channel_blocked_) return true;
@@ -228,6 +266,14 @@ void Link::RunEvent() {
   if (!attend_) {
     const Pdu* c = PeekTx(central_, anchor, 0);
     end = anchor + air(c ? c->bytes.size() : 0);  // sent into the void, retried next event
+    if (event_busy_) {  // the skipped event's slot was reserved all the same (as an empty
+                        // event's: the capacity's k = 0 option)
+      auto alive = alive_;
+      const sim::Time slot_end = anchor + air(0) + kTifs + air(0);
+      scheduler_.PostAt(slot_end + config_.radio_guard_after, [this, alive] {
+        if (*alive) RadioIdle();
+      });
+    }
   } else {
     ++stats_.peripheral_attended;
     last_attended_ = n;
@@ -479,8 +525,9 @@ void Link::TearDown(uint8_t reason) {
   });
 }
 
-void Link::RunBetweenRadioEvents(sim::Duration work, std::function<void()> done) {
-  jobs_.push_back(Job{work, std::move(done)});
+void Link::RunBetweenRadioEvents(sim::Duration work, std::function<void()> done,
+                                 sim::Duration step) {
+  jobs_.push_back(Job{work, std::move(done), step});
   if (jobs_.size() == 1 && (radio_busy_ == 0 || !connected_)) StartJob();
   EnsureForeground();
 }
@@ -488,6 +535,28 @@ void Link::RunBetweenRadioEvents(sim::Duration work, std::function<void()> done)
 void Link::StartJob() {
   job_resumed_at_ = scheduler_.Now();
   auto alive = alive_;
+  const Job& job = jobs_.front();
+  if (job.step > sim::Duration(0) && job.remaining > sim::Duration(0) && connected_ &&
+      !config_.processing_parallel_to_radio) {
+    const sim::Duration run = std::min(job.remaining, job.step);
+    const sim::Time guard = next_anchor_ - config_.radio_guard_before;
+    if (scheduler_.Now() + run > guard) {
+      // The slice does not fit before the next event: try again after it (RadioIdle starts
+      // it sooner if the peripheral attends).
+      job_task_ = scheduler_.PostAt(next_anchor_ + config_.radio_guard_after, [this, alive] {
+        if (!*alive) return;
+        job_task_ = sim::kNoTask;
+        if (radio_busy_ == 0 && !jobs_.empty()) StartJob();
+      });
+      job_waiting_ = true;
+      return;
+    }
+    job_waiting_ = false;
+    job_task_ = scheduler_.PostAfter(run, [this, alive, run] {
+      if (*alive) FinishStep(run);
+    });
+    return;
+  }
   job_task_ = scheduler_.PostAfter(jobs_.front().remaining, [this, alive] {
     if (*alive) FinishJob();
   });
@@ -502,8 +571,27 @@ void Link::FinishJob() {
   if (done) done();
 }
 
+void Link::FinishStep(sim::Duration ran) {
+  job_task_ = sim::kNoTask;
+  stats_.processing += ran;
+  jobs_.front().remaining -= ran;
+  if (jobs_.front().remaining <= sim::Duration(0)) {
+    jobs_.front().remaining = sim::Duration(0);
+    job_resumed_at_ = scheduler_.Now();
+    FinishJob();
+    return;
+  }
+  if (radio_busy_ == 0 || !connected_) StartJob();
+}
+
 void Link::RadioBusy() {
+  if (config_.processing_parallel_to_radio) return;  // nRF5340: flash on the other core
   if (radio_busy_ == 0) radio_busy_since_ = scheduler_.Now();
+  if (radio_busy_ == 0 && job_task_ != sim::kNoTask && job_waiting_) {
+    scheduler_.Cancel(job_task_);  // a slice waiting for this event: RadioIdle restarts it
+    job_task_ = sim::kNoTask;
+    job_waiting_ = false;
+  }
   if (radio_busy_++ == 0 && job_task_ != sim::kNoTask) {
     const sim::Duration done = scheduler_.Now() - job_resumed_at_;
     jobs_.front().remaining -= done;
@@ -514,6 +602,7 @@ void Link::RadioBusy() {
 }
 
 void Link::RadioIdle() {
+  if (config_.processing_parallel_to_radio) return;
   if (radio_busy_ > 0 && --radio_busy_ == 0) {
     stats_.radio_guarded += scheduler_.Now() - radio_busy_since_;
   }

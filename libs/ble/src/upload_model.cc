@@ -60,6 +60,10 @@ Result<UploadResult> SimulateUpload(const UploadScenario& sc) {
     received = 0;
     ++arrived;
     const size_t words = (current_data + sc.word_size - 1) / sc.word_size;
+    if (arrived == 1 && sc.erase_pages > 0) {
+      link.RunBetweenRadioEvents(sc.page_erase_time * static_cast<int64_t>(sc.erase_pages), {},
+                                 sc.erase_step);
+    }
     const sim::Duration work =
         sc.word_write_time * static_cast<int64_t>(words) + sc.per_request_cpu;
     link.RunBetweenRadioEvents(work, [&] {
@@ -68,12 +72,15 @@ Result<UploadResult> SimulateUpload(const UploadScenario& sc) {
       if (!st.ok()) failure = st.error();
     });
   });
+  sim::Time start{0};
+  sim::Time first_answer{-1};
   client.SetNotificationHandler([&](ConstByteSpan) {
+    if (answered == 0) first_answer = sched.Now();
     ++answered;
     if (sent < total_requests) send_next();
   });
 
-  const sim::Time start = sched.Now();
+  start = sched.Now();
   while (sent < std::min(sc.window, total_requests)) send_next();
   const bool done = sched.RunUntilCondition(
       [&] { return answered == total_requests || dropped || failure; }, start + sc.give_up_after);
@@ -85,6 +92,7 @@ Result<UploadResult> SimulateUpload(const UploadScenario& sc) {
   }
   UploadResult r;
   r.elapsed = sched.Now() - start;
+  r.first_response = first_answer - start;
   r.requests = total_requests;
   r.bytes_per_second = static_cast<double>(sc.image_size) / sim::ToSeconds(r.elapsed);
   r.stats = link.stats();

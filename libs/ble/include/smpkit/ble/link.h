@@ -62,15 +62,45 @@ enum class LatencyMode : uint8_t {
   kCancelledOnReceive,
 };
 
+// The link layers smpkit models (the peripheral's controller decides how latency and event
+// length behave; the central's caps the event length too):
+// - kSdc: Nordic's SoftDevice Controller as nRF Desktop uses it (CONFIG_BT_LL_SOFTDEVICE):
+//   connection events of at most CONFIG_BT_CTLR_SDC_MAX_CONN_EVENT_LEN_DEFAULT (7.5 ms);
+//   strict peripheral latency (it listens only every latency+1 events unless it has data).
+//   Source: nrfxlib softdevice_controller docs (event length, "peripheral latency").
+// - kZephyrLl: Zephyr's open-source link layer (CONFIG_BT_LL_SW_SPLIT): the event goes on
+//   while either side has data (MD), until the next event's start overhead
+//   (EVENT_OVERHEAD_START_US 300 us + EVENT_OVERHEAD_END_US 40 us before the next anchor,
+//   lll_vendor.h for nRF52); the peripheral listens at the next event as soon as data flowed.
+//   Source: zephyr subsys/bluetooth/controller/ll_sw (lll_conn.c, lll_vendor.h);
+//   ble-calibration.md was measured with it.
+enum class ControllerProfile : uint8_t { kSdc, kZephyrLl };
+std::string_view ControllerProfileName(ControllerProfile p);  // "sdc", "zephyr-ll"
+// Parses "sdc" / "zephyr-ll". Errors: kInvalidArgument naming the value.
+Result<ControllerProfile> ParseControllerProfile(std::string_view name);
+
 struct ControllerConfig {
   size_t acl_tx_buffers = 3;  // controller ACL TX buffers (one LL PDU each)
   // From a buffer being freed (its PDU acknowledged) to the host's next fragment in it.
   sim::Duration host_refill_delay = std::chrono::microseconds(500);
-  // Longest connection event this controller runs (SoftDevice default 7.5 ms).
+  // Longest connection event this controller runs (SoftDevice default 7.5 ms); 0: as long as
+  // the interval allows (up to kLlEventEndMargin before the next anchor).
   sim::Duration max_event_length = std::chrono::microseconds(7500);
   size_t max_pdus_per_event = 0;  // data PDUs this side sends per event; 0 = no limit
   LatencyMode latency_mode = LatencyMode::kStrict;  // used by the peripheral only
+  // Peripheral: device work pauses around every scheduled event, skipped (latency) or not.
+  // Zephyr's LL keeps each event's ticker slot reserved and decides to skip it only at
+  // prepare, so the flash driver's timeslots never get a skipped event's time (a latency of
+  // 99 then costs only the first exchange, as ble-calibration.md measured). The SoftDevice
+  // Controller grants skipped events to MPSL timeslots.
+  bool reserves_skipped_events = false;
 };
+
+// Zephyr LL: EVENT_OVERHEAD_START_US + EVENT_OVERHEAD_END_US (nRF52 lll_vendor.h).
+inline constexpr sim::Duration kLlEventEndMargin = std::chrono::microseconds(340);
+
+// The profile's event length and latency behaviour.
+ControllerConfig WithProfile(ControllerConfig c, ControllerProfile p);
 
 struct LinkConfig {
   ConnParams params;
@@ -87,6 +117,9 @@ struct LinkConfig {
   // radio event until this long after it (flash/radio synchronisation, event prepare).
   sim::Duration radio_guard_before = std::chrono::microseconds(2000);
   sim::Duration radio_guard_after = std::chrono::microseconds(700);
+  // nRF5340: the radio runs on the network core and the application core writes flash, so
+  // device work is not paused by radio events (no guards, no sharing term).
+  bool processing_parallel_to_radio = false;
   sim::Duration first_anchor_delay = std::chrono::microseconds(1250);
 };
 
@@ -120,6 +153,10 @@ struct LinkStats {
   sim::Duration radio_guarded{0};
   sim::Duration processing{0};
 };
+
+// The longest an event can run: min(each side's max_event_length, or the interval less
+// kLlEventEndMargin where it is 0; interval - T_IFS).
+sim::Duration EventLimit(const LinkConfig& config);
 
 class Link {
  public:
@@ -173,8 +210,10 @@ class Link {
 
   // Peripheral device work (flash writes) that runs only outside its radio events (see
   // radio_guard_before/after). Jobs run one at a time in order; `done` runs when `work` of
-  // processing time has been spent.
-  void RunBetweenRadioEvents(sim::Duration work, std::function<void()> done);
+  // processing time has been spent. With a `step` (a partial page erase), the work runs in
+  // slices of that length, each started only when it ends before the next event's guard.
+  void RunBetweenRadioEvents(sim::Duration work, std::function<void()> done,
+                             sim::Duration step = sim::Duration(0));
   bool processing_busy() const { return !jobs_.empty(); }
 
   void SetEventObserver(std::function<void(const EventRecord&)> cb) { observer_ = std::move(cb); }
@@ -215,6 +254,7 @@ class Link {
   struct Job {
     sim::Duration remaining;
     std::function<void()> done;
+    sim::Duration step{0};
   };
 
   Side& side(Role r) { return r == Role::kCentral ? central_ : peripheral_; }
@@ -237,6 +277,7 @@ class Link {
   void RadioIdle();
   void StartJob();
   void FinishJob();
+  void FinishStep(sim::Duration ran);
 
   sim::Scheduler& scheduler_;
   LinkConfig config_;
@@ -250,6 +291,7 @@ class Link {
   sim::TaskId event_task_ = sim::kNoTask;
   bool event_task_foreground_ = false;
   bool attend_ = true;  // peripheral attends the prepared event
+  bool event_busy_ = false;  // the prepared event holds the device's radio time (RadioBusy)
   uint16_t last_attended_ = 0;
   bool listen_next_ = false;  // kCancelledOnReceive: data flowed in the last event
   bool missed_last_ = false;  // the last attended event received nothing valid
@@ -268,6 +310,7 @@ class Link {
   sim::Time job_resumed_at_{0};
   sim::Time radio_busy_since_{0};
   sim::TaskId job_task_ = sim::kNoTask;
+  bool job_waiting_ = false;  // job_task_ is a retry after the next event, not a slice
   std::shared_ptr<bool> alive_;
 };
 

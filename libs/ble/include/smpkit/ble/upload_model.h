@@ -27,12 +27,20 @@ struct UploadScenario {
   sim::Duration give_up_after = std::chrono::seconds(600);
   uint64_t seed = 1;
   size_t window = 1;  // requests in flight
+  // A slot that is not blank: when the first request arrives the device erases this many
+  // pages first (MCUmgr's image-sized erase), between radio events in partial-erase steps.
+  size_t erase_pages = 0;
+  sim::Duration page_erase_time = std::chrono::microseconds(87500);
+  // CONFIG_SOC_FLASH_NRF_PARTIAL_ERASE_MS: a page erase runs in slices of this length, each
+  // fitting whole between two radio events.
+  sim::Duration erase_step = std::chrono::milliseconds(3);
 };
 
 struct UploadResult {
   sim::Duration elapsed{0};  // first request queued -> last response received
   size_t requests = 0;
   double bytes_per_second = 0;
+  sim::Duration first_response{0};  // first request queued -> its response received
   LinkStats stats;
 };
 
