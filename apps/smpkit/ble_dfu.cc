@@ -34,7 +34,9 @@ ble::LinkConfig PhoneLink(const BleDfuSetup& setup) {
   lc.phy = setup.phy;
   lc.data_length = setup.data_length;
   lc.encrypted = true;
-  lc.peripheral.latency_mode = ble::LatencyMode::kStrict;  // SoftDevice Controller
+  // A phone's controller runs events as long as the peripheral's allows (the peripheral's
+  // profile, from its prj.conf, is applied by desktop::WithPeripheralSide).
+  lc.central.max_event_length = std::chrono::seconds(4);
   lc.central.acl_tx_buffers = 8;  // a phone queues more than a 3-buffer Zephyr central
   return lc;
 }
@@ -80,6 +82,8 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   }
   result.config_name = opt.prj_conf.empty() ? "seed's prj.conf" : opt.prj_conf;
   result.smp_module = std::string(cfg->SmpModuleName());
+  result.controller = cfg->zephyr_ll ? "zephyr-ll (Zephyr's open link layer)"
+                                     : "sdc (SoftDevice Controller: strict latency, 7.5 ms events)";
   result.latency_module_on = cfg->ble_latency;
   result.os_group = cfg->os_group;
   result.warnings = cfg->warnings;
@@ -120,9 +124,9 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     return result;
   }
   for (const auto& w : cfg->warnings) tl.Print("config", "{}", w);
-  tl.Print("demo", "{}: SMP module {}, BLE latency module {}, MCUmgr groups: image{}",
+  tl.Print("demo", "{}: SMP module {}, BLE latency module {}, MCUmgr groups: image{}, link layer {}",
            result.config_name, result.smp_module, cfg->ble_latency ? "on" : "off",
-           cfg->os_group ? " + OS" : " only");
+           cfg->os_group ? " + OS" : " only", result.controller);
   tl.Print("demo", "power on: factory image 1.0.0 in slot 0, app_update.bin is 1.1.0 ({} bytes)",
            update->size());
   if (auto b = dev.PowerOn(); !b.ok()) {

@@ -65,6 +65,7 @@ struct BleDfuResult {
   // reset), and the configuration's "no effect" warnings.
   std::string config_name;
   std::string smp_module;
+  std::string controller;  // the peripheral's link layer profile
   bool latency_module_on = false;
   bool os_group = false;
   bool power_cycled = false;

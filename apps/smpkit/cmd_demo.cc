@@ -83,6 +83,7 @@ int RunDemo(const DemoOptions& opt) {
   };
   fmt::print("  configuration: {}; SMP module {}; MCUmgr groups: image{}\n", with.config_name,
              with.smp_module, with.os_group ? " + OS" : " only (reset by power cycle)");
+  fmt::print("  link layer: {}\n", with.controller);
   if (without) {
     row("BLE latency module on", with);
     row("BLE latency module off", *without);

@@ -79,8 +79,11 @@ std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
   ble::Link& link = *links.back();
   EXPECT_TRUE(link.Connect().ok());
   const auto& lc = link.config();
-  rec(fmt::format("link: phy {}, data length {}, peripheral tx buffers {}",
-                  static_cast<int>(lc.phy), lc.data_length, lc.peripheral.acl_tx_buffers));
+  rec(fmt::format("link: phy {}, data length {}, peripheral tx buffers {}, event limit {} us, "
+                  "latency mode {}",
+                  static_cast<int>(lc.phy), lc.data_length, lc.peripheral.acl_tx_buffers,
+                  std::chrono::duration_cast<std::chrono::microseconds>(ble::EventLimit(lc)).count(),
+                  static_cast<int>(lc.peripheral.latency_mode)));
   if (auto st = dev.AttachLink(link); !st.ok()) rec("attach: " + std::string(st.error().message()));
   central::BleSmpCentral phone(498);
   (void)phone.Attach(link);
@@ -245,6 +248,8 @@ const Flip kActs[] = {
     {"BT_RX_BUF_LEN", "", "264", "204"},
     {"BT_CONN_TX_MAX", "", "4", "1"},
     {"BT_MAX_CONN", "", "1", "2"},
+    {"BT_LL_SOFTDEVICE", "", "y", "n"},
+    {"BT_LL_SW_SPLIT", "", "n", "y"},
 };
 
 // Symbols accepted with no effect: flipping them changes nothing the device does.

@@ -1315,6 +1315,9 @@ DesktopStatus DesktopDevice::status() const {
 
 ble::LinkConfig WithPeripheralSide(const DesktopConfig& config, ble::LinkConfig central) {
   ble::LinkConfig lc = central;
+  lc.peripheral = ble::WithProfile(lc.peripheral, config.zephyr_ll
+                                                      ? ble::ControllerProfile::kZephyrLl
+                                                      : ble::ControllerProfile::kSdc);
   lc.peripheral.acl_tx_buffers = config.conn_tx_max;
   if (config.data_len_update && lc.data_length < ble::kMaxDataLength)
     lc.data_length = ble::kMaxDataLength;  // LL_LENGTH_REQ from the peripheral

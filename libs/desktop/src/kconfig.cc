@@ -187,6 +187,14 @@ constexpr std::array kSymbols = {
     SymbolInfo{"BT_MAX_CONN", I, 1, 64, {}, true,
                "must be 1 with ble_latency (its build assert); refused otherwise",
                "zephyr subsys/bluetooth/Kconfig; nrf_desktop ble_latency.c"},
+    SymbolInfo{"BT_LL_SOFTDEVICE", B, 0, 0, {}, true,
+               "the peripheral's link layer is the SoftDevice Controller (default): 7.5 ms "
+               "events, strict latency, skipped events free for flash; n: Zephyr's LL",
+               "nrf subsys/bluetooth/controller/Kconfig (choice BT_LL_CHOOSE)"},
+    SymbolInfo{"BT_LL_SW_SPLIT", B, 0, 0, {}, true,
+               "the peripheral's link layer is Zephyr's: events run while data flows, latency "
+               "cancelled on receive, skipped events stay reserved",
+               "zephyr subsys/bluetooth/controller/Kconfig (choice BT_LL_CHOOSE)"},
     SymbolInfo{"BT_CTLR_SDC_LLPM", B, 0, 0, {}, false,
                "LLPM (1 ms intervals) needs an nRF Desktop dongle; phones do not use it",
                "nrf subsys/bluetooth/controller/Kconfig"},
@@ -556,6 +564,14 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
   c.l2cap_tx_mtu = static_cast<uint16_t>(k.Int("BT_L2CAP_TX_MTU", 260));
   c.acl_rx_size = static_cast<uint16_t>(k.Int("BT_BUF_ACL_RX_SIZE", 264));
   c.conn_tx_max = static_cast<uint16_t>(k.Int("BT_CONN_TX_MAX", 4));
+  // A Kconfig choice: one link layer. SOFTDEVICE is the default; turning it off leaves the
+  // other.
+  if (k.Bool("BT_LL_SW_SPLIT", false) && k.IsSet("BT_LL_SOFTDEVICE") &&
+      k.Bool("BT_LL_SOFTDEVICE", false)) {
+    return Error(Errc::kInvalidArgument,
+                 "CONFIG_BT_LL_SOFTDEVICE and CONFIG_BT_LL_SW_SPLIT are one choice: set one");
+  }
+  c.zephyr_ll = k.Bool("BT_LL_SW_SPLIT", false) || !k.Bool("BT_LL_SOFTDEVICE", true);
   c.vid = static_cast<uint16_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_VID", 0x1915));
   c.pid = static_cast<uint16_t>(k.Int("DESKTOP_CONFIG_CHANNEL_DFU_PID", 0x52DE));
   c.generation = k.String("DESKTOP_CONFIG_CHANNEL_DFU_GENERATION", "default");

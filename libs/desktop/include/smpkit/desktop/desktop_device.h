@@ -82,7 +82,8 @@ struct DesktopStatus {
 };
 
 // The link as it runs once the device's own side is applied to what the central set up
-// (`central`): the peripheral's TX buffers (CONFIG_BT_CONN_TX_MAX), and the data length and
+// (`central`): the peripheral's link layer (CONFIG_BT_LL_SOFTDEVICE / CONFIG_BT_LL_SW_SPLIT:
+// ble::ControllerProfile), its TX buffers (CONFIG_BT_CONN_TX_MAX), and the data length and
 // PHY updates the peripheral starts itself when the central did not
 // (CONFIG_BT_DATA_LEN_UPDATE, CONFIG_BT_AUTO_PHY_UPDATE).
 ble::LinkConfig WithPeripheralSide(const DesktopConfig& config, ble::LinkConfig central);

@@ -118,6 +118,9 @@ struct DesktopConfig {
   bool auto_phy_update = false;        // CONFIG_BT_AUTO_PHY_UPDATE
   uint16_t acl_rx_size = 264;          // CONFIG_BT_BUF_ACL_RX_SIZE
   uint16_t conn_tx_max = 4;            // CONFIG_BT_CONN_TX_MAX
+  // The link layer: Nordic's SoftDevice Controller (CONFIG_BT_LL_SOFTDEVICE, nRF Desktop's)
+  // or Zephyr's open one (CONFIG_BT_LL_SW_SPLIT); see ble::ControllerProfile.
+  bool zephyr_ll = false;
 
   // One line per assignment that has no effect here (unused symbol, or one the era ignores),
   // for the caller to print at start-up.
