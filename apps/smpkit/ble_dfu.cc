@@ -75,6 +75,16 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     extra += fmt::format("CONFIG_BT_BUF_ACL_RX_SIZE={}\n", opt.mtu + 4);
   }
   if (opt.buf_size) extra += fmt::format("CONFIG_MCUMGR_BUF_SIZE={}\n", opt.buf_size);
+  if (opt.controller == "zephyr-ll") {
+    extra += "CONFIG_BT_LL_SOFTDEVICE=n\nCONFIG_BT_LL_SW_SPLIT=y\n";
+  } else if (opt.controller == "sdc") {
+    extra += "CONFIG_BT_LL_SW_SPLIT=n\nCONFIG_BT_LL_SOFTDEVICE=y\n";
+  } else if (!opt.controller.empty()) {
+    result.error = fmt::format("controller '{}' is not sdc or zephyr-ll", opt.controller);
+    return result;
+  }
+  if (opt.pref_latency >= 0)
+    extra += fmt::format("CONFIG_BT_PERIPHERAL_PREF_LATENCY={}\n", opt.pref_latency);
   auto cfg = desktop::LoadPrjConf(opt.prj_conf, extra);
   if (!cfg.ok()) {
     result.error = std::string(cfg.error().message());
@@ -147,7 +157,11 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
       return;
     }
     links.push_back(
-        std::make_unique<ble::Link>(sched, desktop::WithPeripheralSide(*cfg, PhoneLink(opt))));
+        std::make_unique<ble::Link>(sched, [&] {
+          ble::LinkConfig lc = desktop::WithPeripheralSide(*cfg, PhoneLink(opt));
+          lc.processing_parallel_to_radio = opt.nrf5340;
+          return lc;
+        }()));
     ble::Link& link = *links.back();
     if (opt.interval) {
       // A phone that keeps its own interval: it grants the latency and timeout the device
@@ -208,8 +222,10 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   ble::LinkStats steady_end_stats;
   const ble::Link* steady_link = nullptr;  // the breakdown needs one link throughout
   std::vector<std::pair<double, double>> acks;  // (seconds, offset) from 10 % to 90 %
+  sim::Time first_ack{-1};
   uo.progress = [&](const client::Progress& p) {
     if (p.phase != "upload" || p.total == 0) return;
+    if (first_ack < sim::Time(0) && p.offset > 0) first_ack = sched.Now();
     // Steady state: between the first acknowledgements past 10 % and past 90 % of the image,
     // so that the first chunk, the latency module's parameter update and the pipeline's fill
     // and drain are all outside it.
@@ -244,6 +260,17 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
              "from the phone's settings)",
              cl.assumed_params().buf_size, cl.assumed_params().buf_count);
   }
+  if (opt.dirty_slot) {
+    // An old image left in the update slot (no background erase since): MCUmgr finds the
+    // slot not blank and erases the image's pages on the first chunk.
+    auto old = device::MakeFactoryImage("0.9.0", opt.image_size, opt.seed + 2);
+    const auto& slot1 = dev.device().layout().images[0].secondary;
+    if (!old.ok() || !flash.Write(slot1.offset(), *old).ok()) {
+      result.error = "cannot fill the update slot";
+      return result;
+    }
+    tl.Print("demo", "update slot holds an old image ({} bytes): not blank", old->size());
+  }
   uploading = true;
   result.latency_during_upload = latency;
   result.interval_during_upload = interval;
@@ -261,6 +288,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     return result;
   }
   result.upload_s = sim::ToSeconds(up_end - up_start);
+  if (first_ack >= sim::Time(0)) result.first_response_s = sim::ToSeconds(first_ack - up_start);
   if (steady_start >= sim::Time(0) && steady_end > steady_start) {
     result.steady_s = sim::ToSeconds(steady_end - steady_start);
     // The least-squares slope of offset over time through every acknowledgement in the

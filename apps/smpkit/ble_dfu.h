@@ -34,6 +34,15 @@ struct BleDfuSetup {
   // true: the DFU starts on an idle link (the latency module has raised the peripheral
   // latency to the preferred 99); false: right after the phone connected (latency 0).
   bool idle_start = true;
+  // Overrides of the configuration (empty = its own): the link layer ("sdc", "zephyr-ll"),
+  // the preferred peripheral latency (CONFIG_BT_PERIPHERAL_PREF_LATENCY).
+  std::string controller;
+  int pref_latency = -1;
+  // nRF5340: flash on the application core, radio on the network core (no sharing).
+  bool nrf5340 = false;
+  // The update slot holds an old image when the upload starts (not erased in the
+  // background): MCUmgr erases the needed pages on the first chunk, between radio events.
+  bool dirty_slot = false;
 };
 
 struct BleDfuResult {
@@ -41,6 +50,7 @@ struct BleDfuResult {
   std::string error;
   double upload_s = 0;  // first request of the upload -> last chunk acknowledged
   double dfu_s = 0;     // the DFU's first request -> new image confirmed
+  double first_response_s = 0;  // first upload request -> its answer
   double swap_s = 0;    // the bootloader's swap after the reset (flash work)
   uint64_t bytes = 0;
   uint16_t latency_during_upload = 0xffff;  // peripheral latency while the data flowed

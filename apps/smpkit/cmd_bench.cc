@@ -5,6 +5,7 @@
 // min(air time, flash write) of ble-calibration.md.
 #include <fmt/core.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -25,6 +26,18 @@ namespace {
 struct BenchOptions {
   uint32_t image_size = 256 * 1024;
   uint16_t buf_size = 2475;  // CONFIG_MCUMGR_BUF_SIZE of the calibration reference
+  // One case (any of these given): one row, or a JSON document with --json.
+  std::string controller;  // sdc | zephyr-ll (default: the prj.conf's, sdc)
+  std::string chip = "nrf52840";
+  std::string phy;
+  double interval_ms = 0;
+  int latency = -1;
+  uint16_t mtu = 0;
+  uint16_t dle = 0;
+  size_t window = 0;  // 0: the client picks (up to its buffers)
+  std::string slot;   // blank | dirty
+  bool json = false;
+  bool profiles = false;  // both chips x both link layers across 7.5..50 ms
   bool quick = false;
   bool ideal_flash = false;  // flash costs no time: only the link and SMP stack limit
   bool connected_start = false;  // start each DFU right after connecting, not on an idle link
@@ -44,10 +57,13 @@ struct Row {
 
 // The capacity at the connection parameters the upload ran with (a peripheral latency above 0
 // lets the device skip events and write flash through them).
-ble::DfuBound Bound(const BleDfuSetup& s, uint16_t att_mtu, uint16_t latency) {
+ble::DfuBound Bound(const BleDfuSetup& s, uint16_t att_mtu, uint16_t latency, bool zephyr_ll) {
   ble::LinkConfig lc = PhoneLink(s);
   lc.params.interval = s.interval;
   lc.params.latency = latency;
+  lc.peripheral = ble::WithProfile(
+      lc.peripheral, zephyr_ll ? ble::ControllerProfile::kZephyrLl : ble::ControllerProfile::kSdc);
+  lc.processing_parallel_to_radio = s.nrf5340;
   const ble::Capacity air = ble::WriteCapacity(lc, att_mtu);
   if (!s.flash_costs) {
     // An ideal device: the link's air-time capacity is the whole bound.
@@ -129,7 +145,15 @@ Row RunRow(const BleDfuSetup& s) {
   Row row{s.phy, s.interval, s.mtu, s.window, s.latency_module, RunBleDfu(s), {}};
   const uint16_t latency =
       row.r.latency_during_upload == 0xffff ? uint16_t{0} : row.r.latency_during_upload;
-  row.bound = Bound(s, row.r.att_mtu ? row.r.att_mtu : s.mtu, latency);
+  row.bound = Bound(s, row.r.att_mtu ? row.r.att_mtu : s.mtu, latency,
+                    row.r.controller.rfind("zephyr-ll", 0) == 0);
+  if (row.r.ok) {
+    ble::ApplyWindowLimit(row.bound, row.r.window_used, row.r.chunk,
+                          ble::ConnParams{row.r.interval_during_upload ? row.r.interval_during_upload
+                                                                       : s.interval,
+                                          0, 400}
+                              .Interval());
+  }
   return row;
 }
 
@@ -309,6 +333,116 @@ int RunBenchBle(const BenchOptions& opt) {
   return kExitOk;
 }
 
+bool SingleCase(const BenchOptions& o) {
+  return !o.controller.empty() || o.chip != "nrf52840" || !o.phy.empty() || o.interval_ms > 0 ||
+         o.latency >= 0 || o.mtu != 0 || o.dle != 0 || o.window != 0 || !o.slot.empty() ||
+         o.json;
+}
+
+// The window the client picks by itself: as many requests as the device's buffers take.
+constexpr size_t kAutoWindow = 16;
+
+BleDfuSetup CaseSetup(const BenchOptions& opt, uint16_t interval, const std::string& controller,
+                      bool nrf5340) {
+  BleDfuSetup s = Setup(opt, opt.phy == "1M" ? ble::Phy::k1M : ble::Phy::k2M, interval,
+                        opt.mtu ? opt.mtu : uint16_t{498}, opt.window ? opt.window : kAutoWindow,
+                        true, opt.ideal_flash);
+  if (opt.dle) s.data_length = opt.dle;
+  s.controller = controller;
+  s.nrf5340 = nrf5340;
+  s.pref_latency = opt.latency;
+  s.dirty_slot = opt.slot == "dirty";
+  return s;
+}
+
+int RunBenchBleCase(const BenchOptions& opt) {
+  const double units = opt.interval_ms > 0 ? opt.interval_ms / 1.25 : 6;
+  if (units < 6 || units > 3200 || std::abs(units - std::round(units)) > 1e-9) {
+    fmt::print(stderr, "smpkit bench ble: --interval {} ms is not a multiple of 1.25 ms in "
+                       "7.5..4000\n", opt.interval_ms);
+    return kExitUsage;
+  }
+  const auto iv = static_cast<uint16_t>(std::lround(units));
+  const BleDfuSetup s = CaseSetup(opt, iv, opt.controller, opt.chip == "nrf5340");
+  const Row row = RunRow(s);
+  if (!row.r.ok) {
+    if (opt.json) {
+      fmt::print("{{\"ok\":false,\"error\":\"{}\"}}\n", row.r.error);
+    } else {
+      fmt::print(stderr, "smpkit bench ble: {}\n", row.r.error);
+    }
+    return kExitFailure;
+  }
+  const std::string controller =
+      row.r.controller.substr(0, row.r.controller.find(' '));
+  const double whole = WholeRate(row);
+  if (opt.json) {
+    fmt::print(
+        "{{\"ok\":true,\"controller\":\"{}\",\"chip\":\"{}\",\"phy\":\"{}\",\"interval_ms\":{},"
+        "\"latency\":{},\"mtu\":{},\"dle\":{},\"window\":{},\"window_used\":{},\"buf_size\":{},"
+        "\"image_size\":{},\"slot\":\"{}\",\"upload_s\":{:.6f},\"first_response_s\":{:.6f},"
+        "\"whole_kBps\":{:.3f},\"steady_kBps\":{:.3f},\"capacity_kBps\":{:.3f},"
+        "\"limited_by\":\"{}\",\"swap_s\":{:.3f},\"dfu_s\":{:.3f}}}\n",
+        controller, opt.chip, ble::PhyName(s.phy), iv * 1.25, row.r.latency_during_upload,
+        row.r.att_mtu, s.data_length, opt.window ? std::to_string(opt.window) : "null",
+        row.r.window_used, s.buf_size, opt.image_size, s.dirty_slot ? "dirty" : "blank",
+        row.r.upload_s, row.r.first_response_s, whole / 1000, row.r.steady_bytes_per_s / 1000,
+        row.bound.bytes_per_second / 1000, row.bound.limited_by, row.r.swap_s, row.r.dfu_s);
+    return kExitOk;
+  }
+  fmt::print("smpkit bench ble: one case: {} link layer, {}, {} PHY, {:.2f} ms, DLE {}, ATT MTU {}, "
+             "window {}, {} slot, {} KiB image\n",
+             controller, opt.chip, ble::PhyName(s.phy), iv * 1.25, s.data_length, row.r.att_mtu,
+             opt.window ? std::to_string(opt.window) : "auto", s.dirty_slot ? "dirty" : "blank",
+             opt.image_size / 1024);
+  fmt::print("  upload {:.2f} s (first response {:.3f} s), whole {:.1f} kB/s, steady {:.1f} kB/s "
+             "= {:.0f}% of the capacity {:.1f} kB/s ({}); window used {}, latency during the "
+             "upload {}; swap {:.2f} s, whole DFU {:.2f} s\n",
+             row.r.upload_s, row.r.first_response_s, whole / 1000, row.r.steady_bytes_per_s / 1000,
+             100 * row.r.steady_bytes_per_s / row.bound.bytes_per_second,
+             row.bound.bytes_per_second / 1000, row.bound.limited_by, row.r.window_used,
+             row.r.latency_during_upload, row.r.swap_s, row.r.dfu_s);
+  std::string arith = row.bound.arithmetic;
+  for (size_t pos = 0; (pos = arith.find('\n', pos)) != std::string::npos; pos += 3)
+    arith.replace(pos, 1, "\n  ");
+  fmt::print("  capacity:\n    {}\n", arith);
+  return kExitOk;
+}
+
+// Both chips and both link layers at 2M, DLE 251, MTU 498 from 7.5 to 50 ms, the window the
+// client picks: steady throughput against the model's capacity.
+int RunBenchBleProfiles(const BenchOptions& opt) {
+  const std::vector<uint16_t> intervals = {6, 9, 12, 16, 20, 24, 32, 40};
+  fmt::print("smpkit bench ble --profiles: {} KiB image, 2M PHY, DLE 251, ATT MTU 498, "
+             "CONFIG_MCUMGR_BUF_SIZE={}, window picked by the client\n",
+             opt.image_size / 1024, opt.buf_size);
+  fmt::print("{:>9} {:>10} {:>9} | {:>8} {:>7} {:>8} {:>5} {:>19} {:>4}\n", "chip", "link layer",
+             "interval", "upload s", "steady", "capacity", "cap%", "limited by", "win");
+  bool met = true;
+  for (const char* chip : {"nrf52840", "nrf5340"})
+    for (const char* controller : {"sdc", "zephyr-ll"})
+      for (uint16_t iv : intervals) {
+        BenchOptions o = opt;
+        o.window = 0;
+        const Row row = RunRow(CaseSetup(o, iv, controller, std::string(chip) == "nrf5340"));
+        if (!row.r.ok) {
+          fmt::print("{:>9} {:>10} {:>7.2f}ms | failed: {}\n", chip, controller, iv * 1.25,
+                     row.r.error);
+          met = false;
+          continue;
+        }
+        const double pct = 100 * row.r.steady_bytes_per_s / row.bound.bytes_per_second;
+        met = met && pct >= 90;
+        fmt::print("{:>9} {:>10} {:>7.2f}ms | {:>8.2f} {:>7.1f} {:>8.1f} {:>4.0f}% {:>19} {:>4}\n",
+                   chip, controller, iv * 1.25, row.r.upload_s, row.r.steady_bytes_per_s / 1000,
+                   row.bound.bytes_per_second / 1000, pct, row.bound.limited_by,
+                   row.r.window_used);
+      }
+  fmt::print("\ntarget (steady >= 90% of the capacity for both chips and link layers at every "
+             "interval): {}\n", met ? "met" : "NOT met");
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
@@ -332,7 +466,37 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                     "flash costs no time: measure the link and SMP stack against air time");
   ble_cmd->add_option("--csv", opt->csv, "write every row to this CSV file");
   ble_cmd->add_option("--plot", opt->plot, "write a PNG of throughput vs interval (gnuplot)");
-  ble_cmd->callback([opt, exit_code] { *exit_code = RunBenchBle(*opt); });
+  ble_cmd->add_option("--controller", opt->controller,
+                      "one case: the device's link layer (default: its prj.conf's, sdc)")
+      ->check(CLI::IsMember({"sdc", "zephyr-ll"}));
+  ble_cmd->add_option("--chip", opt->chip,
+                      "one case: nrf52840 (flash shares the CPU with the radio) or nrf5340 "
+                      "(radio on the network core)")
+      ->check(CLI::IsMember({"nrf52840", "nrf5340"}));
+  ble_cmd->add_option("--phy", opt->phy, "one case: 1M or 2M")->check(CLI::IsMember({"1M", "2M"}));
+  ble_cmd->add_option("--interval", opt->interval_ms,
+                      "one case: connection interval in ms (a multiple of 1.25), held by the phone");
+  ble_cmd->add_option("--latency", opt->latency,
+                      "one case: the device's preferred peripheral latency")
+      ->check(CLI::Range(0, 499));
+  ble_cmd->add_option("--mtu", opt->mtu, "one case: ATT MTU")->check(CLI::Range(23, 517));
+  ble_cmd->add_option("--dle", opt->dle, "one case: LL data length")->check(CLI::Range(27, 251));
+  ble_cmd->add_option("--window", opt->window, "one case: requests in flight (default: the "
+                                               "client picks)")
+      ->check(CLI::Range(1, 64));
+  ble_cmd->add_option("--slot", opt->slot,
+                      "one case: blank (erased in the background) or dirty (erased on the first "
+                      "chunk, between radio events)")
+      ->check(CLI::IsMember({"blank", "dirty"}));
+  ble_cmd->add_flag("--json", opt->json, "one case, as one JSON document");
+  ble_cmd->add_flag("--profiles", opt->profiles,
+                    "nRF52840 and nRF5340, SoftDevice Controller and Zephyr LL, 7.5..50 ms: "
+                    "steady throughput against the capacity");
+  ble_cmd->callback([opt, exit_code] {
+    *exit_code = opt->profiles      ? RunBenchBleProfiles(*opt)
+                 : SingleCase(*opt) ? RunBenchBleCase(*opt)
+                                    : RunBenchBle(*opt);
+  });
 }
 
 }  // namespace smpkit::cli

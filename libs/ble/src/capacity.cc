@@ -227,3 +227,21 @@ void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t 
 }
 
 }  // namespace smpkit::ble
+
+namespace smpkit::ble {
+
+void ApplyWindowLimit(DfuBound& bound, size_t window, size_t chunk_data, sim::Duration interval) {
+  if (window == 0 || chunk_data == 0) return;
+  const double rate = static_cast<double>(window * chunk_data) / (2 * sim::ToSeconds(interval));
+  bound.arithmetic += fmt::format(
+      "\n  request window: {} x {} B per 2 x {:.2f} ms (request event, answer event) = {:.1f} kB/s",
+      window, chunk_data, sim::ToMillis(interval), rate / 1000.0);
+  if (rate < bound.bytes_per_second * (1 - 1e-6)) {
+    bound.bytes_per_second = rate;
+    bound.limited_by = fmt::format("window ({} requests)", window);
+  }
+  bound.arithmetic += fmt::format("\n  model capacity {:.1f} kB/s ({})",
+                                  bound.bytes_per_second / 1000.0, bound.limited_by);
+}
+
+}  // namespace smpkit::ble

@@ -606,12 +606,19 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
   ++smp_bufs_in_use;
   const ConstByteSpan packet = **r;
   const auto before = flash.elapsed();
+  const uint64_t erases_before = flash.stats().page_erases;
   auto frames = std::make_shared<FrameCollector>();
   dev->HandlePacket(packet, *frames);
   // The CPU work (smp_packet_base) runs alongside the radio; only flash operations need the
   // radio to be idle (the SoftDevice grants flash timeslots between radio events). Responses
   // keep request order: once a flash job is queued, later responses queue behind it.
   const sim::Duration flash_cost = flash.elapsed() - before;
+  // Page erases (a non-blank slot erased on the first chunk) run in partial-erase slices
+  // (CONFIG_SOC_FLASH_NRF_PARTIAL_ERASE_MS, 3 ms) that must each fit between radio events;
+  // then the writes.
+  const sim::Duration erase_cost =
+      std::min(flash_cost, flash.timing().erase_per_page *
+                               static_cast<int64_t>(flash.stats().page_erases - erases_before));
   CheckResetRequest();
   std::weak_ptr<bool> guard = alive;
   const uint64_t gen = link_gen;
@@ -630,12 +637,14 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
       }
     }
   };
-  sched.PostAfter(tm.smp_packet_base, [this, guard, gen, flash_cost, respond] {
+  sched.PostAfter(tm.smp_packet_base, [this, guard, gen, flash_cost, erase_cost, respond] {
     if (guard.expired() || gen != link_gen || link == nullptr) return;
     if (flash_cost == sim::Duration(0) && !link->processing_busy()) {
       respond();
     } else {
-      link->RunBetweenRadioEvents(flash_cost, respond);
+      if (erase_cost > sim::Duration(0))
+        link->RunBetweenRadioEvents(erase_cost, {}, std::chrono::milliseconds(3));
+      link->RunBetweenRadioEvents(flash_cost - erase_cost, respond);
     }
   });
 }

@@ -66,4 +66,11 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
 // upload erases, erase terms): bytes_per_second becomes the lowest of all terms.
 void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t att_mtu);
 
+// The request window's term: with `window` requests of `chunk_data` image octets in flight
+// (the device's SMP buffers less one for the answer), each buffer's cycle is at least two
+// connection intervals (the request in one event, the answer in a later one, the next
+// request in the event after that, as the model decides an event's PDUs at its anchor), so
+// the rate is at most window x chunk_data / (2 x interval).
+void ApplyWindowLimit(DfuBound& bound, size_t window, size_t chunk_data, sim::Duration interval);
+
 }  // namespace smpkit::ble
