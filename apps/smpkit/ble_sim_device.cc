@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ble_dfu.h"
+#include "desktop_host.h"
 #include "commands.h"
 #include "smpkit/central/ble_smp_central.h"
 #include "smpkit/desktop/desktop_device.h"
@@ -172,52 +173,12 @@ class PhoneSession : public std::enable_shared_from_this<PhoneSession> {
 }  // namespace
 
 int RunBleSimDevice(const BleSimDeviceOptions& opt) {
-  auto cfg = desktop::LoadPrjConf(opt.prj_conf);
-  if (!cfg.ok()) {
-    fmt::print(stderr, "smpkit device: {}\n", cfg.error().message());
-    return kExitBadInput;
-  }
-  for (const auto& w : cfg->warnings) fmt::print(stderr, "smpkit device: {}\n", w);
-  desktop::DesktopOptions o;
-  o.config = *cfg;
-  std::unique_ptr<flash::Flash> flash;
-  if (opt.flash_path.empty()) {
-    flash = std::make_unique<flash::RamFlash>(o.device.Geometry());
-  } else {
-    auto f = flash::FileFlash::Open(opt.flash_path, o.device.Geometry(), {false});
-    if (!f.ok()) {
-      fmt::print(stderr, "smpkit device: flash {}: {}\n", opt.flash_path, f.error().message());
-      return kExitBadInput;
-    }
-    flash = std::move(*f);
-  }
-  flash->set_timing(flash::Timing::Nrf52());
-  sim::Scheduler sched(1);
-  // Links outlive the device and every phone session (declared first, destroyed last).
-  std::vector<std::unique_ptr<ble::Link>> links;
-  desktop::DesktopDevice dev(sched, *flash, o);
-  if (!opt.quiet) {
-    dev.SetLogger([](sim::Time t, desktop::ModuleId m, std::string_view msg) {
-      fmt::print("{:>12}  {:<13} {}\n", sim::FormatTime(t), desktop::ModuleName(m), msg);
-      std::fflush(stdout);
-    });
-  }
-  std::array<uint8_t, 4> magic{};
-  const auto& primary = dev.device().layout().images[0].primary;
-  if (!primary.Read(0, magic).ok() || magic == std::array<uint8_t, 4>{0xff, 0xff, 0xff, 0xff}) {
-    auto factory = device::MakeFactoryImage("1.0.0", 16 * 1024);
-    if (!factory.ok() || !dev.Provision(*factory).ok()) {
-      fmt::print(stderr, "smpkit device: cannot provision the factory image\n");
-      return kExitFailure;
-    }
-  }
-  if (auto b = dev.PowerOn(); !b.ok()) {
-    fmt::print(stderr, "smpkit device: boot failed: {}\n", b.error().message());
-    return kExitFailure;
-  }
-  // Finish booting (the dfu module's background check/erase of the update slot) before a
-  // phone can connect, so that a client that connects at once is not refused by the lock.
-  sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; }, sched.Now() + sim::Ms(120000));
+  int code = kExitOk;
+  auto host = StartHostedDesktop("smpkit device", opt.prj_conf, opt.flash_path, opt.quiet, &code);
+  if (!host) return code;
+  sim::Scheduler& sched = host->sched;
+  std::vector<std::unique_ptr<ble::Link>>& links = host->links;
+  desktop::DesktopDevice& dev = *host->dev;
 
   asio::io_context io;
   ::unlink(opt.socket_path.c_str());

@@ -31,6 +31,7 @@
 
 #include "ble_dfu.h"
 #include "commands.h"
+#include "desktop_host.h"
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/ble/link.h"
 #include "smpkit/bluez/bluez_client.h"
@@ -815,63 +816,23 @@ const sd_bus_vtable Emulator::kCharVtable[] = {
 }  // namespace
 
 int RunBluezEmulator(const BluezEmuOptions& opt) {
-  auto cfg = desktop::LoadPrjConf(opt.prj_conf);
-  if (!cfg.ok()) {
-    fmt::print(stderr, "smpkit ble emulate: {}\n", cfg.error().message());
-    return kExitBadInput;
-  }
-  for (const auto& w : cfg->warnings) fmt::print(stderr, "smpkit ble emulate: {}\n", w);
   if (!bluez::LooksLikeAddress(opt.address)) {
     fmt::print(stderr, "smpkit ble emulate: --address {} is not AA:BB:CC:DD:EE:FF\n", opt.address);
     return kExitUsage;
   }
-  desktop::DesktopOptions o;
-  o.config = *cfg;
-  std::unique_ptr<flash::Flash> flash;
-  if (opt.flash_path.empty()) {
-    flash = std::make_unique<flash::RamFlash>(o.device.Geometry());
-  } else {
-    auto f = flash::FileFlash::Open(opt.flash_path, o.device.Geometry(), {false});
-    if (!f.ok()) {
-      fmt::print(stderr, "smpkit ble emulate: flash {}: {}\n", opt.flash_path, f.error().message());
-      return kExitBadInput;
-    }
-    flash = std::move(*f);
-  }
-  flash->set_timing(flash::Timing::Nrf52());
+  int code = kExitOk;
+  auto host =
+      StartHostedDesktop("smpkit ble emulate", opt.prj_conf, opt.flash_path, opt.quiet, &code);
+  if (!host) return code;
   auto bus = bluez::OpenSystemBus(opt.bus_address);
   if (!bus.ok()) {
     fmt::print(stderr, "smpkit ble emulate: {}\n", bus.error().message());
     return kExitUnreachable;
   }
-  sim::Scheduler sched(1);
-  // Links outlive the device and the emulator (declared first, destroyed last).
-  std::vector<std::unique_ptr<ble::Link>> links;
-  desktop::DesktopDevice dev(sched, *flash, o);
-  if (!opt.quiet) {
-    dev.SetLogger([](sim::Time t, desktop::ModuleId m, std::string_view msg) {
-      fmt::print("{:>12}  {:<13} {}\n", sim::FormatTime(t), desktop::ModuleName(m), msg);
-      std::fflush(stdout);
-    });
-  }
-  std::array<uint8_t, 4> magic{};
-  const auto& primary = dev.device().layout().images[0].primary;
-  if (!primary.Read(0, magic).ok() || magic == std::array<uint8_t, 4>{0xff, 0xff, 0xff, 0xff}) {
-    auto factory = device::MakeFactoryImage("1.0.0", 16 * 1024);
-    if (!factory.ok() || !dev.Provision(*factory).ok()) {
-      fmt::print(stderr, "smpkit ble emulate: cannot provision the factory image\n");
-      return kExitFailure;
-    }
-  }
-  if (auto b = dev.PowerOn(); !b.ok()) {
-    fmt::print(stderr, "smpkit ble emulate: boot failed: {}\n", b.error().message());
-    return kExitFailure;
-  }
-  // Finish booting (the dfu module's check/erase of the update slot) before a client connects.
-  sched.RunUntilCondition([&] { return dev.status().dfu_flash_clean; },
-                          sched.Now() + sim::Ms(120000));
+  sim::Scheduler& sched = host->sched;
+  desktop::DesktopDevice& dev = *host->dev;
   asio::io_context io;
-  Emulator emu(io, bus->get(), sched, dev, links, opt);
+  Emulator emu(io, bus->get(), sched, dev, host->links, opt);
   if (auto st = emu.Start(); !st.ok()) {
     fmt::print(stderr, "smpkit ble emulate: {}\n", st.error().message());
     return kExitUnreachable;
