@@ -4,7 +4,7 @@
 # --ble-sim`, a UNIX socket). Both put the same simulated nRF Desktop device behind the same
 # BLE link model (2M PHY, DLE 251, ATT MTU 498) in real time, so the difference is what the
 # D-Bus path (sd-bus, AcquireWrite/AcquireNotify sockets, the emulated bluetoothd) costs.
-#   scripts/bench_bluez.sh [BUILD_DIR] [IMAGE_KIB] [RUNS]
+#   bench/bluez_path.sh [BUILD_DIR] [IMAGE_KIB] [RUNS]
 set -uo pipefail
 BUILD=${1:-build}
 KIB=${2:-128}
