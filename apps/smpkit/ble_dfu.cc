@@ -75,13 +75,15 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     extra += fmt::format("CONFIG_BT_BUF_ACL_RX_SIZE={}\n", opt.mtu + 4);
   }
   if (opt.buf_size) extra += fmt::format("CONFIG_MCUMGR_BUF_SIZE={}\n", opt.buf_size);
-  if (opt.controller == "zephyr-ll") {
-    extra += "CONFIG_BT_LL_SOFTDEVICE=n\nCONFIG_BT_LL_SW_SPLIT=y\n";
-  } else if (opt.controller == "sdc") {
-    extra += "CONFIG_BT_LL_SW_SPLIT=n\nCONFIG_BT_LL_SOFTDEVICE=y\n";
-  } else if (!opt.controller.empty()) {
-    result.error = fmt::format("controller '{}' is not sdc or zephyr-ll", opt.controller);
-    return result;
+  if (!opt.controller.empty()) {
+    auto profile = ble::ParseControllerProfile(opt.controller);
+    if (!profile.ok()) {
+      result.error = std::string(profile.error().message());
+      return result;
+    }
+    extra += *profile == ble::ControllerProfile::kZephyrLl
+                 ? "CONFIG_BT_LL_SOFTDEVICE=n\nCONFIG_BT_LL_SW_SPLIT=y\n"
+                 : "CONFIG_BT_LL_SW_SPLIT=n\nCONFIG_BT_LL_SOFTDEVICE=y\n";
   }
   if (opt.pref_latency >= 0)
     extra += fmt::format("CONFIG_BT_PERIPHERAL_PREF_LATENCY={}\n", opt.pref_latency);
@@ -92,8 +94,12 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   }
   result.config_name = opt.prj_conf.empty() ? "seed's prj.conf" : opt.prj_conf;
   result.smp_module = std::string(cfg->SmpModuleName());
-  result.controller = cfg->zephyr_ll ? "zephyr-ll (Zephyr's open link layer)"
-                                     : "sdc (SoftDevice Controller: strict latency, 7.5 ms events)";
+  result.controller = fmt::format(
+      "{} ({})",
+      ble::ControllerProfileName(cfg->zephyr_ll ? ble::ControllerProfile::kZephyrLl
+                                                : ble::ControllerProfile::kSdc),
+      cfg->zephyr_ll ? "Zephyr's open link layer"
+                     : "SoftDevice Controller: strict latency, 7.5 ms events");
   result.latency_module_on = cfg->ble_latency;
   result.os_group = cfg->os_group;
   result.warnings = cfg->warnings;

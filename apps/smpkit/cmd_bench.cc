@@ -5,6 +5,8 @@
 // min(air time, flash write) of ble-calibration.md.
 #include <fmt/core.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -367,7 +369,7 @@ int RunBenchBleCase(const BenchOptions& opt) {
   const Row row = RunRow(s);
   if (!row.r.ok) {
     if (opt.json) {
-      fmt::print("{{\"ok\":false,\"error\":\"{}\"}}\n", row.r.error);
+      fmt::print("{}\n", nlohmann::ordered_json{{"ok", false}, {"error", row.r.error}}.dump());
     } else {
       fmt::print(stderr, "smpkit bench ble: {}\n", row.r.error);
     }
@@ -377,17 +379,29 @@ int RunBenchBleCase(const BenchOptions& opt) {
       row.r.controller.substr(0, row.r.controller.find(' '));
   const double whole = WholeRate(row);
   if (opt.json) {
-    fmt::print(
-        "{{\"ok\":true,\"controller\":\"{}\",\"chip\":\"{}\",\"phy\":\"{}\",\"interval_ms\":{},"
-        "\"latency\":{},\"mtu\":{},\"dle\":{},\"window\":{},\"window_used\":{},\"buf_size\":{},"
-        "\"image_size\":{},\"slot\":\"{}\",\"upload_s\":{:.6f},\"first_response_s\":{:.6f},"
-        "\"whole_kBps\":{:.3f},\"steady_kBps\":{:.3f},\"capacity_kBps\":{:.3f},"
-        "\"limited_by\":\"{}\",\"swap_s\":{:.3f},\"dfu_s\":{:.3f}}}\n",
-        controller, opt.chip, ble::PhyName(s.phy), iv * 1.25, row.r.latency_during_upload,
-        row.r.att_mtu, s.data_length, opt.window ? std::to_string(opt.window) : "null",
-        row.r.window_used, s.buf_size, opt.image_size, s.dirty_slot ? "dirty" : "blank",
-        row.r.upload_s, row.r.first_response_s, whole / 1000, row.r.steady_bytes_per_s / 1000,
-        row.bound.bytes_per_second / 1000, row.bound.limited_by, row.r.swap_s, row.r.dfu_s);
+    nlohmann::ordered_json doc = {
+        {"ok", true},
+        {"controller", controller},
+        {"chip", opt.chip},
+        {"phy", std::string(ble::PhyName(s.phy))},
+        {"interval_ms", iv * 1.25},
+        {"latency", row.r.latency_during_upload},
+        {"mtu", row.r.att_mtu},
+        {"dle", s.data_length},
+        {"window", opt.window ? nlohmann::ordered_json(opt.window) : nlohmann::ordered_json()},
+        {"window_used", row.r.window_used},
+        {"buf_size", s.buf_size},
+        {"image_size", opt.image_size},
+        {"slot", s.dirty_slot ? "dirty" : "blank"},
+        {"upload_s", row.r.upload_s},
+        {"first_response_s", row.r.first_response_s},
+        {"whole_kBps", whole / 1000},
+        {"steady_kBps", row.r.steady_bytes_per_s / 1000},
+        {"capacity_kBps", row.bound.bytes_per_second / 1000},
+        {"limited_by", row.bound.limited_by},
+        {"swap_s", row.r.swap_s},
+        {"dfu_s", row.r.dfu_s}};
+    fmt::print("{}\n", doc.dump());
     return kExitOk;
   }
   fmt::print("smpkit bench ble: one case: {} link layer, {}, {} PHY, {:.2f} ms, DLE {}, ATT MTU {}, "
