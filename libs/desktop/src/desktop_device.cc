@@ -13,6 +13,10 @@
 #include "smpkit/transport/ble_sar.h"
 
 namespace smpkit::desktop {
+
+// CONFIG_SOC_FLASH_NRF_PARTIAL_ERASE_MS: the nRF52 flash driver erases a page in slices of
+// this length, each scheduled between radio events (ble-calibration.md's dirty-slot point).
+constexpr sim::Duration kPartialEraseSlice = std::chrono::milliseconds(3);
 namespace {
 
 constexpr uint8_t kOwnerIdDfu = 1;
@@ -643,7 +647,7 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
       respond();
     } else {
       if (erase_cost > sim::Duration(0))
-        link->RunBetweenRadioEvents(erase_cost, {}, std::chrono::milliseconds(3));
+        link->RunBetweenRadioEvents(erase_cost, {}, kPartialEraseSlice);
       link->RunBetweenRadioEvents(flash_cost - erase_cost, respond);
     }
   });
@@ -1021,7 +1025,8 @@ void DesktopDevice::Impl::DfuData(ConstByteSpan data) {
     Log(ModuleId::kDfu, "data ignored: no transfer open");
     return;
   }
-  if (cfg.smp != SmpEra::kEraA && !DfuClaim()) Log(ModuleId::kDfu, "assertion: DFU lock lost during a transfer");
+  if (cfg.smp != SmpEra::kEraA && !DfuClaim())
+    Log(ModuleId::kDfu, "assertion: DFU lock lost during a transfer");
   if (data.empty()) {
     DfuTerminate();
     return;
