@@ -11,20 +11,15 @@
 
 #include <asio.hpp>
 #include <deque>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <vector>
 
 #include "ble_dfu.h"
-#include "desktop_host.h"
 #include "commands.h"
+#include "desktop_host.h"
 #include "smpkit/central/ble_smp_central.h"
 #include "smpkit/desktop/desktop_device.h"
-#include "smpkit/desktop/kconfig.h"
-#include "smpkit/device/device.h"
-#include "smpkit/flash/file_flash.h"
 #include "smpkit/io/asio_link.h"
 #include "smpkit/sim/real_time.h"
 #include "smpkit/sim/scheduler.h"

@@ -37,9 +37,6 @@
 #include "smpkit/bluez/bluez_client.h"
 #include "smpkit/bluez/dbus.h"
 #include "smpkit/desktop/desktop_device.h"
-#include "smpkit/desktop/kconfig.h"
-#include "smpkit/device/device.h"
-#include "smpkit/flash/file_flash.h"
 #include "smpkit/sim/real_time.h"
 #include "smpkit/sim/scheduler.h"
 
