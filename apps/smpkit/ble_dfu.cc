@@ -185,8 +185,9 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
       phone.Detach();
       sched.PostAfter(Ms(600), [&] { connect(); });
     });
-    (void)phone.Attach(link, [&] {
-      tl.Print("phone", "connected: ATT MTU {}, 2M PHY, DLE 251, notifications on", phone.mtu());
+    (void)phone.Attach(link, [&, lp = &link] {
+      tl.Print("phone", "connected: ATT MTU {}, {} PHY, DLE {}, notifications on", phone.mtu(),
+               ble::PhyName(lp->config().phy), lp->config().data_length);
     });
   };
   connect();
@@ -281,6 +282,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   result.latency_during_upload = latency;
   result.interval_during_upload = interval;
   const sim::Time up_start = sched.Now();
+  result.link = links.back()->config();
   const ble::LinkStats stats0 = links.back()->stats();
   auto up = cl.Upload(*update, uo);
   const sim::Time up_end = sched.Now();

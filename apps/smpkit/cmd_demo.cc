@@ -69,7 +69,7 @@ int RunDemo(const DemoOptions& opt) {
       return kExitFailure;
     }
   }
-  ble::LinkConfig lc = PhoneLink(setup);
+  ble::LinkConfig lc = with.link;  // the link the upload ran on, with its link layer
   lc.params.interval = with.interval_during_upload ? with.interval_during_upload : uint16_t{6};
   const ble::Capacity cap = ble::WriteCapacity(lc, with.att_mtu);
   fmt::print("\nsummary ({} byte image, chunk {} B, window {}):\n", with.bytes, with.chunk,
@@ -100,8 +100,9 @@ int RunDemo(const DemoOptions& opt) {
                with.requests_dropped_no_buffer);
   fmt::print("  whole DFU: from the first request to the new image confirmed, with the "
              "bootloader's swap\n");
-  fmt::print("  link air-time capacity at {:.2f} ms, 2M, DLE 251, ATT MTU {}: {:.1f} kB/s\n",
-             lc.params.interval * 1.25, with.att_mtu, cap.bytes_per_second / 1000);
+  fmt::print("  link air-time capacity at {:.2f} ms, {}, DLE {}, ATT MTU {}: {:.1f} kB/s\n",
+             lc.params.interval * 1.25, ble::PhyName(lc.phy), lc.data_length, with.att_mtu,
+             cap.bytes_per_second / 1000);
   return kExitOk;
 }
 
