@@ -100,6 +100,10 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
                                                 : ble::ControllerProfile::kSdc),
       cfg->zephyr_ll ? "Zephyr's open link layer"
                      : "SoftDevice Controller: strict latency, 7.5 ms events");
+  // Every connection of this run: the phone's link with the device's side (link layer, TX
+  // buffers, DLE/PHY updates) and the chip.
+  result.link = desktop::WithPeripheralSide(*cfg, PhoneLink(opt));
+  result.link.processing_parallel_to_radio = opt.nrf5340;
   result.latency_module_on = cfg->ble_latency;
   result.os_group = cfg->os_group;
   result.warnings = cfg->warnings;
@@ -163,11 +167,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
       return;
     }
     links.push_back(
-        std::make_unique<ble::Link>(sched, [&] {
-          ble::LinkConfig lc = desktop::WithPeripheralSide(*cfg, PhoneLink(opt));
-          lc.processing_parallel_to_radio = opt.nrf5340;
-          return lc;
-        }()));
+        std::make_unique<ble::Link>(sched, result.link));
     ble::Link& link = *links.back();
     if (opt.interval) {
       // A phone that keeps its own interval: it grants the latency and timeout the device
@@ -282,7 +282,6 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   result.latency_during_upload = latency;
   result.interval_during_upload = interval;
   const sim::Time up_start = sched.Now();
-  result.link = links.back()->config();
   const ble::LinkStats stats0 = links.back()->stats();
   auto up = cl.Upload(*update, uo);
   const sim::Time up_end = sched.Now();

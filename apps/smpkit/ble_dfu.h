@@ -76,7 +76,7 @@ struct BleDfuResult {
   std::string config_name;
   std::string smp_module;
   std::string controller;  // the peripheral's link layer profile
-  ble::LinkConfig link;    // the link the upload ran on (as connected; params may change)
+  ble::LinkConfig link;    // the link every connection starts with (params change later)
   bool latency_module_on = false;
   bool os_group = false;
   bool power_cycled = false;

@@ -59,13 +59,12 @@ struct Row {
 
 // The capacity at the connection parameters the upload ran with (a peripheral latency above 0
 // lets the device skip events and write flash through them).
-ble::DfuBound Bound(const BleDfuSetup& s, uint16_t att_mtu, uint16_t latency, bool zephyr_ll) {
-  ble::LinkConfig lc = PhoneLink(s);
+// `link`: the link the run used (its link layer and chip included).
+ble::DfuBound Bound(const BleDfuSetup& s, const ble::LinkConfig& link, uint16_t att_mtu,
+                    uint16_t latency) {
+  ble::LinkConfig lc = link;
   lc.params.interval = s.interval;
   lc.params.latency = latency;
-  lc.peripheral = ble::WithProfile(
-      lc.peripheral, zephyr_ll ? ble::ControllerProfile::kZephyrLl : ble::ControllerProfile::kSdc);
-  lc.processing_parallel_to_radio = s.nrf5340;
   const ble::Capacity air = ble::WriteCapacity(lc, att_mtu);
   if (!s.flash_costs) {
     // An ideal device: the link's air-time capacity is the whole bound.
@@ -147,8 +146,7 @@ Row RunRow(const BleDfuSetup& s) {
   Row row{s.phy, s.interval, s.mtu, s.window, s.latency_module, RunBleDfu(s), {}};
   const uint16_t latency =
       row.r.latency_during_upload == 0xffff ? uint16_t{0} : row.r.latency_during_upload;
-  row.bound = Bound(s, row.r.att_mtu ? row.r.att_mtu : s.mtu, latency,
-                    row.r.controller.rfind("zephyr-ll", 0) == 0);
+  row.bound = Bound(s, row.r.link, row.r.att_mtu ? row.r.att_mtu : s.mtu, latency);
   if (row.r.ok) {
     ble::ApplyWindowLimit(row.bound, row.r.window_used, row.r.chunk,
                           ble::ConnParams{row.r.interval_during_upload ? row.r.interval_during_upload

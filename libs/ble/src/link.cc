@@ -245,10 +245,7 @@ void Link::RunEvent() {
     });
   }
   const ConnParams& params = config_.params;
-  LinkConfig now = config_;
-  now.central.max_event_length = central_.cfg.max_event_length;
-  now.peripheral.max_event_length = peripheral_.cfg.max_event_length;
-  const sim::Duration limit = EventLimit(now);
+  const sim::Duration limit = EventLimit(config_);
   auto air = [this](size_t len) { return PduAirTime(config_.phy, len, config_.encrypted); };
   auto lost = [this] {
     if (channel_blocked_) return true;

@@ -40,6 +40,13 @@ Request MakeRequest(uint8_t op, uint16_t group, uint8_t id, std::vector<uint8_t>
   return r;
 }
 
+Request ResetRequest(bool force) {
+  auto payload = EncodeMap([&](cbor::Writer& w) {
+    if (force) w.Key("force").Bool(true);
+  });
+  return MakeRequest(kWrite, smp::kGroupOs, kOsReset, std::move(payload));
+}
+
 size_t BstrHeaderSize(size_t n) {
   if (n < 24) return 1;
   if (n < 0x100) return 2;
@@ -280,10 +287,7 @@ Result<std::string> Client::Echo(std::string_view text) {
 }
 
 Status Client::Reset(bool force) {
-  auto payload = EncodeMap([&](cbor::Writer& w) {
-    if (force) w.Key("force").Bool(true);
-  });
-  SMPKIT_TRY(Call(MakeRequest(kWrite, smp::kGroupOs, kOsReset, std::move(payload))));
+  SMPKIT_TRY(Call(ResetRequest(force)));
   return {};
 }
 
@@ -977,9 +981,7 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
     }
     report("reset");
     {
-      SMPKIT_ASSIGN_OR_RETURN(
-          Reply reply,
-          session_.Call(MakeRequest(kWrite, smp::kGroupOs, kOsReset, EncodeMap([](auto&) {}))));
+      SMPKIT_ASSIGN_OR_RETURN(Reply reply, session_.Call(ResetRequest(false)));
       if (reply.rc == kRcNotSupported && !reply.err) {
         // No OS group (e.g. nRF Desktop's seed-era smp module registers the image group only):
         // the image is in place and marked; only a power cycle boots it.
