@@ -38,6 +38,7 @@ struct BenchOptions {
   uint16_t dle = 0;
   size_t window = 0;  // 0: the client picks (up to its buffers)
   std::string slot;   // blank | dirty
+  std::string latency_module;  // on | off (default: on, as the seed prj.conf)
   bool json = false;
   bool profiles = false;  // both chips x both link layers across 7.5..50 ms
   bool quick = false;
@@ -82,6 +83,13 @@ ble::DfuBound Bound(const BleDfuSetup& s, const ble::LinkConfig& link, uint16_t 
   // The device model's flash work waits for its radio events (as on an nRF52, where the
   // SoftDevice/MPSL grants flash timeslots between them): add that term.
   ble::ApplyRadioFlashSharing(b, lc, att_mtu);
+  if (latency > 0 && lc.peripheral.latency_mode == ble::LatencyMode::kStrict) {
+    b.arithmetic += fmt::format(
+        "\n  (strict peripheral latency {}: the peripheral listens only every {} events or when "
+        "it has an answer to send; the terms above assume it listens at every event, so this "
+        "capacity is far above what such a link carries)",
+        latency, latency + 1);
+  }
   return b;
 }
 
@@ -148,11 +156,13 @@ Row RunRow(const BleDfuSetup& s) {
       row.r.latency_during_upload == 0xffff ? uint16_t{0} : row.r.latency_during_upload;
   row.bound = Bound(s, row.r.link, row.r.att_mtu ? row.r.att_mtu : s.mtu, latency);
   if (row.r.ok) {
-    ble::ApplyWindowLimit(row.bound, row.r.window_used, row.r.chunk,
-                          ble::ConnParams{row.r.interval_during_upload ? row.r.interval_during_upload
-                                                                       : s.interval,
-                                          0, 400}
-                              .Interval());
+    ble::LinkConfig lc = row.r.link;
+    lc.params.interval = row.r.interval_during_upload ? row.r.interval_during_upload : s.interval;
+    const auto t = flash::Timing::Nrf52();
+    const auto words = static_cast<int64_t>((row.r.chunk + t.word_size - 1) / t.word_size);
+    ble::ApplyWindowLimit(row.bound, row.r.window_used, row.r.chunk, lc,
+                          row.r.att_mtu ? row.r.att_mtu : s.mtu,
+                          s.flash_costs ? t.write_per_word * words : sim::Duration(0));
   }
   return row;
 }
@@ -336,7 +346,7 @@ int RunBenchBle(const BenchOptions& opt) {
 bool SingleCase(const BenchOptions& o) {
   return !o.controller.empty() || o.chip != "nrf52840" || !o.phy.empty() || o.interval_ms > 0 ||
          o.latency >= 0 || o.mtu != 0 || o.dle != 0 || o.window != 0 || !o.slot.empty() ||
-         o.json;
+         !o.latency_module.empty() || o.json;
 }
 
 // The window the client picks by itself: as many requests as the device's buffers take.
@@ -346,7 +356,7 @@ BleDfuSetup CaseSetup(const BenchOptions& opt, uint16_t interval, const std::str
                       bool nrf5340) {
   BleDfuSetup s = Setup(opt, opt.phy == "1M" ? ble::Phy::k1M : ble::Phy::k2M, interval,
                         opt.mtu ? opt.mtu : uint16_t{498}, opt.window ? opt.window : kAutoWindow,
-                        true, opt.ideal_flash);
+                        opt.latency_module != "off", opt.ideal_flash);
   if (opt.dle) s.data_length = opt.dle;
   s.controller = controller;
   s.nrf5340 = nrf5340;
@@ -384,6 +394,7 @@ int RunBenchBleCase(const BenchOptions& opt) {
         {"phy", std::string(ble::PhyName(s.phy))},
         {"interval_ms", iv * 1.25},
         {"latency", row.r.latency_during_upload},
+        {"latency_module", s.latency_module},
         {"mtu", row.r.att_mtu},
         {"dle", s.data_length},
         {"window", opt.window ? nlohmann::ordered_json(opt.window) : nlohmann::ordered_json()},
@@ -403,9 +414,10 @@ int RunBenchBleCase(const BenchOptions& opt) {
     return kExitOk;
   }
   fmt::print("smpkit bench ble: one case: {} link layer, {}, {} PHY, {:.2f} ms, DLE {}, ATT MTU {}, "
-             "window {}, {} slot, {} KiB image\n",
+             "window {}, {} slot, BLE latency module {}, {} KiB image\n",
              controller, opt.chip, ble::PhyName(s.phy), iv * 1.25, s.data_length, row.r.att_mtu,
              opt.window ? std::to_string(opt.window) : "auto", s.dirty_slot ? "dirty" : "blank",
+             s.latency_module ? "on" : "off",
              opt.image_size / 1024);
   fmt::print("  upload {:.2f} s (first response {:.3f} s), whole {:.1f} kB/s, steady {:.1f} kB/s "
              "= {:.0f}% of the capacity {:.1f} kB/s ({}); window used {}, latency during the "
@@ -500,6 +512,10 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                       "one case: blank (erased in the background) or dirty (erased on the first "
                       "chunk, between radio events)")
       ->check(CLI::IsMember({"blank", "dirty"}));
+  ble_cmd->add_option("--latency-module", opt->latency_module,
+                      "one case: nRF Desktop's BLE latency module on (the seed prj.conf) or off "
+                      "(CONFIG_DESKTOP_BLE_LATENCY_ENABLE=n)")
+      ->check(CLI::IsMember({"on", "off"}));
   ble_cmd->add_flag("--json", opt->json, "one case, as one JSON document");
   ble_cmd->add_flag("--profiles", opt->profiles,
                     "nRF52840 and nRF5340, SoftDevice Controller and Zephyr LL, 7.5..50 ms: "

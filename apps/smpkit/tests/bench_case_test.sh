@@ -11,9 +11,12 @@ zll=$(run --controller zephyr-ll --interval 30 --window 1)
 dirty=$(run --controller zephyr-ll --interval 11.25 --window 1 --slot dirty --image-size 65536)
 blank=$(run --controller zephyr-ll --interval 11.25 --window 1 --image-size 65536)
 n53=$(run --chip nrf5340 --controller zephyr-ll --interval 15)
-python3 - "$sdc" "$zll" "$dirty" "$blank" "$n53" <<'PY'
+# The latency module (sdc, strict latency): off leaves the preferred latency 99 in place.
+lat_on=$(run --controller sdc --interval 15 --image-size 32768 --latency-module on)
+lat_off=$(run --controller sdc --interval 15 --image-size 32768 --latency-module off)
+python3 - "$sdc" "$zll" "$dirty" "$blank" "$n53" "$lat_on" "$lat_off" <<'PY'
 import json, sys
-sdc, zll, dirty, blank, n53 = (json.loads(a) for a in sys.argv[1:])
+sdc, zll, dirty, blank, n53, lat_on, lat_off = (json.loads(a) for a in sys.argv[1:])
 keys = {"upload_s", "first_response_s", "steady_kBps", "capacity_kBps", "limited_by"}
 failed = 0
 def check(cond, what):
@@ -29,6 +32,9 @@ check(abs(dirty["upload_s"] / 4.637 - 1) < 0.10, f"dirty slot upload {dirty['upl
 check(abs(dirty["first_response_s"] / 2.871 - 1) < 0.10, f"dirty first response {dirty['first_response_s']:.3f} s (ref 2.871)")
 check(blank["first_response_s"] < 0.2, f"blank first response {blank['first_response_s']:.3f} s")
 check(n53["limited_by"] != "radio/flash sharing", f"nRF5340 limited by {n53['limited_by']}")
-print(f"{5 * 2 + 5 - failed} passed, {failed} failed")
+check(lat_on["latency_module"] is True and lat_on["latency"] == 0, f"latency module on: latency {lat_on['latency']} during the upload")
+check(lat_off["latency_module"] is False and lat_off["latency"] == 99, f"latency module off: latency {lat_off['latency']} during the upload")
+check(lat_off["upload_s"] > 3 * lat_on["upload_s"], f"sdc 15 ms: module off {lat_off['upload_s']:.2f} s vs on {lat_on['upload_s']:.2f} s")
+print(f"{5 * 2 + 8 - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

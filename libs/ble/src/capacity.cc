@@ -230,12 +230,39 @@ void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t 
 
 namespace smpkit::ble {
 
-void ApplyWindowLimit(DfuBound& bound, size_t window, size_t chunk_data, sim::Duration interval) {
+void ApplyWindowLimit(DfuBound& bound, size_t window, size_t chunk_data,
+                      const LinkConfig& config, uint16_t att_mtu, sim::Duration processing) {
   if (window == 0 || chunk_data == 0) return;
-  const double rate = static_cast<double>(window * chunk_data) / (2 * sim::ToSeconds(interval));
+  const auto secs = [](sim::Duration d) { return sim::ToSeconds(d); };
+  auto air = [&](size_t len) { return secs(PduAirTime(config.phy, len, config.encrypted)); };
+  auto exchange = [&](size_t c_len, size_t p_len) {
+    return air(c_len) + secs(kTifs) + air(p_len) + secs(kTifs);
+  };
+  // The request: at least its image data and the SMP header, in writes of MTU - 3 value
+  // octets (each + 3 ATT + 4 L2CAP), cut into PDUs of at most the data length.
+  const size_t dle = config.data_length;
+  const size_t per_write = att_mtu > 3 ? att_mtu - 3u : 1u;
+  size_t left = chunk_data + 8;
+  double request = 0;
+  size_t pdus = 0;
+  while (left > 0) {
+    const size_t value = std::min(left, per_write);
+    left -= value;
+    for (size_t l2cap = value + 7, off = 0; off < l2cap; off += dle) {
+      request += exchange(std::min(dle, l2cap - off), 0);
+      ++pdus;
+    }
+  }
+  // The answer: one notification of an SMP header and {"rc": 0, "off": N} in one PDU.
+  const double answer = exchange(0, std::min<size_t>(dle, 7 + kUploadAnswerOctets));
+  const double cycle = request + secs(processing) + answer;
+  const double rate = static_cast<double>(window * chunk_data) / cycle;
   bound.arithmetic += fmt::format(
-      "\n  request window: {} x {} B per 2 x {:.2f} ms (request event, answer event) = {:.1f} kB/s",
-      window, chunk_data, sim::ToMillis(interval), rate / 1000.0);
+      "\n  request window: each of {} buffers holds a request from its first PDU to its answer: "
+      "{} PDUs of request {:.2f} ms + flash write {:.2f} ms + answer {:.2f} ms = {:.2f} ms at "
+      "least -> {} x {} B / {:.2f} ms = {:.1f} kB/s",
+      window, pdus, request * 1e3, secs(processing) * 1e3, answer * 1e3, cycle * 1e3, window,
+      chunk_data, cycle * 1e3, rate / 1000.0);
   if (rate < bound.bytes_per_second * (1 - 1e-6)) {
     bound.bytes_per_second = rate;
     bound.limited_by = fmt::format("window ({} requests)", window);

@@ -245,119 +245,156 @@ void Link::RunEvent() {
     });
   }
   const ConnParams& params = config_.params;
-  const sim::Duration limit = EventLimit(config_);
-  auto air = [this](size_t len) { return PduAirTime(config_.phy, len, config_.encrypted); };
-  auto lost = [this] {
-    if (channel_blocked_) return true;
-    return config_.packet_error_rate > 0 && scheduler_.UniformReal() < config_.packet_error_rate;
-  };
-
-  EventRecord rec;
-  rec.counter = n;
-  rec.anchor = anchor;
-  rec.peripheral_attended = attend_;
   ++stats_.events;
-  sim::Time end = anchor;
-  bool peripheral_rx = false;
-  bool data_flowed = false;
-  if (!attend_) {
-    const Pdu* c = PeekTx(central_, anchor, 0);
-    end = anchor + air(c ? c->bytes.size() : 0);  // sent into the void, retried next event
-    if (event_busy_) {  // the skipped event's slot was reserved all the same (as an empty
-                        // event's: the capacity's k = 0 option)
-      auto alive = alive_;
-      const sim::Time slot_end = anchor + air(0) + kTifs + air(0);
-      scheduler_.PostAt(slot_end + config_.radio_guard_after, [this, alive] {
-        if (*alive) RadioIdle();
-      });
-    }
-  } else {
-    ++stats_.peripheral_attended;
-    last_attended_ = n;
-    sim::Time t = anchor;
-    size_t c_sent = 0;
-    size_t p_sent = 0;
-    bool first = true;
-    while (true) {
-      const Pdu* c = PeekTx(central_, t, c_sent);
-      const size_t c_len = c ? c->bytes.size() : 0;
-      const sim::Time c_end = t + air(c_len);
-      const sim::Time p_start = c_end + kTifs;
-      const Pdu* p = PeekTx(peripheral_, p_start, p_sent);
-      const size_t p_len = p ? p->bytes.size() : 0;
-      const sim::Time pair_end = p_start + air(p_len);
-      if (!first && pair_end > anchor + limit) break;
-      first = false;
-      if (lost()) {  // the peripheral does not hear the central: no reply, event over
-        ++stats_.lost_pdus;
-        rec.lost = true;
-        end = c_end;
-        break;
-      }
-      peripheral_rx = true;
-      peripheral_.last_rx = c_end;
-      if (c) {
-        Pdu pdu = *c;
-        const bool control = c->control;
-        control ? central_.control.pop_front() : central_.buffers.pop_front();
-        if (!control) {
-          ++c_sent;
-          ++stats_.central_data_pdus;
-          ++rec.central_data_pdus;
-          Refill(central_, pair_end + central_.cfg.host_refill_delay);
-        }
-        data_flowed = true;
-        auto alive = alive_;
-        scheduler_.PostAt(c_end, [this, alive, pdu = std::move(pdu)]() mutable {
-          if (*alive) Deliver(Role::kPeripheral, std::move(pdu));
-        });
-      }
-      end = pair_end;
-      if (lost()) {  // the central misses the reply and closes the event
-        ++stats_.lost_pdus;
-        rec.lost = true;
-        break;
-      }
-      central_.last_rx = pair_end;
-      if (p) {
-        Pdu pdu = *p;
-        const bool control = p->control;
-        control ? peripheral_.control.pop_front() : peripheral_.buffers.pop_front();
-        if (!control) {
-          ++p_sent;
-          ++stats_.peripheral_data_pdus;
-          ++rec.peripheral_data_pdus;
-          Refill(peripheral_, pair_end + peripheral_.cfg.host_refill_delay);
-        }
-        data_flowed = true;
-        auto alive = alive_;
-        scheduler_.PostAt(pair_end, [this, alive, pdu = std::move(pdu)]() mutable {
-          if (*alive) Deliver(Role::kCentral, std::move(pdu));
-        });
-      }
-      t = pair_end + kTifs;
-      // MD: the event goes on while either side has a PDU ready for the next exchange.
-      if (!PeekTx(central_, t, c_sent) && !PeekTx(peripheral_, t, p_sent)) break;
-    }
-    listen_next_ = data_flowed;
-    missed_last_ = !peripheral_rx;
-    auto alive = alive_;
-    scheduler_.PostAt(end + config_.radio_guard_after, [this, alive] {
-      if (*alive) RadioIdle();
-    });
-  }
-  rec.end = end;
-  if (observer_) observer_(rec);
-
   // Supervision: each side must have heard the other within the timeout.
   const sim::Duration timeout = params.Timeout();
   if (anchor - central_.last_rx >= timeout || anchor - peripheral_.last_rx >= timeout) {
     TearDown(kReasonConnectionTimeout);
     return;
   }
+
+  if (!attend_) {
+    EventRecord rec;
+    rec.counter = n;
+    rec.anchor = anchor;
+    const Pdu* c = PeekTx(central_, anchor, 0);
+    rec.end = anchor + Air(c ? c->bytes.size() : 0);  // sent into the void, retried next event
+    if (event_busy_) {  // the skipped event's slot was reserved all the same (as an empty
+                        // event's: the capacity's k = 0 option)
+      auto alive = alive_;
+      const sim::Time slot_end = anchor + Air(0) + kTifs + Air(0);
+      scheduler_.PostAt(slot_end + config_.radio_guard_after, [this, alive] {
+        if (*alive) RadioIdle();
+      });
+    }
+    if (observer_) observer_(rec);
+  } else {
+    ++stats_.peripheral_attended;
+    last_attended_ = n;
+    // The event runs exchange by exchange in virtual time, so that data queued while it runs
+    // (a device's answer, the central's next request) goes in it while either side's last
+    // PDU said it had more data (MD).
+    ev_ = Ongoing{};
+    ev_.rec.counter = n;
+    ev_.rec.anchor = anchor;
+    ev_.rec.peripheral_attended = true;
+    ev_.limit = EventLimit(config_);
+    ev_.end = anchor;
+    listen_next_ = false;
+    missed_last_ = true;
+    ExchangeStart(event_gen_);
+  }
+
   if (!connected_) return;
   counter_ = static_cast<uint16_t>(n + 1);
   ScheduleEvent(anchor + params.Interval());
+}
+
+sim::Duration Link::Air(size_t len) const {
+  return PduAirTime(config_.phy, len, config_.encrypted);
+}
+
+bool Link::Lost() {
+  if (channel_blocked_) return true;
+  return config_.packet_error_rate > 0 && scheduler_.UniformReal() < config_.packet_error_rate;
+}
+
+void Link::ExchangeStart(uint64_t gen) {
+  if (gen != event_gen_ || !connected_) return;
+  const sim::Time t = scheduler_.Now();
+  const Pdu* c = PeekTx(central_, t, ev_.c_sent);
+  const size_t c_len = c ? c->bytes.size() : 0;
+  const sim::Time c_end = t + Air(c_len);
+  // The central starts an exchange only if it fits the event with at least an empty reply
+  // (the first always goes).
+  if (!ev_.first && c_end + kTifs + Air(0) > ev_.rec.anchor + ev_.limit) return EndEvent();
+  if (Lost()) {  // the peripheral does not hear the central: no reply, event over
+    ++stats_.lost_pdus;
+    ev_.rec.lost = true;
+    ev_.end = c_end;
+    return EndEvent();
+  }
+  missed_last_ = false;
+  peripheral_.last_rx = c_end;
+  ev_.c_more = false;
+  if (c) {
+    Pdu pdu = *c;
+    const bool control = c->control;
+    control ? central_.control.pop_front() : central_.buffers.pop_front();
+    if (!control) {
+      ++ev_.c_sent;
+      ++stats_.central_data_pdus;
+      ++ev_.rec.central_data_pdus;
+    }
+    listen_next_ = true;
+    // MD: the central has another PDU ready as this one leaves.
+    ev_.c_more = PeekTx(central_, t, ev_.c_sent) != nullptr;
+    ev_.c_refill = !control;
+    auto alive = alive_;
+    scheduler_.PostAt(c_end, [this, alive, pdu = std::move(pdu)]() mutable {
+      if (*alive) Deliver(Role::kPeripheral, std::move(pdu));
+    });
+  } else {
+    ev_.c_refill = false;
+  }
+  auto alive = alive_;
+  scheduler_.PostAt(c_end + kTifs, [this, alive, gen] {
+    if (*alive) ExchangeReply(gen);
+  });
+}
+
+void Link::ExchangeReply(uint64_t gen) {
+  if (gen != event_gen_ || !connected_) return;
+  const sim::Time p_start = scheduler_.Now();
+  const Pdu* p = PeekTx(peripheral_, p_start, ev_.p_sent);
+  // A data PDU that would overrun the event waits; the reply is empty.
+  if (p && !p->control && !ev_.first &&
+      p_start + Air(p->bytes.size()) > ev_.rec.anchor + ev_.limit) {
+    p = nullptr;
+  }
+  const sim::Time pair_end = p_start + Air(p ? p->bytes.size() : 0);
+  if (ev_.c_refill) Refill(central_, pair_end + central_.cfg.host_refill_delay);
+  ev_.end = pair_end;
+  if (Lost()) {  // the central misses the reply and closes the event
+    ++stats_.lost_pdus;
+    ev_.rec.lost = true;
+    return EndEvent();
+  }
+  central_.last_rx = pair_end;
+  bool p_more = false;
+  if (p) {
+    Pdu pdu = *p;
+    const bool control = p->control;
+    control ? peripheral_.control.pop_front() : peripheral_.buffers.pop_front();
+    if (!control) {
+      ++ev_.p_sent;
+      ++stats_.peripheral_data_pdus;
+      ++ev_.rec.peripheral_data_pdus;
+    }
+    listen_next_ = true;
+    p_more = PeekTx(peripheral_, p_start, ev_.p_sent) != nullptr;
+    if (!control) Refill(peripheral_, pair_end + peripheral_.cfg.host_refill_delay);
+    auto alive = alive_;
+    scheduler_.PostAt(pair_end, [this, alive, pdu = std::move(pdu)]() mutable {
+      if (*alive) Deliver(Role::kCentral, std::move(pdu));
+    });
+  }
+  ev_.first = false;
+  // The event goes on while either side's PDU said it had more (MD).
+  if (!ev_.c_more && !p_more) return EndEvent();
+  auto alive = alive_;
+  scheduler_.PostAt(pair_end + kTifs, [this, alive, gen] {
+    if (*alive) ExchangeStart(gen);
+  });
+}
+
+void Link::EndEvent() {
+  ev_.rec.end = ev_.end;
+  auto alive = alive_;
+  scheduler_.PostAt(ev_.end + config_.radio_guard_after, [this, alive] {
+    if (*alive) RadioIdle();
+  });
+  if (observer_) observer_(ev_.rec);
 }
 
 void Link::Deliver(Role to, Pdu pdu) {
@@ -499,6 +536,7 @@ Status Link::Disconnect(Role by, uint8_t reason) {
 void Link::TearDown(uint8_t reason) {
   if (!connected_) return;
   connected_ = false;
+  ++event_gen_;  // an event in progress stops
   scheduler_.Cancel(prepare_task_);
   scheduler_.Cancel(event_task_);
   prepare_task_ = event_task_ = sim::kNoTask;

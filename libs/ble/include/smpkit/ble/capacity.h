@@ -67,10 +67,14 @@ SharedCapacity RadioFlashSharingCapacity(const LinkConfig& config, uint16_t att_
 void ApplyRadioFlashSharing(DfuBound& bound, const LinkConfig& config, uint16_t att_mtu);
 
 // The request window's term: with `window` requests of `chunk_data` image octets in flight
-// (the device's SMP buffers less one for the answer), each buffer's cycle is at least two
-// connection intervals (the request in one event, the answer in a later one, the next
-// request in the event after that, as the model decides an event's PDUs at its anchor), so
-// the rate is at most window x chunk_data / (2 x interval).
-void ApplyWindowLimit(DfuBound& bound, size_t window, size_t chunk_data, sim::Duration interval);
+// (the device's SMP buffers less one for the answer), each buffer is held from its request's
+// first PDU to its answer, at least the request's air time (its data, the SMP header, ATT and
+// L2CAP headers in PDUs of at most the data length, each answered by an empty PDU), the
+// device's `processing` of the chunk (its flash write) and the answer's exchange; so the rate
+// is at most window x chunk_data / that cycle. (Answers and next requests may share a running
+// event: the link model carries data queued during an event while either side's MD is set.)
+inline constexpr size_t kUploadAnswerOctets = 8 + 16;  // SMP header + {"rc": 0, "off": N}
+void ApplyWindowLimit(DfuBound& bound, size_t window, size_t chunk_data,
+                      const LinkConfig& config, uint16_t att_mtu, sim::Duration processing);
 
 }  // namespace smpkit::ble

@@ -5,8 +5,12 @@
 // procedure with its link-layer instant, supervision timeout and link loss.
 //
 // Simplifications (documented, deliberate):
-// - An event's PDUs are decided at its anchor; data queued while an event runs goes into
-//   the next one.
+// - An attended event runs one exchange at a time (the central's PDU, T_IFS, the
+//   peripheral's, T_IFS) and goes on while either side's last PDU had MD set (another PDU
+//   ready in its controller as it left). Data queued while it runs (a device's answer, the
+//   central's next request) goes in it if the event is still going; once both sides sent
+//   MD = 0 the event closes and new data waits for the next anchor. A data PDU that would
+//   run past the event's limit waits too.
 // - A lost PDU ends the event and is retransmitted at the next attended event.
 // - When a supervision timer expires, the whole link is torn down at that moment.
 
@@ -267,6 +271,12 @@ class Link {
   bool AnythingPending() const;
   void Prepare();
   void RunEvent();
+  sim::Duration Air(size_t len) const;
+  bool Lost();
+  // An attended event, one exchange at a time: the central's PDU, then the peripheral's.
+  void ExchangeStart(uint64_t gen);
+  void ExchangeReply(uint64_t gen);
+  void EndEvent();
   void Deliver(Role to, Pdu pdu);
   void OnControl(Role to, const std::vector<uint8_t>& bytes);
   void OnSignaling(Role at, ConstByteSpan payload);
@@ -295,6 +305,18 @@ class Link {
   uint16_t last_attended_ = 0;
   bool listen_next_ = false;  // kCancelledOnReceive: data flowed in the last event
   bool missed_last_ = false;  // the last attended event received nothing valid
+  struct Ongoing {
+    EventRecord rec;
+    sim::Duration limit{0};
+    sim::Time end{0};
+    size_t c_sent = 0;
+    size_t p_sent = 0;
+    bool first = true;      // the first exchange goes whatever the limit
+    bool c_more = false;    // MD of the central's last PDU
+    bool c_refill = false;  // the central's last PDU freed an ACL buffer
+  };
+  Ongoing ev_;
+  uint64_t event_gen_ = 0;  // bumped when the link goes down: a running event stops
   std::optional<PendingUpdate> update_;
   uint8_t next_signal_id_ = 1;
   std::map<uint8_t, std::function<void(bool)>> signal_waiters_;
