@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Cost per uploaded byte of the real `smpkit device` process (issue 12), measured as the
 # issue measured it and Zephyr's smp_svr (28.1 instructions/byte), with the image check
-# off (Zephyr's default) and on (smpkit's default; SHA-256 alone is ~29 instructions/byte
-# under valgrind, which runs no SHA-NI):
+# off (the device's default, as Zephyr's) and on (--image-check; SHA-256 alone is ~28-30
+# instructions/byte under valgrind, which runs no SHA-NI):
 #   callgrind on `smpkit device --udp --flash FILE`; a stop-and-wait client (`smpkit image
 #   upload --window 1 --chunk 960`) uploads a 256 KiB imgtool-style image over UDP; an idle
 #   run of the same command line (started and stopped without an upload) is subtracted;
@@ -65,10 +65,10 @@ run() {
 }
 
 # Each upload run is compared with an idle run of the same command line (same start-up).
-# Zephyr's configuration (CONFIG_IMG_ENABLE_IMAGE_CHECK=n, its default): no "match".
-read -r idle_ir idle_malloc < <(run idle idle --no-image-check)
-read -r plain_ir plain_malloc < <(run plain upload --no-image-check)
-# smpkit's default: SHA-256 over the uploaded image once, answered as "match".
+# The device's defaults, Zephyr's (CONFIG_IMG_ENABLE_IMAGE_CHECK=n): no "match".
+read -r idle_ir idle_malloc < <(run idle idle)
+read -r plain_ir plain_malloc < <(run plain upload)
+# --image-check: SHA-256 over the uploaded image once, answered as "match".
 read -r idlec_ir idlec_malloc < <(run idlec idle --image-check)
 read -r check_ir check_malloc < <(run check upload --image-check)
 requests=$(( (size + CHUNK - 1) / CHUNK ))
@@ -76,7 +76,7 @@ echo "image: $size bytes in $requests chunks of $CHUNK (stop-and-wait, UDP)"
 echo "instructions, image check off: upload $plain_ir, idle $idle_ir"
 echo "instructions, image check on:  upload $check_ir, idle $idlec_ir"
 awk -v u="$plain_ir" -v i="$idle_ir" -v s="$size" 'BEGIN {
-  printf "instructions per uploaded byte: %.1f (image check off, as Zephyr smp_svr: 28.1; target <= 14)\n", (u - i) / s }'
+  printf "instructions per uploaded byte: %.1f (device defaults, image check off, as Zephyr smp_svr: 28.1; target <= 14)\n", (u - i) / s }'
 awk -v u="$check_ir" -v i="$idlec_ir" -v s="$size" 'BEGIN {
   printf "instructions per uploaded byte: %.1f with --image-check (SHA-256 of every byte, once)\n", (u - i) / s }'
 awk -v u="$plain_malloc" -v i="$idle_malloc" -v c="$check_malloc" -v ic="$idlec_malloc" -v r="$requests" 'BEGIN {

@@ -56,7 +56,7 @@ struct DeviceOptions {
   uint64_t fault_after_writes = UINT64_MAX;
   bool fault_tear = false;
   bool exit_after_boot = false;
-  bool image_check = true;  // CONFIG_IMG_ENABLE_IMAGE_CHECK
+  bool image_check = false;  // CONFIG_IMG_ENABLE_IMAGE_CHECK (n by default, as in Zephyr)
 };
 
 // Exit status of a process stopped by --fault-after-writes (a simulated power cut).
@@ -606,7 +606,7 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                 "a garbage page) instead of coming before it");
   cmd->add_flag("--image-check,!--no-image-check", opt->image_check,
                 "CONFIG_IMG_ENABLE_IMAGE_CHECK: SHA-256 of the uploaded image against the "
-                "client's sha, answered as \"match\" (default on; Zephyr's default is off)");
+                "client's sha, answered as \"match\" (default off, as Zephyr's smp_svr)");
   cmd->add_flag("--exit-after-boot", opt->exit_after_boot,
                 "run the bootloader, print what boots, and exit (no transports)");
   cmd->add_option("--ble-sim", opt->ble_sim,

@@ -258,9 +258,10 @@ uint16_t ImgErr(const std::optional<smp::Response>& r) {
 
 TEST(DeviceProcessTest, BadInputAnsweredAndSlotIntact) {
   const auto flash = TempFlash("bad");
-  // Datagrams up to 4000 bytes (the overrun chunk below is larger than Zephyr's 1500).
-  DeviceProcess dev(SmpkitBinary(),
-                    {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet", "--udp-mtu", "4000"});
+  // Datagrams up to 4000 bytes (the overrun chunk below is larger than Zephyr's 1500); the
+  // image check on (CONFIG_IMG_ENABLE_IMAGE_CHECK, off by default as in Zephyr).
+  DeviceProcess dev(SmpkitBinary(), {"--flash", flash, "--udp", "127.0.0.1:0", "--quiet",
+                                     "--udp-mtu", "4000", "--image-check"});
   ASSERT_NE(dev.udp_port(), 0);
   UdpLink link(dev.udp_port());
   Client c(link);

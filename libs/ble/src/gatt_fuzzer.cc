@@ -34,6 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (sel & 0x20) (void)client.ExchangeMtu();
     sched.RunFor(std::chrono::milliseconds(20));
   }
-  sched.RunUntil(sched.Now() + std::chrono::seconds(1));
+  // Until everything queued has been carried (idle connection events are background tasks),
+  // at most 1 s.
+  (void)sched.RunUntilCondition([&] { return sched.foreground_pending() == 0; },
+                                sched.Now() + std::chrono::seconds(1));
   return 0;
 }
