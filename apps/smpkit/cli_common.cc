@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +21,15 @@
 namespace smpkit::cli {
 
 namespace {
+
+char g_flash_shrank_message[512];
+size_t g_flash_shrank_length = 0;
+
+void OnFlashSigbus(int) {
+  // Only async-signal-safe calls: the message was formatted beforehand.
+  (void)!write(STDERR_FILENO, g_flash_shrank_message, g_flash_shrank_length);
+  _exit(kExitFailure);
+}
 bool g_jsonl_events = false;
 }  // namespace
 
@@ -200,6 +211,18 @@ InputFile::~InputFile() {
 
 ConstByteSpan InputFile::bytes() const {
   return map_ ? ConstByteSpan(map_, map_size_) : ConstByteSpan(owned_);
+}
+
+void GuardFlashFile(const std::string& who, const std::string& path) {
+  const int n = std::snprintf(g_flash_shrank_message, sizeof(g_flash_shrank_message),
+                              "%s: flash file %s shrank while in use (SIGBUS): stopping\n",
+                              who.c_str(), path.c_str());
+  g_flash_shrank_length =
+      n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof(g_flash_shrank_message) - 1);
+  struct sigaction sa {};
+  sa.sa_handler = OnFlashSigbus;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, nullptr);
 }
 
 }  // namespace smpkit::cli

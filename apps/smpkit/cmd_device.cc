@@ -210,25 +210,39 @@ class DeviceProcess {
             if (ec != asio::error::operation_aborted) ReceiveUdp(u);
             return;
           }
-          // As Zephyr's UDP transport: a datagram larger than its receive buffer
-          // (CONFIG_MCUMGR_TRANSPORT_UDP_MTU) or the SMP buffer is cut short, and the SMP layer
-          // then answers rc 9 (length mismatch).
-          const size_t take = std::min<size_t>({n, opt_.udp_mtu, opt_.buf_size});
-          if (queued_ == 0) {
-            // Nothing waits in the work queue: handle it in place (no copy, no extra dispatch).
-            UdpSink sink(*u.sock, u.peer);
-            dev_.HandlePacket(ConstByteSpan(u.rx.data(), take), sink);
-            AfterRequest();
-          } else if (Request* r = Admit()) {
-            std::memcpy(r->data.data(), u.rx.data(), take);
-            r->size = take;
-            r->udp = &u;
-            r->peer = u.peer;
-            r->ready = {};
-            Enqueue();
+          OnDatagram(u, n);
+          // Datagrams already queued on the socket are taken at once (the socket is
+          // non-blocking), without a trip through the reactor for each; a bounded number, so
+          // that the other sockets and the console get their turn.
+          for (int i = 0; i < kUdpBurst; ++i) {
+            asio::error_code e;
+            const size_t m = u.sock->receive_from(asio::buffer(u.rx), u.peer, 0, e);
+            if (e) break;
+            OnDatagram(u, m);
           }
           ReceiveUdp(u);
         });
+  }
+  static constexpr int kUdpBurst = 32;
+
+  void OnDatagram(Udp& u, size_t n) {
+    // As Zephyr's UDP transport: a datagram larger than its receive buffer
+    // (CONFIG_MCUMGR_TRANSPORT_UDP_MTU) or the SMP buffer is cut short, and the SMP layer then
+    // answers rc 9 (length mismatch).
+    const size_t take = std::min<size_t>({n, opt_.udp_mtu, opt_.buf_size});
+    if (queued_ == 0) {
+      // Nothing waits in the work queue: handle it in place (no copy, no extra dispatch).
+      UdpSink sink(*u.sock, u.peer);
+      dev_.HandlePacket(ConstByteSpan(u.rx.data(), take), sink);
+      AfterRequest();
+    } else if (Request* r = Admit()) {
+      std::memcpy(r->data.data(), u.rx.data(), take);
+      r->size = take;
+      r->udp = &u;
+      r->peer = u.peer;
+      r->ready = {};
+      Enqueue();
+    }
   }
 
   Status OpenPty() {
@@ -503,6 +517,7 @@ int RunDevice(const DeviceOptions& opt) {
     }
     fresh = (*f)->created();
     flash = std::move(*f);
+    GuardFlashFile("smpkit device", opt.flash_path);
   }
   if (opt.fault_after_writes != UINT64_MAX) {
     // Counted from the start of the process: after that many writes and page erases the

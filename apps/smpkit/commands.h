@@ -83,6 +83,11 @@ class InputFile {
   std::optional<uint32_t> hex_base_;
 };
 
+// A file-backed flash is mapped into memory: if the file shrinks while the process runs, an
+// access past its new end raises SIGBUS. This turns that into "<who>: flash file PATH shrank
+// while in use" on stderr and exit status 1 (kExitFailure). Call once the flash is open.
+void GuardFlashFile(const std::string& who, const std::string& path);
+
 // True for a file name ending in ".hex" (any case): imgtool's Intel HEX rule.
 bool IsHexName(std::string_view path);
 

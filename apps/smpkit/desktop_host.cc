@@ -35,6 +35,7 @@ std::unique_ptr<HostedDesktop> StartHostedDesktop(const std::string& who,
       return fail(kExitBadInput, fmt::format("flash {}: {}", flash_path, f.error().message()));
     }
     host->flash = std::move(*f);
+    GuardFlashFile(who, flash_path);
   }
   host->flash->set_timing(flash::Timing::Nrf52());
   host->dev = std::make_unique<desktop::DesktopDevice>(host->sched, *host->flash, o);

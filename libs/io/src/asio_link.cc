@@ -5,37 +5,63 @@
 namespace smpkit::io {
 
 AsioExecutor::AsioExecutor(asio::io_context& io)
-    : io_(io), epoch_(std::chrono::steady_clock::now()) {}
+    : io_(io), epoch_(std::chrono::steady_clock::now()), timer_(io) {}
 
 AsioExecutor::~AsioExecutor() {
-  for (auto& [id, t] : timers_) t->cancel();
+  asio::error_code ec;
+  timer_.cancel(ec);
 }
 
 client::Time AsioExecutor::Now() const {
   return std::chrono::duration_cast<client::Time>(std::chrono::steady_clock::now() - epoch_);
 }
 
+// One steady_timer serves every task, armed at the earliest deadline. A cancelled task
+// leaves the timer as it is (it fires, finds nothing due, and re-arms): an uploader posts and
+// cancels a retransmission timer per packet, and re-arming the kernel timer each time would
+// cost a system call per packet.
 client::TimerId AsioExecutor::PostAfter(client::Duration delay, std::function<void()> fn) {
-  client::TimerId id = next_id_++;
-  auto timer = std::make_shared<asio::steady_timer>(io_);
-  timer->expires_after(delay);
-  timers_[id] = timer;
-  timer->async_wait([this, id, timer, fn = std::move(fn)](const asio::error_code& ec) {
-    if (ec) return;
-    auto it = timers_.find(id);
-    if (it == timers_.end()) return;
-    timers_.erase(it);
-    fn();
-  });
+  const client::TimerId id = next_id_++;
+  const auto at = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay);
+  auto pos = deadlines_.emplace(at, id);
+  tasks_.emplace(id, Task{pos, std::move(fn)});
+  if (!armed_ || at < armed_at_) Arm(at);
   return id;
 }
 
 bool AsioExecutor::Cancel(client::TimerId id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return false;
-  it->second->cancel();
-  timers_.erase(it);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return false;
+  deadlines_.erase(it->second.pos);
+  tasks_.erase(it);
   return true;
+}
+
+void AsioExecutor::Arm(std::chrono::steady_clock::time_point at) {
+  armed_ = true;
+  armed_at_ = at;
+  timer_.expires_at(at);
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;  // re-armed earlier, or the executor is going away
+    OnTimer();
+  });
+}
+
+void AsioExecutor::OnTimer() {
+  armed_ = false;
+  const auto now = std::chrono::steady_clock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const client::TimerId id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = tasks_.find(id);
+    std::function<void()> fn = std::move(it->second.fn);
+    tasks_.erase(it);
+    fn();  // may post and cancel tasks
+  }
+  if (!deadlines_.empty() && (!armed_ || deadlines_.begin()->first < armed_at_)) {
+    Arm(deadlines_.begin()->first);
+  }
 }
 
 bool AsioExecutor::RunUntil(const std::function<bool()>& done) {
@@ -83,6 +109,9 @@ Result<std::unique_ptr<UdpLink>> UdpLink::Open(asio::io_context& io, const std::
   // Large datagrams: make the kernel buffers hold a window of them.
   link->socket_.set_option(asio::socket_base::receive_buffer_size(1 << 20), ec);
   link->socket_.set_option(asio::socket_base::send_buffer_size(1 << 20), ec);
+  // Non-blocking: Receive() drains what is queued without blocking, and a full send buffer
+  // drops the datagram (a lost packet) instead of stalling the executor.
+  link->socket_.non_blocking(true, ec);
   link->Receive();
   return link;
 }
@@ -115,6 +144,15 @@ void UdpLink::Receive() {
     if (ec == asio::error::operation_aborted) return;
     if (!ec && n > 0 && n <= kMaxUdpPayload && handler_) {
       handler_(ConstByteSpan(rx_.data(), n));
+    }
+    // Answers already queued are taken at once, without a trip through the reactor for each
+    // (a bounded number, so that timers get their turn).
+    for (int i = 0; i < kReceiveBurst; ++i) {
+      if (auto a = alive.lock(); !a || !*a) return;
+      asio::error_code e;
+      const size_t m = socket_.receive(asio::buffer(rx_), 0, e);
+      if (e) break;
+      if (m > 0 && m <= kMaxUdpPayload && handler_) handler_(ConstByteSpan(rx_.data(), m));
     }
     if (auto a = alive.lock(); !a || !*a) return;
     Receive();

@@ -1,6 +1,7 @@
 #pragma once
 // A flash device backed by a file, so that its content survives process restarts.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -9,9 +10,10 @@
 namespace smpkit::flash {
 
 struct FileFlashOptions {
-  // fdatasync() after every write and erase, so that a completed operation survives a
-  // machine crash. A process kill (-9) never loses a completed operation either way, because
-  // each operation is a single pwrite() into the page cache.
+  // msync() after every write and erase, so that a completed operation survives a machine
+  // crash. A process kill (-9) never loses a completed operation either way: the file is
+  // mapped shared, and each operation is a copy into the page cache (a kill in the middle of
+  // one may tear it, as a power cut tears a flash write).
   bool sync = true;
 };
 
@@ -19,7 +21,9 @@ class FileFlash : public Flash {
  public:
   // Opens `path`, creating it fully erased if it does not exist (created under a temporary
   // name, synced, then renamed, so a crash never leaves a half-initialised file). The file is
-  // locked against a second concurrent user.
+  // locked against a second concurrent user, and mapped shared into memory. The file must
+  // not shrink while it is open: an access past its end raises SIGBUS (`smpkit device`
+  // turns that into a clear error and exit status 1).
   // Errors: kInvalidArgument (bad geometry), kCorrupt (file size differs from the geometry),
   // kBusy (locked by another process), kIo (open/create/read failure, with errno text).
   static Result<std::unique_ptr<FileFlash>> Open(const std::string& path, const Geometry& g,
@@ -37,8 +41,10 @@ class FileFlash : public Flash {
   Status DoStore(uint32_t offset, ConstByteSpan data) override;
 
  private:
-  FileFlash(const Geometry& g, int fd, std::string path, FileFlashOptions options);
+  FileFlash(const Geometry& g, int fd, uint8_t* map, std::string path,
+            FileFlashOptions options);
   int fd_;
+  uint8_t* map_;
   std::string path_;
   FileFlashOptions options_;
   bool created_ = false;

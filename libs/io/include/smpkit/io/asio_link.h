@@ -30,14 +30,28 @@ class AsioExecutor final : public client::Executor {
   asio::io_context& io() { return io_; }
 
  private:
+  using Deadlines = std::multimap<std::chrono::steady_clock::time_point, client::TimerId>;
+  struct Task {
+    Deadlines::iterator pos;
+    std::function<void()> fn;
+  };
+  void Arm(std::chrono::steady_clock::time_point at);
+  void OnTimer();
+
   asio::io_context& io_;
   std::chrono::steady_clock::time_point epoch_;
   client::TimerId next_id_ = 1;
-  std::map<client::TimerId, std::shared_ptr<asio::steady_timer>> timers_;
+  asio::steady_timer timer_;
+  bool armed_ = false;
+  std::chrono::steady_clock::time_point armed_at_{};
+  Deadlines deadlines_;
+  std::map<client::TimerId, Task> tasks_;
 };
 
 // Largest UDP payload over IPv4.
 inline constexpr size_t kMaxUdpPayload = 65507;
+// Datagrams UdpLink takes from its socket per wake-up at most.
+inline constexpr int kReceiveBurst = 32;
 // Default SMP packet size over UDP: one 1500-byte Ethernet frame less the IP and UDP headers
 // (Zephyr's IP stack does not reassemble fragments by default; smp-protocol.md §8.5).
 inline constexpr size_t kUdpMtuIpv4 = 1472;
