@@ -670,7 +670,7 @@ std::vector<uint8_t> EncodeJson(const json& j) {
 
 constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
 constexpr uint8_t kWrite = static_cast<uint8_t>(smp::Op::kWrite);
-constexpr uint8_t kOsTaskStat = 2, kOsDateTime = 4, kOsBootloaderInfo = 8;
+constexpr uint8_t kOsDateTime = 4, kOsBootloaderInfo = 8;
 
 std::string_view BootModeName(int64_t mode) {
   switch (mode) {
@@ -829,27 +829,32 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   add_conn_opts(taskstat);
   taskstat->callback([&global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
-      auto r = CallRaw(ctx, kRead, smp::kGroupOs, kOsTaskStat, {0xa0});
+      // Typed: names may repeat (Zephyr 4.1 names threads by priority), and every task shows.
+      auto r = ctx.client().TaskStats();
       if (!r.ok()) return DeviceFail(global, ctx, "taskstat", r.error());
-      if (!r->payload.is_object() || !r->payload.contains("tasks") ||
-          !r->payload["tasks"].is_object()) {
-        return DeviceFail(global, ctx, "taskstat",
-                          Error(Errc::kCorrupt, "task statistics without a \"tasks\" map"));
-      }
-      const json& tasks = r->payload["tasks"];
+      auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
       if (global.json) {
+        json tasks = json::array();
+        for (const auto& t : *r) {
+          json o = {{"name", t.name}};
+          for (const auto& [k, v] :
+               {std::pair<const char*, json>{"prio", opt(t.prio)}, {"tid", opt(t.tid)},
+                {"state", opt(t.state)}, {"stkuse", opt(t.stkuse)}, {"stksiz", opt(t.stksiz)},
+                {"cswcnt", opt(t.cswcnt)}, {"runtime", opt(t.runtime)},
+                {"last_checkin", opt(t.last_checkin)}, {"next_checkin", opt(t.next_checkin)}}) {
+            if (!v.is_null()) o[k] = v;
+          }
+          tasks.push_back(std::move(o));
+        }
         fmt::print("{}\n", json{{"tasks", tasks}}.dump());
         return int{kExitOk};
       }
       fmt::print("{:<20} {:>5} {:>4} {:>6} {:>7} {:>7} {:>10}\n", "task", "prio", "tid", "state",
                  "stkuse", "stksiz", "runtime");
-      for (auto it = tasks.begin(); it != tasks.end(); ++it) {
-        auto field = [&](const char* k) {
-          return it.value().contains(k) ? it.value()[k].dump() : std::string("-");
-        };
-        fmt::print("{:<20} {:>5} {:>4} {:>6} {:>7} {:>7} {:>10}\n", it.key(), field("prio"),
-                   field("tid"), field("state"), field("stkuse"), field("stksiz"),
-                   field("runtime"));
+      auto cell = [](const auto& v) { return v ? std::to_string(*v) : std::string("-"); };
+      for (const auto& t : *r) {
+        fmt::print("{:<20} {:>5} {:>4} {:>6} {:>7} {:>7} {:>10}\n", t.name, cell(t.prio),
+                   cell(t.tid), cell(t.state), cell(t.stkuse), cell(t.stksiz), cell(t.runtime));
       }
       return int{kExitOk};
     });

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -153,6 +154,30 @@ void CheckCase(const nlohmann::json& c, Outcome& out) {
     ASSERT_TRUE(p.ok()) << p.error().message();
     EXPECT_EQ(std::to_string(p->buf_size), Match(diag, R"("buf_size": (\d+))"));
     EXPECT_EQ(std::to_string(p->buf_count), Match(diag, R"("buf_count": (\d+))"));
+  } else if (group == 0 && id == 2) {
+    // Every task in the device's order, names repeated as 4.1 sends them.
+    auto tasks = DecodeTaskStatResponse(payload);
+    ASSERT_TRUE(tasks.ok()) << tasks.error().message();
+    std::regex entry(R"re("([^"]+)": \{_? ?"prio": (-?\d+), "tid": (\d+), "state": (\d+)\})re");
+    size_t i = 0;
+    std::map<std::string, int> names;
+    for (auto it = std::sregex_iterator(diag.begin(), diag.end(), entry);
+         it != std::sregex_iterator(); ++it, ++i) {
+      ASSERT_LT(i, tasks->size());
+      const auto& m = *it;
+      const TaskStat& t = (*tasks)[i];
+      EXPECT_EQ(t.name, m[1]);
+      EXPECT_EQ(t.prio, std::stoll(m[2]));
+      EXPECT_EQ(t.tid, std::stoull(m[3]));
+      EXPECT_EQ(t.state, std::stoull(m[4]));
+      EXPECT_FALSE(t.stkuse.has_value());  // the captured servers sent only these three
+      ++names[t.name];
+    }
+    EXPECT_EQ(i, tasks->size());
+    EXPECT_GT(i, 0u);
+    if (diag.find("\"-1\": {_ \"prio\": -1, \"tid\": 4") != std::string::npos) {
+      EXPECT_EQ(names["-1"], 4);  // Zephyr 4.1: four cooperative threads at priority -1
+    }
   } else if (group == 0 && id == 7) {
     auto info = DecodeInfoResponse(payload);
     ASSERT_TRUE(info.ok()) << info.error().message();

@@ -14,7 +14,7 @@ namespace smpkit::client {
 
 namespace {
 
-constexpr uint8_t kOsEcho = 0, kOsReset = 5, kOsParams = 6, kOsInfo = 7;
+constexpr uint8_t kOsEcho = 0, kOsTaskStat = 2, kOsReset = 5, kOsParams = 6, kOsInfo = 7;
 constexpr uint8_t kImgState = 0, kImgUpload = 1, kImgErase = 5, kImgSlotInfo = 6;
 constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
 constexpr uint8_t kWrite = static_cast<uint8_t>(smp::Op::kWrite);
@@ -190,6 +190,65 @@ Result<std::vector<ImageSlotState>> DecodeImageStateResponse(ConstByteSpan paylo
   return out;
 }
 
+Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload) {
+  cbor::RawValue tasks;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("tasks", &tasks, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "task statistics without \"tasks\"");
+  // Walked pair by pair (not through DecodeMap, which refuses a repeated key): Zephyr 4.1
+  // names threads by priority, so the same name comes several times.
+  cbor::Reader r(tasks.encoded);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
+  if (head.type != cbor::Type::kMap) {
+    return Error(Errc::kTypeMismatch, "task statistics \"tasks\" is not a map");
+  }
+  std::vector<TaskStat> out;
+  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
+    if (key.type == cbor::Type::kBreak && head.indefinite) break;
+    if (key.type != cbor::Type::kText) {
+      return Error(Errc::kTypeMismatch, "task statistics: a task name is not a text string");
+    }
+    if (!cbor::IsValidUtf8(key.text())) {
+      return Error(Errc::kCorrupt, "task statistics: a task name is not valid UTF-8");
+    }
+    TaskStat t;
+    t.name = std::string(key.text());
+    const size_t start = r.position();
+    SMPKIT_TRY(r.SkipValue());
+    const ConstByteSpan value = tasks.encoded.subspan(start, r.position() - start);
+    int64_t prio = 0;
+    uint64_t tid = 0, state = 0, stkuse = 0, stksiz = 0, cswcnt = 0, runtime = 0, last = 0,
+             next = 0;
+    bool has[9] = {};
+    Status st = cbor::DecodeMap(
+        value, {cbor::IntField("prio", &prio, &has[0]), cbor::UintField("tid", &tid, &has[1]),
+                cbor::UintField("state", &state, &has[2]),
+                cbor::UintField("stkuse", &stkuse, &has[3]),
+                cbor::UintField("stksiz", &stksiz, &has[4]),
+                cbor::UintField("cswcnt", &cswcnt, &has[5]),
+                cbor::UintField("runtime", &runtime, &has[6]),
+                cbor::UintField("last_checkin", &last, &has[7]),
+                cbor::UintField("next_checkin", &next, &has[8])});
+    if (!st.ok()) {
+      return Error::Format(st.error().code(), "task statistics, task '%.*s': %s",
+                           static_cast<int>(std::min<size_t>(t.name.size(), 40)), t.name.data(),
+                           std::string(st.error().message()).c_str());
+    }
+    if (has[0]) t.prio = prio;
+    if (has[1]) t.tid = tid;
+    if (has[2]) t.state = state;
+    if (has[3]) t.stkuse = stkuse;
+    if (has[4]) t.stksiz = stksiz;
+    if (has[5]) t.cswcnt = cswcnt;
+    if (has[6]) t.runtime = runtime;
+    if (has[7]) t.last_checkin = last;
+    if (has[8]) t.next_checkin = next;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload) {
   cbor::RawValue images;
   bool found = false;
@@ -314,6 +373,12 @@ Result<std::string> Client::Info(std::string_view format) {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupOs, kOsInfo, std::move(payload))));
   return DecodeInfoResponse(reply.payload);
+}
+
+Result<std::vector<TaskStat>> Client::TaskStats() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
+                          Call(MakeRequest(kRead, smp::kGroupOs, kOsTaskStat, {0xa0})));
+  return DecodeTaskStatResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::ImageState() {

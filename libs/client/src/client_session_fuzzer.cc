@@ -2,7 +2,8 @@
 // (params, image state, slot info, upload chunks, state writes, reset, polls). Input: a
 // sequence of records [flags][len][len bytes]; flags bit 0 patches the record's header to
 // match the pending request (seq, group, id, op) so that payloads reach the decoders, bit 1
-// sends it twice (duplicate), bit 2 delays it past the timeout (late).
+// sends it twice (duplicate), bit 2 delays it past the timeout (late). The whole input is
+// also given to each typed response decoder as a payload.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -83,5 +84,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)c.Upgrade(Image(), options);
   // Raw packets straight into the session too (no request pending).
   session.OnPacket(ConstByteSpan(data, size));
+  // And the whole input as the payload of each typed answer.
+  const ConstByteSpan payload(data, size);
+  (void)client::DecodeEchoResponse(payload);
+  (void)client::DecodeParamsResponse(payload);
+  (void)client::DecodeInfoResponse(payload);
+  (void)client::DecodeUploadResponse(payload);
+  (void)client::DecodeImageStateResponse(payload);
+  (void)client::DecodeSlotInfoResponse(payload);
+  (void)client::DecodeTaskStatResponse(payload);
   return 0;
 }

@@ -50,6 +50,22 @@ struct SlotInfo {
   std::optional<uint32_t> max_image_size;  // of the image
 };
 
+// One task of the OS group's task statistics (smp-protocol.md, OS group command 2). Zephyr
+// names each task by its thread name, or (without thread names, as Zephyr 4.1's smp_svr) by
+// its priority, so names may repeat: the list keeps every entry in the device's order.
+struct TaskStat {
+  std::string name;
+  std::optional<int64_t> prio;  // signed in Zephyr 4.1 (negative: cooperative threads)
+  std::optional<uint64_t> tid;
+  std::optional<uint64_t> state;
+  std::optional<uint64_t> stkuse;  // words
+  std::optional<uint64_t> stksiz;  // words
+  std::optional<uint64_t> cswcnt;
+  std::optional<uint64_t> runtime;
+  std::optional<uint64_t> last_checkin;
+  std::optional<uint64_t> next_checkin;
+};
+
 // Progress of an upload or upgrade, for progress bars and JSON-lines events.
 struct Progress {
   std::string phase;  // "probe", "upload", "mark", "reset", "wait", "check", "confirm", "done"
@@ -143,6 +159,10 @@ Result<std::string> DecodeInfoResponse(ConstByteSpan payload);
 Result<UploadAnswer> DecodeUploadResponse(ConstByteSpan payload);
 Result<std::vector<ImageSlotState>> DecodeImageStateResponse(ConstByteSpan payload);
 Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload);
+// {"tasks": {name: {"prio": int, "tid": uint, ...}, ...}}, repeated names kept (Zephyr 4.1).
+// Errors: kCorrupt (no "tasks" map), kTypeMismatch (a task that is not a map, a field of the
+// wrong type), malformed CBOR.
+Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload);
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
 // as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.
@@ -160,6 +180,7 @@ class Client {
   // implement the command) to the session; later calls return the cache.
   Result<std::optional<McumgrParams>> ProbeParams();
   Result<std::string> Info(std::string_view format = "a");
+  Result<std::vector<TaskStat>> TaskStats();
 
   Result<std::vector<ImageSlotState>> ImageState();
   Result<std::vector<ImageSlotState>> ImageTest(ConstByteSpan hash);
