@@ -860,6 +860,45 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
     });
   });
 
+  // stat list | stat show NAME
+  auto* stat = app.add_subcommand("stat", "the device's statistics (statistics group)");
+  stat->require_subcommand(1);
+  auto* stat_list = stat->add_subcommand("list", "the names of the statistics groups");
+  add_conn_opts(stat_list);
+  stat_list->callback([&global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().StatList();
+      if (!r.ok()) return DeviceFail(global, ctx, "stat list", r.error());
+      if (global.json) {
+        fmt::print("{}\n", json{{"stat_list", *r}}.dump());
+      } else {
+        for (const auto& name : *r) fmt::print("{}\n", name);
+      }
+      return int{kExitOk};
+    });
+  });
+  auto* stat_show = stat->add_subcommand("show", "the counters of one statistics group");
+  auto stat_name = std::make_shared<std::string>();
+  stat_show->add_option("name", *stat_name, "statistics group (see `stat list`)")->required();
+  add_conn_opts(stat_show);
+  stat_show->callback([stat_name, &global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().StatShow(*stat_name);
+      if (!r.ok()) return DeviceFail(global, ctx, "stat show " + *stat_name, r.error());
+      if (global.json) {
+        json fields = json::array();
+        for (const auto& [k, v] : r->fields) fields.push_back({{"name", k}, {"value", v}});
+        fmt::print("{}\n", json{{"name", r->name}, {"fields", fields}}.dump());
+      } else {
+        size_t width = 0;
+        for (const auto& f : r->fields) width = std::max(width, f.first.size());
+        fmt::print("{}\n", r->name);
+        for (const auto& [k, v] : r->fields) fmt::print("  {:<{}} {}\n", k, width, v);
+      }
+      return int{kExitOk};
+    });
+  });
+
   // datetime get|set
   auto* datetime = app.add_subcommand("datetime", "read or set the device's clock (os datetime)");
   datetime->require_subcommand(1);

@@ -595,6 +595,26 @@ TEST(CliOs, TaskStatDateTimeBootloaderInfoAndRaw) {
   r = Cli({"--conn", conn, "taskstat"});
   EXPECT_THAT(r.out, HasSubstr("mcumgr_smp"));
 
+  // Statistics: the device's groups, and one group's counters.
+  r = Cli({"--conn", conn, "--json", "stat", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["stat_list"], json::array({"smp", "flash", "img"}));
+  r = Cli({"--conn", conn, "--json", "stat", "show", "smp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["fields"][0]["name"], "requests");
+  r = Cli({"--conn", conn, "--json", "stat", "show", "nope"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "INVALID_STAT_NAME");
+  {
+    // Left out (CONFIG_MCUMGR_GRP_STAT=n): answered as Zephyr answers an absent group, rc 8.
+    DeviceProcess nostat(Smpkit(), {"--udp", "127.0.0.1:0", "--no-stat", "--quiet"});
+    ASSERT_NE(nostat.udp_port(), 0);
+    auto n = Cli({"--conn", "udp:127.0.0.1:" + std::to_string(nostat.udp_port()), "--json", "stat",
+                  "list"});
+    EXPECT_EQ(n.exit_code, 5) << n.out;
+    EXPECT_EQ(json::parse(n.out)["error"]["smp"]["rc"], 8) << n.out;
+  }
+
   // Before it is set, the device has no time (OS error 4, RTC_NOT_SET).
   r = Cli({"--conn", conn, "--json", "datetime", "get"});
   EXPECT_EQ(r.exit_code, 5);

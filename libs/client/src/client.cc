@@ -14,6 +14,7 @@ namespace smpkit::client {
 
 namespace {
 
+constexpr uint8_t kStatShow = 0, kStatList = 1;
 constexpr uint8_t kOsEcho = 0, kOsTaskStat = 2, kOsReset = 5, kOsParams = 6, kOsInfo = 7;
 constexpr uint8_t kImgState = 0, kImgUpload = 1, kImgErase = 5, kImgSlotInfo = 6;
 constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
@@ -249,6 +250,56 @@ Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload) {
   return out;
 }
 
+Result<std::vector<std::string>> DecodeStatListResponse(ConstByteSpan payload) {
+  cbor::RawValue list;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("stat_list", &list, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "statistics list without \"stat_list\"");
+  std::vector<std::string> out;
+  Status walk = ForEachItem(list.encoded, "\"stat_list\"", [&](ConstByteSpan item) -> Status {
+    cbor::Reader r(item);
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item name, r.Next());
+    if (name.type != cbor::Type::kText || !cbor::IsValidUtf8(name.text())) {
+      return Error(Errc::kTypeMismatch, "a statistics group name is not a UTF-8 text string");
+    }
+    out.emplace_back(name.text());
+    return Status();
+  });
+  if (!walk.ok()) return walk.error();
+  return out;
+}
+
+Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload) {
+  std::string_view name;
+  cbor::RawValue fields;
+  bool has_fields = false;
+  SMPKIT_TRY(cbor::DecodeMap(
+      payload, {cbor::TextField("name", &name), cbor::RawField("fields", &fields, &has_fields)}));
+  if (!has_fields) return Error(Errc::kCorrupt, "statistics group without \"fields\"");
+  StatGroupData out;
+  out.name = std::string(name);
+  cbor::Reader r(fields.encoded);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
+  if (head.type != cbor::Type::kMap) {
+    return Error(Errc::kTypeMismatch, "statistics \"fields\" is not a map");
+  }
+  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
+    if (key.type == cbor::Type::kBreak && head.indefinite) break;
+    if (key.type != cbor::Type::kText || !cbor::IsValidUtf8(key.text())) {
+      return Error(Errc::kTypeMismatch, "a statistics field name is not a UTF-8 text string");
+    }
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item value, r.Next());
+    if (value.type != cbor::Type::kUint) {
+      return Error::Format(Errc::kTypeMismatch, "statistics field '%.*s' is not an unsigned int",
+                           static_cast<int>(std::min<size_t>(key.text().size(), 40)),
+                           key.text().data());
+    }
+    out.fields.emplace_back(std::string(key.text()), value.raw);
+  }
+  return out;
+}
+
 Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload) {
   cbor::RawValue images;
   bool found = false;
@@ -379,6 +430,18 @@ Result<std::vector<TaskStat>> Client::TaskStats() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupOs, kOsTaskStat, {0xa0})));
   return DecodeTaskStatResponse(reply.payload);
+}
+
+Result<std::vector<std::string>> Client::StatList() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupStat, kStatList, {0xa0})));
+  return DecodeStatListResponse(reply.payload);
+}
+
+Result<StatGroupData> Client::StatShow(std::string_view name) {
+  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); });
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
+                          Call(MakeRequest(kRead, smp::kGroupStat, kStatShow, std::move(payload))));
+  return DecodeStatShowResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::ImageState() {

@@ -739,3 +739,75 @@ TEST(UploadTest, AnotherUploadTakingOverIsNamed) {
 
 }  // namespace
 }  // namespace smpkit::client
+
+namespace smpkit::client {
+namespace {
+
+// Statistics through a device: the counters are the device's own, counted since its boot.
+TEST(StatTest, DeviceCountsItsUploadRequestsAndFlashWrites) {
+  device::DeviceConfig config = SmallDevice(1024);
+  config.stat_group = true;
+  Bench b(config);
+  DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  auto list = client.StatList();
+  ASSERT_TRUE(list.ok()) << list.error().message();
+  EXPECT_EQ(*list, (std::vector<std::string>{"smp", "flash", "img"}));
+  const auto image = TestImage("2.0.0", 20000, 9);
+  auto up = client.Upload(image, {});
+  ASSERT_TRUE(up.ok()) << up.error().message();
+  auto img = client.StatShow("img");
+  ASSERT_TRUE(img.ok()) << img.error().message();
+  ASSERT_EQ(img->fields.size(), 1u);
+  EXPECT_EQ(img->fields[0], (std::pair<std::string, uint64_t>{"upload_bytes", image.size()}));
+  auto smp_stats = client.StatShow("smp");
+  ASSERT_TRUE(smp_stats.ok());
+  std::map<std::string, uint64_t> f(smp_stats->fields.begin(), smp_stats->fields.end());
+  // The upload's chunks and its image-state read (is the image there already?).
+  EXPECT_EQ(f["img_requests"], up->chunks_sent + 1);
+  EXPECT_EQ(f["img_errors"], 0u);
+  EXPECT_EQ(f["stat_requests"], 3u);  // list, show img, this one
+  EXPECT_EQ(f["errors"], f["os_errors"] + f["img_errors"] + f["stat_errors"]);
+  EXPECT_GE(f["requests"], f["img_requests"] + f["stat_requests"]);
+  auto flash = client.StatShow("flash");
+  ASSERT_TRUE(flash.ok());
+  std::map<std::string, uint64_t> ff(flash->fields.begin(), flash->fields.end());
+  EXPECT_GE(ff["bytes_written"], image.size());
+  // An unknown group is an error that names the group's code.
+  auto none = client.StatShow("nope");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(std::string(none.error().message()).find("INVALID_STAT_NAME"), std::string::npos)
+      << none.error().message();
+  // A reset starts the counters afresh, as Zephyr's RAM statistics.
+  ASSERT_TRUE(b.dev.Boot().ok());
+  auto after = client.StatShow("img");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->fields[0].second, 0u);
+}
+
+TEST(StatTest, ShowDecodesTheDocumentedShapeAndRefusesOthers) {
+  // {"name": "smp_svr_stats", "fields": {"ticks": 7, "big": 4294967295}} (definite, hand-made)
+  const std::vector<uint8_t> ok = {
+      0xa2, 0x64, 'n', 'a', 'm', 'e', 0x6d, 's', 'm', 'p', '_', 's', 'v', 'r', '_', 's', 't', 'a',
+      't', 's', 0x66, 'f', 'i', 'e', 'l', 'd', 's', 0xa2, 0x65, 't', 'i', 'c', 'k', 's', 0x07,
+      0x63, 'b', 'i', 'g', 0x1a, 0xff, 0xff, 0xff, 0xff};
+  auto g = DecodeStatShowResponse(ok);
+  ASSERT_TRUE(g.ok()) << g.error().message();
+  EXPECT_EQ(g->name, "smp_svr_stats");
+  ASSERT_EQ(g->fields.size(), 2u);
+  EXPECT_EQ(g->fields[1].second, 4294967295u);
+  // A negative counter and a missing fields map are refused.
+  const std::vector<uint8_t> negative = {0xa1, 0x66, 'f', 'i', 'e', 'l', 'd', 's',
+                                         0xa1, 0x61, 'x', 0x20};
+  EXPECT_FALSE(DecodeStatShowResponse(negative).ok());
+  const std::vector<uint8_t> empty = {0xa0};
+  EXPECT_FALSE(DecodeStatShowResponse(empty).ok());
+  // A list whose entry is not text.
+  const std::vector<uint8_t> bad_list = {0xa1, 0x69, 's', 't', 'a', 't', '_', 'l',
+                                         'i', 's', 't', 0x81, 0x01};
+  EXPECT_FALSE(DecodeStatListResponse(bad_list).ok());
+}
+
+}  // namespace
+}  // namespace smpkit::client

@@ -35,6 +35,56 @@ class Device::OsHooksImpl : public mgmt::OsHooks {
   Device& d_;
 };
 
+// The device's statistics (group 2), counted since the last boot, as Zephyr's RAM counters:
+//   smp:   frames taken and answered with an error, in all and per management group;
+//   flash: flash reads, writes and page erases, and their bytes;
+//   img:   image bytes the uploads wrote (what the flash took while the image group ran).
+class Device::StatSourceImpl : public mgmt::StatSource {
+ public:
+  explicit StatSourceImpl(Device& d) : d_(d), base_(d.flash_.stats()) {}
+  size_t GroupCount() const override { return 3; }
+  std::string_view GroupName(size_t g) const override {
+    static constexpr std::string_view kNames[] = {"smp", "flash", "img"};
+    return g < 3 ? kNames[g] : std::string_view();
+  }
+  size_t FieldCount(size_t g) const override {
+    static constexpr size_t kCounts[] = {2 + 2 * kSmpGroups, 6, 1};
+    return g < 3 ? kCounts[g] : 0;
+  }
+  mgmt::StatField Field(size_t g, size_t i) const override {
+    auto u32 = [](uint64_t v) { return static_cast<uint32_t>(v); };  // Zephyr's counters wrap
+    if (g == 0) {
+      const smp::ServerStats& st = d_.server_->stats();
+      if (i == 0) return {"requests", st.requests};
+      if (i == 1) return {"errors", st.errors};
+      static constexpr std::string_view kPerGroup[kSmpGroups][2] = {
+          {"os_requests", "os_errors"}, {"img_requests", "img_errors"},
+          {"stat_requests", "stat_errors"}};
+      static constexpr uint16_t kIds[kSmpGroups] = {0, 1, 2};
+      const size_t k = (i - 2) / 2;
+      const bool err = (i - 2) % 2 == 1;
+      return {kPerGroup[k][err], err ? st.group_errors[kIds[k]] : st.group_requests[kIds[k]]};
+    }
+    const flash::Stats now = d_.flash_.stats();
+    if (g == 1) {
+      switch (i) {
+        case 0: return {"reads", u32(now.reads - base_.reads)};
+        case 1: return {"writes", u32(now.writes - base_.writes)};
+        case 2: return {"page_erases", u32(now.page_erases - base_.page_erases)};
+        case 3: return {"bytes_read", u32(now.bytes_read - base_.bytes_read)};
+        case 4: return {"bytes_written", u32(now.bytes_written - base_.bytes_written)};
+        default: return {"operations", u32(now.operations - base_.operations)};
+      }
+    }
+    return {"upload_bytes", u32(d_.img_->uploaded_bytes())};
+  }
+
+ private:
+  static constexpr size_t kSmpGroups = 3;
+  Device& d_;
+  flash::Stats base_;
+};
+
 Device::Device(flash::Flash& flash, const DeviceConfig& config, DeviceHooks* hooks)
     : flash_(flash), config_(config), hooks_(hooks ? hooks : &default_hooks_) {
   auto layout = flash::MakeLayout(flash_, {config_.bootloader_size, config_.slot_size, 1, 0, 0});
@@ -83,6 +133,8 @@ Result<mcuboot::BootReport> Device::Boot() {
   // A reset loses all RAM state: tear the server down and run the bootloader afresh.
   server_.reset();
   registry_.reset();
+  stat_.reset();
+  stat_source_.reset();
   img_.reset();
   os_.reset();
   boot_.reset();
@@ -96,6 +148,11 @@ Result<mcuboot::BootReport> Device::Boot() {
   registry_.emplace();
   if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));
   SMPKIT_TRY(registry_->Register(*img_));
+  if (config_.stat_group) {
+    stat_source_ = std::make_unique<StatSourceImpl>(*this);
+    stat_.emplace(config_.stat, *stat_source_);
+    SMPKIT_TRY(registry_->Register(*stat_));
+  }
   server_.emplace(*registry_, config_.server);
   running_ = true;
   return last_boot_;

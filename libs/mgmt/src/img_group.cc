@@ -156,6 +156,7 @@ Status ImgGroup::WriteData(ConstByteSpan data) {
   SMPKIT_TRY(EraseAhead(session_.off + static_cast<uint32_t>(data.size()) + 16));
   const uint32_t align = std::max<uint32_t>(1, part.write_align());
   if (align > session_.tail.size()) return Error(Errc::kNotSupported, "flash write unit > 16");
+  uploaded_bytes_ += data.size();
   // Offset in flash of the first byte not yet written.
   uint32_t flash_off = session_.off - session_.tail_len;
   while (!data.empty()) {

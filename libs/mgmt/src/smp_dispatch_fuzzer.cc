@@ -1,10 +1,12 @@
-// Fuzzes a whole transport packet through the SMP dispatcher and the OS group: header
+// Fuzzes a whole transport packet through the SMP dispatcher, the OS group and the
+// statistics group: header
 // decoding, multi-frame walking, version/op checks, CBOR decoding and response encoding.
 // Every response must be a well-formed frame whose length field matches.
 #include <cstdint>
 #include <cstdlib>
 
 #include "smpkit/mgmt/os_group.h"
+#include "smpkit/mgmt/stat_group.h"
 
 namespace {
 
@@ -26,6 +28,16 @@ class Hooks : public smpkit::mgmt::OsHooks {
   bool RtcSet(const smpkit::mgmt::DateTime&) override { return true; }
 };
 
+class Stats : public smpkit::mgmt::StatSource {
+ public:
+  size_t GroupCount() const override { return 2; }
+  std::string_view GroupName(size_t g) const override { return g == 0 ? "smp" : "flash"; }
+  size_t FieldCount(size_t g) const override { return g == 0 ? 2 : 40; }  // 40: may overflow
+  smpkit::mgmt::StatField Field(size_t g, size_t i) const override {
+    return {g == 0 ? "requests" : "a_long_counter_name", static_cast<uint32_t>(i * 1000003)};
+  }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -43,9 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.reset_boot_mode = true;
     return smpkit::mgmt::OsGroup(c, config, hooks);
   }();
+  static Stats stats;
+  static smpkit::mgmt::StatGroup stat(smpkit::mgmt::StatGroupConfig{}, stats);
   static smpkit::smp::Registry registry = [] {
     smpkit::smp::Registry r;
     (void)r.Register(os);
+    (void)r.Register(stat);
     return r;
   }();
   smpkit::smp::Server server(registry, config);

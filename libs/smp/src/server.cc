@@ -53,6 +53,11 @@ size_t Server::EncodeError(const Header& rsp_header, int32_t rc, const char* rea
   return kHeaderSize + w.size();
 }
 
+void Server::CountError(uint16_t group) {
+  ++stats_.errors;
+  if (group < ServerStats::kTrackedGroups) ++stats_.group_errors[group];
+}
+
 size_t Server::ProcessFrame(ConstByteSpan in, ByteSpan out, ResponseSink& sink, bool* stop) {
   const Header req = *DecodeHeader(in);  // caller guarantees 8 bytes
   Header rsp;
@@ -65,7 +70,10 @@ size_t Server::ProcessFrame(ConstByteSpan in, ByteSpan out, ResponseSink& sink, 
     *stop = true;
     return 0;
   }
+  ++stats_.requests;
+  if (req.group < ServerStats::kTrackedGroups) ++stats_.group_requests[req.group];
   auto fail = [&](MgmtErr rc, const char* reason) {
+    CountError(req.group);
     *stop = true;
     const size_t n = EncodeError(rsp, static_cast<int32_t>(rc), reason, out);
     sink.SendResponse(out.first(n));
@@ -95,6 +103,7 @@ size_t Server::ProcessFrame(ConstByteSpan in, ByteSpan out, ResponseSink& sink, 
     case Outcome::Kind::kRc:
       return fail(static_cast<MgmtErr>(outcome.rc()), outcome.reason());
     case Outcome::Kind::kGroupError: {
+      CountError(req.group);
       if (req.version == kVersion1) {
         // Legacy client: discard the body, answer a translated rc (§1.3, §3.5). Zephyr's
         // smp_handle_single_req returns that rc as an error, so the rest of the packet is

@@ -66,6 +66,12 @@ struct TaskStat {
   std::optional<uint64_t> next_checkin;
 };
 
+// One statistics group's counters (group 2, show), in the device's order.
+struct StatGroupData {
+  std::string name;
+  std::vector<std::pair<std::string, uint64_t>> fields;
+};
+
 // Progress of an upload or upgrade, for progress bars and JSON-lines events.
 struct Progress {
   std::string phase;  // "probe", "upload", "mark", "reset", "wait", "check", "confirm", "done"
@@ -163,6 +169,10 @@ Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload);
 // Errors: kCorrupt (no "tasks" map), kTypeMismatch (a task that is not a map, a field of the
 // wrong type), malformed CBOR.
 Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload);
+// {"stat_list": [tstr, ...]} (a leading "rc": 0, as Zephyr 3.4 sends, is accepted).
+Result<std::vector<std::string>> DecodeStatListResponse(ConstByteSpan payload);
+// {"name": tstr, "fields": {tstr: uint, ...}}. Errors: kCorrupt (no "fields" map), kTypeMismatch.
+Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload);
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
 // as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.
@@ -181,6 +191,10 @@ class Client {
   Result<std::optional<McumgrParams>> ProbeParams();
   Result<std::string> Info(std::string_view format = "a");
   Result<std::vector<TaskStat>> TaskStats();
+  // Statistics group: the groups' names, and one group's counters. A name the device does
+  // not know is an error naming it (STAT INVALID_STAT_NAME, v1 rc 5).
+  Result<std::vector<std::string>> StatList();
+  Result<StatGroupData> StatShow(std::string_view name);
 
   Result<std::vector<ImageSlotState>> ImageState();
   Result<std::vector<ImageSlotState>> ImageTest(ConstByteSpan hash);

@@ -16,6 +16,7 @@
 #include "smpkit/mcuboot/boot.h"
 #include "smpkit/mgmt/img_group.h"
 #include "smpkit/mgmt/os_group.h"
+#include "smpkit/mgmt/stat_group.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::device {
@@ -34,6 +35,9 @@ struct DeviceConfig {
   // Register the OS group (an application may register the image group only, as the seed's
   // nRF Desktop smp module does; requests to an absent group are answered rc 8, as Zephyr does).
   bool os_group = true;
+  // Register the statistics group (CONFIG_MCUMGR_GRP_STAT): the device's own counters.
+  bool stat_group = false;
+  mgmt::StatGroupConfig stat;
 
   // Total flash needed for this layout.
   uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
@@ -86,6 +90,7 @@ class Device : public smp::ResponseSink {
 
  private:
   class OsHooksImpl;
+  class StatSourceImpl;
   void SendResponse(ConstByteSpan) override {}
 
   flash::Flash& flash_;
@@ -98,6 +103,8 @@ class Device : public smp::ResponseSink {
   std::unique_ptr<OsHooksImpl> os_hooks_;
   std::optional<mgmt::OsGroup> os_;
   std::optional<mgmt::ImgGroup> img_;
+  std::unique_ptr<StatSourceImpl> stat_source_;
+  std::optional<mgmt::StatGroup> stat_;
   std::optional<smp::Registry> registry_;
   std::optional<smp::Server> server_;
   std::vector<uint8_t> scratch_;

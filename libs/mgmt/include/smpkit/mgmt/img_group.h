@@ -61,6 +61,8 @@ class ImgGroup : public smp::Group {
 
   bool upload_in_progress() const { return session_.active; }
   uint32_t upload_offset() const { return session_.off; }
+  // Image bytes uploads have taken since this group was created (statistics).
+  uint64_t uploaded_bytes() const { return uploaded_bytes_; }
   // Forgets the session (reboot, erase).
   void ResetSession() { session_ = Session{}; }
 
@@ -95,6 +97,7 @@ class ImgGroup : public smp::Group {
   mcuboot::Bootloader& boot_;
   std::array<flash::SlotPair, flash::kMaxImages> slots_{};
   uint32_t image_count_ = 0;
+  uint64_t uploaded_bytes_ = 0;
   ImgGroupConfig config_;
   ImgHooks& hooks_;
   Session session_;

@@ -122,6 +122,17 @@ class ResponseSink {
   virtual void SendResponse(ConstByteSpan frame) = 0;
 };
 
+// What the server has seen since it started (a reset starts it afresh, as Zephyr's RAM
+// statistics): frames taken, and those answered with an error (an rc, or a group's err), in
+// total and per group id below kTrackedGroups.
+struct ServerStats {
+  static constexpr size_t kTrackedGroups = 64;
+  uint32_t requests = 0;
+  uint32_t errors = 0;
+  std::array<uint32_t, kTrackedGroups> group_requests{};
+  std::array<uint32_t, kTrackedGroups> group_errors{};
+};
+
 class Server {
  public:
   Server(Registry& registry, const ServerConfig& config) : registry_(registry), config_(config) {}
@@ -134,14 +145,18 @@ class Server {
   const ServerConfig& config() const { return config_; }
   ServerConfig& mutable_config() { return config_; }
   Registry& registry() { return registry_; }
+  const ServerStats& stats() const { return stats_; }
 
  private:
   // Handles one frame at the start of `in`; returns bytes consumed, or 0 to stop.
   size_t ProcessFrame(ConstByteSpan in, ByteSpan out, ResponseSink& sink, bool* stop);
   size_t EncodeError(const Header& rsp_header, int32_t rc, const char* reason, ByteSpan out);
 
+  void CountError(uint16_t group);
+
   Registry& registry_;
   ServerConfig config_;
+  ServerStats stats_;
 };
 
 }  // namespace smpkit::smp
