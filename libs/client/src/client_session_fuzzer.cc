@@ -93,5 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)client::DecodeImageStateResponse(payload);
   (void)client::DecodeSlotInfoResponse(payload);
   (void)client::DecodeTaskStatResponse(payload);
+  (void)client::DecodeStatListResponse(payload);
+  (void)client::DecodeStatShowResponse(payload);
   return 0;
 }
