@@ -899,6 +899,86 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
     });
   });
 
+  // enum [count | list | single INDEX | details [ID...]]
+  auto* en = app.add_subcommand(
+      "enum", "the management groups the device has (enumeration group); without a "
+              "subcommand: each group with its name and handler count");
+  auto* en_count = en->add_subcommand("count", "how many groups");
+  auto* en_list = en->add_subcommand("list", "the group ids");
+  auto* en_single = en->add_subcommand("single", "the group at INDEX (0-based)");
+  auto en_index = std::make_shared<uint32_t>(0);
+  en_single->add_option("index", *en_index, "index")->required();
+  auto* en_details = en->add_subcommand("details", "name and handler count of each group");
+  auto en_ids = std::make_shared<std::vector<uint16_t>>();
+  en_details->add_option("ids", *en_ids, "only these group ids");
+  for (auto* c : {en, en_count, en_list, en_single, en_details}) add_conn_opts(c);
+  auto print_details = [&global](const std::vector<client::EnumGroupInfo>& groups) {
+    if (global.json) {
+      json arr = json::array();
+      for (const auto& g : groups) {
+        json o = {{"group", g.group}};
+        if (g.name) o["name"] = *g.name;
+        if (g.handlers) o["handlers"] = *g.handlers;
+        arr.push_back(std::move(o));
+      }
+      fmt::print("{}\n", json{{"groups", arr}}.dump());
+      return;
+    }
+    for (const auto& g : groups) {
+      fmt::print("{:>5}  {:<12} {}\n", g.group, g.name.value_or(std::string(smp::GroupName(g.group))),
+                 g.handlers ? fmt::format("{} handlers", *g.handlers) : std::string());
+    }
+  };
+  en->callback([en, en_ids, print_details, &global, copt, exit_code] {
+    if (!en->get_subcommands().empty()) return;
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().EnumDetails();
+      if (!r.ok()) return DeviceFail(global, ctx, "enum", r.error());
+      print_details(*r);
+      return int{kExitOk};
+    });
+  });
+  en_count->callback([&global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().EnumCount();
+      if (!r.ok()) return DeviceFail(global, ctx, "enum count", r.error());
+      global.json ? fmt::print("{}\n", json{{"count", *r}}.dump()) : fmt::print("{}\n", *r);
+      return int{kExitOk};
+    });
+  });
+  en_list->callback([&global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().EnumList();
+      if (!r.ok()) return DeviceFail(global, ctx, "enum list", r.error());
+      if (global.json) {
+        fmt::print("{}\n", json{{"groups", *r}}.dump());
+      } else {
+        for (uint16_t g : *r) fmt::print("{:>5}  {}\n", g, smp::GroupName(g));
+      }
+      return int{kExitOk};
+    });
+  });
+  en_single->callback([en_index, &global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().EnumSingle(*en_index);
+      if (!r.ok()) return DeviceFail(global, ctx, "enum single", r.error());
+      if (global.json) {
+        fmt::print("{}\n", json{{"group", r->group}, {"end", r->end}}.dump());
+      } else {
+        fmt::print("{}{}\n", r->group, r->end ? " (the last)" : "");
+      }
+      return int{kExitOk};
+    });
+  });
+  en_details->callback([en_ids, print_details, &global, copt, exit_code] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().EnumDetails(*en_ids);
+      if (!r.ok()) return DeviceFail(global, ctx, "enum details", r.error());
+      print_details(*r);
+      return int{kExitOk};
+    });
+  });
+
   // datetime get|set
   auto* datetime = app.add_subcommand("datetime", "read or set the device's clock (os datetime)");
   datetime->require_subcommand(1);

@@ -58,6 +58,7 @@ struct DeviceOptions {
   bool exit_after_boot = false;
   bool image_check = false;  // CONFIG_IMG_ENABLE_IMAGE_CHECK (n by default, as in Zephyr)
   bool stat = true;          // CONFIG_MCUMGR_GRP_STAT (smp_svr has it)
+  bool enumeration = true;   // CONFIG_MCUMGR_GRP_ENUM
 };
 
 // Exit status of a process stopped by --fault-after-writes (a simulated power cut).
@@ -473,6 +474,7 @@ int RunDevice(const DeviceOptions& opt) {
   config.server.buf_count = opt.buf_count;
   config.img.image_check = opt.image_check;
   config.stat_group = opt.stat;
+  config.enum_group = opt.enumeration;
   if (opt.boot_mode == "overwrite-only") {
     config.boot.mode = mcuboot::BootMode::kOverwriteOnly;
   } else if (opt.boot_mode != "swap-move") {
@@ -621,6 +623,8 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   cmd->add_flag("--fault-tear", opt->fault_tear,
                 "with --fault-after-writes: the cut tears the next operation (half a write, "
                 "a garbage page) instead of coming before it");
+  cmd->add_flag("!--no-enum", opt->enumeration,
+                "leave out the enumeration group (CONFIG_MCUMGR_GRP_ENUM=n): its requests get rc 8");
   cmd->add_flag("!--no-stat", opt->stat,
                 "leave out the statistics group (CONFIG_MCUMGR_GRP_STAT=n): its requests get rc 8");
   cmd->add_flag("--image-check,!--no-image-check", opt->image_check,

@@ -605,6 +605,13 @@ TEST(CliOs, TaskStatDateTimeBootloaderInfoAndRaw) {
   r = Cli({"--conn", conn, "--json", "stat", "show", "nope"});
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "INVALID_STAT_NAME");
+  // Enumeration: the groups this device has.
+  r = Cli({"--conn", conn, "--json", "enum"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["groups"].size(), 4u) << r.out;
+  r = Cli({"--conn", conn, "--json", "enum", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 1, 0, 2}));
   {
     // Left out (CONFIG_MCUMGR_GRP_STAT=n): answered as Zephyr answers an absent group, rc 8.
     DeviceProcess nostat(Smpkit(), {"--udp", "127.0.0.1:0", "--no-stat", "--quiet"});

@@ -300,6 +300,76 @@ Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload) {
   return out;
 }
 
+Result<uint32_t> DecodeEnumCountResponse(ConstByteSpan payload) {
+  uint64_t count = 0;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("count", &count, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "group count without \"count\"");
+  return static_cast<uint32_t>(count);
+}
+
+namespace {
+Result<uint16_t> GroupId(uint64_t v) {
+  if (v > 0xffff) return Error::Format(Errc::kCorrupt, "group id %llu above 65535",
+                                       static_cast<unsigned long long>(v));
+  return static_cast<uint16_t>(v);
+}
+}  // namespace
+
+Result<std::vector<uint16_t>> DecodeEnumListResponse(ConstByteSpan payload) {
+  cbor::RawValue groups;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("groups", &groups, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "group list without \"groups\"");
+  std::vector<uint16_t> out;
+  Status walk = ForEachItem(groups.encoded, "\"groups\"", [&](ConstByteSpan item) -> Status {
+    cbor::Reader r(item);
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item id, r.Next());
+    if (id.type != cbor::Type::kUint) return Error(Errc::kTypeMismatch, "a group id is not a uint");
+    SMPKIT_ASSIGN_OR_RETURN(uint16_t g, GroupId(id.raw));
+    out.push_back(g);
+    return Status();
+  });
+  if (!walk.ok()) return walk.error();
+  return out;
+}
+
+Result<EnumSingleAnswer> DecodeEnumSingleResponse(ConstByteSpan payload) {
+  uint64_t group = 0;
+  bool found = false;
+  EnumSingleAnswer a;
+  SMPKIT_TRY(cbor::DecodeMap(
+      payload, {cbor::UintField("group", &group, &found), cbor::BoolField("end", &a.end)}));
+  if (!found) return Error(Errc::kCorrupt, "group answer without \"group\"");
+  SMPKIT_ASSIGN_OR_RETURN(a.group, GroupId(group));
+  return a;
+}
+
+Result<std::vector<EnumGroupInfo>> DecodeEnumDetailsResponse(ConstByteSpan payload) {
+  cbor::RawValue groups;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("groups", &groups, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "group details without \"groups\"");
+  std::vector<EnumGroupInfo> out;
+  Status walk = ForEachItem(groups.encoded, "\"groups\"", [&](ConstByteSpan entry) -> Status {
+    uint64_t group = 0, handlers = 0;
+    std::string_view name;
+    bool has_group = false, has_name = false, has_handlers = false;
+    SMPKIT_TRY(cbor::DecodeMap(entry, {cbor::UintField("group", &group, &has_group),
+                                       cbor::TextField("name", &name, &has_name),
+                                       cbor::UintField("handlers", &handlers, &has_handlers)}));
+    if (!has_group) return Error(Errc::kCorrupt, "group details entry without \"group\"");
+    EnumGroupInfo info;
+    SMPKIT_ASSIGN_OR_RETURN(info.group, GroupId(group));
+    if (has_name) info.name = std::string(name);
+    if (has_handlers) info.handlers = static_cast<uint32_t>(handlers);
+    out.push_back(std::move(info));
+    return Status();
+  });
+  if (!walk.ok()) return walk.error();
+  return out;
+}
+
 Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload) {
   cbor::RawValue images;
   bool found = false;
@@ -442,6 +512,35 @@ Result<StatGroupData> Client::StatShow(std::string_view name) {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupStat, kStatShow, std::move(payload))));
   return DecodeStatShowResponse(reply.payload);
+}
+
+Result<uint32_t> Client::EnumCount() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupEnum, 0, {0xa0})));
+  return DecodeEnumCountResponse(reply.payload);
+}
+
+Result<std::vector<uint16_t>> Client::EnumList() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupEnum, 1, {0xa0})));
+  return DecodeEnumListResponse(reply.payload);
+}
+
+Result<EnumSingleAnswer> Client::EnumSingle(uint32_t index) {
+  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("index").Uint(index); });
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
+                          Call(MakeRequest(kRead, smp::kGroupEnum, 2, std::move(payload))));
+  return DecodeEnumSingleResponse(reply.payload);
+}
+
+Result<std::vector<EnumGroupInfo>> Client::EnumDetails(std::span<const uint16_t> groups) {
+  auto payload = EncodeMap([&](cbor::Writer& w) {
+    if (groups.empty()) return;
+    w.Key("groups").BeginArray();
+    for (uint16_t g : groups) w.Uint(g);
+    w.End();
+  });
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
+                          Call(MakeRequest(kRead, smp::kGroupEnum, 3, std::move(payload))));
+  return DecodeEnumDetailsResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::ImageState() {

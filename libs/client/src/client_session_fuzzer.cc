@@ -95,5 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)client::DecodeTaskStatResponse(payload);
   (void)client::DecodeStatListResponse(payload);
   (void)client::DecodeStatShowResponse(payload);
+  (void)client::DecodeEnumCountResponse(payload);
+  (void)client::DecodeEnumListResponse(payload);
+  (void)client::DecodeEnumSingleResponse(payload);
+  (void)client::DecodeEnumDetailsResponse(payload);
   return 0;
 }

@@ -811,3 +811,45 @@ TEST(StatTest, ShowDecodesTheDocumentedShapeAndRefusesOthers) {
 
 }  // namespace
 }  // namespace smpkit::client
+
+namespace smpkit::client {
+namespace {
+
+// Enumeration through a device: exactly the groups it has, in Zephyr's registration order.
+TEST(EnumTest, DeviceListsTheGroupsItHas) {
+  device::DeviceConfig config = SmallDevice(1024);
+  config.stat_group = true;
+  config.enum_group = true;
+  Bench b(config);
+  DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  auto count = client.EnumCount();
+  ASSERT_TRUE(count.ok()) << count.error().message();
+  EXPECT_EQ(*count, 4u);
+  auto list = client.EnumList();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (std::vector<uint16_t>{10, 1, 0, 2}));
+  auto last = client.EnumSingle(3);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->group, 2u);
+  EXPECT_TRUE(last->end);
+  EXPECT_FALSE(client.EnumSingle(4).ok());
+  const uint16_t wanted[] = {1};
+  auto details = client.EnumDetails(wanted);
+  ASSERT_TRUE(details.ok());
+  ASSERT_EQ(details->size(), 1u);
+  EXPECT_EQ((*details)[0].name, std::optional<std::string>("img mgmt"));
+  // Without the OS group (the seed's nRF Desktop): not listed.
+  config.os_group = false;
+  Bench b2(config);
+  DevicePacketLink dlink2(b2.dev, b2.ex);
+  Session session2(dlink2, b2.ex);
+  Client client2(session2);
+  auto list2 = client2.EnumList();
+  ASSERT_TRUE(list2.ok());
+  EXPECT_EQ(*list2, (std::vector<uint16_t>{10, 1, 2}));
+}
+
+}  // namespace
+}  // namespace smpkit::client

@@ -133,6 +133,7 @@ Result<mcuboot::BootReport> Device::Boot() {
   // A reset loses all RAM state: tear the server down and run the bootloader afresh.
   server_.reset();
   registry_.reset();
+  enum_.reset();
   stat_.reset();
   stat_source_.reset();
   img_.reset();
@@ -146,8 +147,15 @@ Result<mcuboot::BootReport> Device::Boot() {
   img_.emplace(*boot_, std::span<const flash::SlotPair>(layout_.images.data(), 1), config_.img,
                *hooks_);
   registry_.emplace();
-  if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));
+  // In Zephyr's order: groups register at start-up from MCUMGR_HANDLER_DEFINE's iterable
+  // section, which the linker sorts by handler name (enum_mgmt, img_mgmt, os_mgmt,
+  // stat_mgmt); the enumeration group lists them in that order.
+  if (config_.enum_group) {
+    enum_.emplace(config_.enumeration, *registry_);
+    SMPKIT_TRY(registry_->Register(*enum_));
+  }
   SMPKIT_TRY(registry_->Register(*img_));
+  if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));
   if (config_.stat_group) {
     stat_source_ = std::make_unique<StatSourceImpl>(*this);
     stat_.emplace(config_.stat, *stat_source_);

@@ -1,10 +1,11 @@
-// Fuzzes a whole transport packet through the SMP dispatcher, the OS group and the
-// statistics group: header
+// Fuzzes a whole transport packet through the SMP dispatcher, the OS group, the
+// statistics group and the enumeration group: header
 // decoding, multi-frame walking, version/op checks, CBOR decoding and response encoding.
 // Every response must be a well-formed frame whose length field matches.
 #include <cstdint>
 #include <cstdlib>
 
+#include "smpkit/mgmt/enum_group.h"
 #include "smpkit/mgmt/os_group.h"
 #include "smpkit/mgmt/stat_group.h"
 
@@ -57,12 +58,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   static Stats stats;
   static smpkit::mgmt::StatGroup stat(smpkit::mgmt::StatGroupConfig{}, stats);
-  static smpkit::smp::Registry registry = [] {
-    smpkit::smp::Registry r;
-    (void)r.Register(os);
-    (void)r.Register(stat);
-    return r;
+  static smpkit::smp::Registry registry;
+  static smpkit::mgmt::EnumGroup enumeration(smpkit::mgmt::EnumGroupConfig{}, registry);
+  static bool registered = [] {
+    (void)registry.Register(enumeration);
+    (void)registry.Register(os);
+    (void)registry.Register(stat);
+    return true;
   }();
+  (void)registered;
   smpkit::smp::Server server(registry, config);
   uint8_t scratch[512];
   CheckingSink sink;

@@ -71,6 +71,9 @@ constexpr std::array<std::string_view, 35> kImg = {
 constexpr std::array<std::string_view, 6> kStat = {
     "OK", "UNKNOWN", "INVALID_GROUP", "INVALID_STAT_NAME", "INVALID_STAT_SIZE", "WALK_ABORTED"};
 
+constexpr std::array<std::string_view, 5> kEnum = {
+    "OK", "UNKNOWN", "TOO_MANY_GROUP_ENTRIES", "INSUFFICIENT_HEAP_FOR_ENTRIES", "INDEX_TOO_LARGE"};
+
 // Zephyr img_mgmt_translate_error_code (smp-protocol.md §3.2, v1 column).
 constexpr std::array<int8_t, 35> kImgV1 = {0, 1, 1, 5, 5, 1, 1, 1, 1, 6, 1, 1, 1, 1, 3, 2, 1, 1,
                                            1, 3, 3, 3, 3, 1, 3, 3, 1, 6, 6, 1, 1, 1, 1, 1, 1};
@@ -92,6 +95,7 @@ std::string_view GroupErrName(uint16_t group, uint16_t rc) {
   if (group == kGroupOs && rc < kOs.size()) return kOs[rc];
   if (group == kGroupImage && rc < kImg.size()) return kImg[rc];
   if (group == kGroupStat && rc < kStat.size()) return kStat[rc];
+  if (group == kGroupEnum && rc < kEnum.size()) return kEnum[rc];
   return "";
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,17 @@ struct TaskStat {
 struct StatGroupData {
   std::string name;
   std::vector<std::pair<std::string, uint64_t>> fields;
+};
+
+// Enumeration group (10): one group the device has, with details when asked for.
+struct EnumGroupInfo {
+  uint16_t group = 0;
+  std::optional<std::string> name;
+  std::optional<uint32_t> handlers;
+};
+struct EnumSingleAnswer {
+  uint16_t group = 0;
+  bool end = false;  // the last group
 };
 
 // Progress of an upload or upgrade, for progress bars and JSON-lines events.
@@ -173,6 +185,11 @@ Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload);
 Result<std::vector<std::string>> DecodeStatListResponse(ConstByteSpan payload);
 // {"name": tstr, "fields": {tstr: uint, ...}}. Errors: kCorrupt (no "fields" map), kTypeMismatch.
 Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload);
+Result<uint32_t> DecodeEnumCountResponse(ConstByteSpan payload);    // {"count": uint}
+Result<std::vector<uint16_t>> DecodeEnumListResponse(ConstByteSpan payload);  // {"groups": [..]}
+Result<EnumSingleAnswer> DecodeEnumSingleResponse(ConstByteSpan payload);
+// {"groups": [{"group": uint, "name"?: tstr, "handlers"?: uint}, ...]}
+Result<std::vector<EnumGroupInfo>> DecodeEnumDetailsResponse(ConstByteSpan payload);
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
 // as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.
@@ -195,6 +212,11 @@ class Client {
   // not know is an error naming it (STAT INVALID_STAT_NAME, v1 rc 5).
   Result<std::vector<std::string>> StatList();
   Result<StatGroupData> StatShow(std::string_view name);
+  // Enumeration group: which groups the device has. Details of all groups, or of `groups`.
+  Result<uint32_t> EnumCount();
+  Result<std::vector<uint16_t>> EnumList();
+  Result<EnumSingleAnswer> EnumSingle(uint32_t index);
+  Result<std::vector<EnumGroupInfo>> EnumDetails(std::span<const uint16_t> groups = {});
 
   Result<std::vector<ImageSlotState>> ImageState();
   Result<std::vector<ImageSlotState>> ImageTest(ConstByteSpan hash);

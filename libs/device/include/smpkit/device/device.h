@@ -14,6 +14,7 @@
 #include "smpkit/flash/flash.h"
 #include "smpkit/flash/partition.h"
 #include "smpkit/mcuboot/boot.h"
+#include "smpkit/mgmt/enum_group.h"
 #include "smpkit/mgmt/img_group.h"
 #include "smpkit/mgmt/os_group.h"
 #include "smpkit/mgmt/stat_group.h"
@@ -38,6 +39,9 @@ struct DeviceConfig {
   // Register the statistics group (CONFIG_MCUMGR_GRP_STAT): the device's own counters.
   bool stat_group = false;
   mgmt::StatGroupConfig stat;
+  // Register the enumeration group (CONFIG_MCUMGR_GRP_ENUM): lists the groups above.
+  bool enum_group = false;
+  mgmt::EnumGroupConfig enumeration;
 
   // Total flash needed for this layout.
   uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
@@ -105,6 +109,7 @@ class Device : public smp::ResponseSink {
   std::optional<mgmt::ImgGroup> img_;
   std::unique_ptr<StatSourceImpl> stat_source_;
   std::optional<mgmt::StatGroup> stat_;
+  std::optional<mgmt::EnumGroup> enum_;
   std::optional<smp::Registry> registry_;
   std::optional<smp::Server> server_;
   std::vector<uint8_t> scratch_;

@@ -58,6 +58,8 @@ class ImgGroup : public smp::Group {
   bool Supports(uint8_t command, smp::Op op) const override;
   smp::Outcome Handle(const smp::Request& request, cbor::Writer& response) override;
   int32_t ToV1Rc(uint16_t rc) const override { return smp::ImgErrToV1(rc); }
+  std::string_view Name() const override { return "img mgmt"; }
+  size_t HandlerCount() const override { return 7; }
 
   bool upload_in_progress() const { return session_.active; }
   uint32_t upload_offset() const { return session_.off; }

@@ -102,6 +102,8 @@ class OsGroup : public smp::Group {
   bool Supports(uint8_t command, smp::Op op) const override;
   smp::Outcome Handle(const smp::Request& request, cbor::Writer& response) override;
   int32_t ToV1Rc(uint16_t rc) const override { return smp::OsErrToV1(rc); }
+  std::string_view Name() const override { return "os mgmt"; }
+  size_t HandlerCount() const override { return 9; }
 
   OsGroupConfig& config() { return config_; }
 

@@ -60,6 +60,8 @@ class StatGroup : public smp::Group {
   bool Supports(uint8_t command, smp::Op op) const override;
   smp::Outcome Handle(const smp::Request& request, cbor::Writer& response) override;
   int32_t ToV1Rc(uint16_t rc) const override { return StatErrToV1(rc); }
+  std::string_view Name() const override { return "stat mgmt"; }
+  size_t HandlerCount() const override { return 2; }
 
  private:
   smp::Outcome Show(const smp::Request& r, cbor::Writer& w);

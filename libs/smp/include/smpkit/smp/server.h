@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "smpkit/base/bytes.h"
 #include "smpkit/cbor/writer.h"
@@ -85,6 +86,10 @@ class Group {
     (void)group_rc;
     return 1;
   }
+  // For the enumeration group's details: Zephyr's mg_group_name and mg_handlers_count (the
+  // size of the group's handler table, its highest command id + 1).
+  virtual std::string_view Name() const { return {}; }
+  virtual size_t HandlerCount() const { return 0; }
 
  private:
   uint16_t id_;
@@ -102,6 +107,9 @@ class Registry {
   // Errors: kBadState if the id is already registered, kNoSpace if full.
   Status Register(Group& group);
   Group* Find(uint16_t id) const;
+  // In registration order.
+  size_t size() const { return count_; }
+  Group& at(size_t i) const { return *groups_[i]; }
 
  private:
   std::array<Group*, kMaxGroups> groups_{};

@@ -1,0 +1,114 @@
+#include "smpkit/mgmt/enum_group.h"
+
+#include <array>
+
+#include "smpkit/cbor/reader.h"
+
+namespace smpkit::mgmt {
+
+using smp::MgmtErr;
+using smp::Op;
+using smp::Outcome;
+
+int32_t EnumErrToV1(uint16_t rc) {
+  if (rc == static_cast<uint16_t>(EnumErr::kOk)) return 0;
+  if (rc == static_cast<uint16_t>(EnumErr::kTooManyGroupEntries)) {
+    return static_cast<int32_t>(MgmtErr::kInval);
+  }
+  return static_cast<int32_t>(MgmtErr::kUnknown);  // INDEX_TOO_LARGE included, as Zephyr
+}
+
+bool EnumGroup::Supports(uint8_t command, Op op) const {
+  if (op != Op::kRead) return false;
+  return command == kCount || command == kList || command == kSingle ||
+         (command == kDetails && config_.details);
+}
+
+Outcome EnumGroup::Handle(const smp::Request& r, cbor::Writer& w) {
+  switch (r.header.id) {
+    case kCount:
+      w.Key("count").Uint(registry_.size());
+      return Outcome::Success();
+    case kList:
+      w.Key("groups").BeginArray();
+      for (size_t i = 0; i < registry_.size(); ++i) w.Uint(registry_.at(i).id());
+      w.End();
+      return Outcome::Success();
+    case kSingle: return Single(r, w);
+    default: return Details(r, w);
+  }
+}
+
+// {"index": uint (optional, 0)} -> {"group": id [, "end": true]}; past the last group:
+// INDEX_TOO_LARGE. A wrong type, or an index above 65535: EINVAL.
+Outcome EnumGroup::Single(const smp::Request& r, cbor::Writer& w) {
+  uint64_t index = 0;
+  if (!cbor::DecodeMap(r.payload, {cbor::UintField("index", &index)}).ok() || index > 65535) {
+    return Outcome::Rc(MgmtErr::kInval);
+  }
+  if (index >= registry_.size()) {
+    return Outcome::GroupError(kGroupId, static_cast<uint16_t>(EnumErr::kIndexTooLarge));
+  }
+  w.Key("group").Uint(registry_.at(index).id());
+  if (index + 1 == registry_.size()) w.Key("end").Bool(true);
+  return Outcome::Success();
+}
+
+// {} or {"groups": [id, ...]} -> {"groups": [{"group": id, "name": tstr, "handlers": uint},
+// ...]}, in registration order, only the listed groups when a list is given (ids the server
+// does not have are left out). More ids than max_detail_entries: TOO_MANY_GROUP_ENTRIES; an
+// entry that is no uint, or "groups" that is no array: EINVAL.
+Outcome EnumGroup::Details(const smp::Request& r, cbor::Writer& w) {
+  cbor::RawValue groups;
+  bool given = false;
+  if (!cbor::DecodeMap(r.payload, {cbor::RawField("groups", &groups, &given)}).ok()) {
+    return Outcome::Rc(MgmtErr::kInval);
+  }
+  std::array<uint16_t, 64> allowed{};
+  size_t entries = 0;
+  if (given) {
+    // As Zephyr: count the entries first (TOO_MANY_GROUP_ENTRIES whatever they are), then
+    // decode them as ids.
+    cbor::Reader rd(groups.encoded);
+    auto head = rd.Next();
+    if (!head.ok() || head->type != cbor::Type::kArray) return Outcome::Rc(MgmtErr::kInval);
+    const size_t start = rd.position();
+    size_t count = 0;
+    for (uint64_t i = 0; head->indefinite || i < head->raw; ++i) {
+      cbor::Reader peek(groups.encoded.subspan(rd.position()));
+      auto item = peek.Next();
+      if (!item.ok()) return Outcome::Rc(MgmtErr::kInval);
+      if (item->type == cbor::Type::kBreak && head->indefinite) break;
+      if (!rd.SkipValue().ok()) return Outcome::Rc(MgmtErr::kInval);
+      ++count;
+    }
+    if (count > config_.max_detail_entries || count > allowed.size()) {
+      return Outcome::GroupError(kGroupId, static_cast<uint16_t>(EnumErr::kTooManyGroupEntries));
+    }
+    cbor::Reader ids(groups.encoded.subspan(start));
+    for (; entries < count; ++entries) {
+      auto item = ids.Next();
+      if (!item.ok() || item->type != cbor::Type::kUint || item->raw > 0xffffffffu) {
+        return Outcome::Rc(MgmtErr::kInval);
+      }
+      allowed[entries] = static_cast<uint16_t>(item->raw);  // Zephyr keeps 16 bits
+    }
+  }
+  w.Key("groups").BeginArray();
+  for (size_t i = 0; i < registry_.size(); ++i) {
+    const smp::Group& g = registry_.at(i);
+    if (entries > 0) {
+      bool listed = false;
+      for (size_t k = 0; k < entries && !listed; ++k) listed = allowed[k] == g.id();
+      if (!listed) continue;
+    }
+    w.BeginMap().Key("group").Uint(g.id());
+    if (config_.details_name) w.Key("name").Text(g.Name());
+    if (config_.details_handlers) w.Key("handlers").Uint(g.HandlerCount());
+    w.End();
+  }
+  w.End();
+  return Outcome::Success();
+}
+
+}  // namespace smpkit::mgmt
