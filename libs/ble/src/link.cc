@@ -246,6 +246,9 @@ void Link::RunEvent() {
   }
   const ConnParams& params = config_.params;
   ++stats_.events;
+  // An event that ran up to this anchor ends here; its remaining steps are stale.
+  if (ev_.open) EndEvent();
+  ++event_gen_;
   // Supervision: each side must have heard the other within the timeout.
   const sim::Duration timeout = params.Timeout();
   if (anchor - central_.last_rx >= timeout || anchor - peripheral_.last_rx >= timeout) {
@@ -275,6 +278,7 @@ void Link::RunEvent() {
     // (a device's answer, the central's next request) goes in it while either side's last
     // PDU said it had more data (MD).
     ev_ = Ongoing{};
+    ev_.open = true;
     ev_.rec.counter = n;
     ev_.rec.anchor = anchor;
     ev_.rec.peripheral_attended = true;
@@ -389,6 +393,7 @@ void Link::ExchangeReply(uint64_t gen) {
 }
 
 void Link::EndEvent() {
+  ev_.open = false;
   ev_.rec.end = ev_.end;
   auto alive = alive_;
   scheduler_.PostAt(ev_.end + config_.radio_guard_after, [this, alive] {
@@ -537,6 +542,7 @@ void Link::TearDown(uint8_t reason) {
   if (!connected_) return;
   connected_ = false;
   ++event_gen_;  // an event in progress stops
+  ev_.open = false;
   scheduler_.Cancel(prepare_task_);
   scheduler_.Cancel(event_task_);
   prepare_task_ = event_task_ = sim::kNoTask;

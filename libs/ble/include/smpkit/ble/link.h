@@ -311,12 +311,14 @@ class Link {
     sim::Time end{0};
     size_t c_sent = 0;
     size_t p_sent = 0;
+    bool open = false;      // started and not yet ended
     bool first = true;      // the first exchange goes whatever the limit
     bool c_more = false;    // MD of the central's last PDU
     bool c_refill = false;  // the central's last PDU freed an ACL buffer
   };
   Ongoing ev_;
-  uint64_t event_gen_ = 0;  // bumped when the link goes down: a running event stops
+  // Bumped at every event and when the link goes down: steps of an earlier event are stale.
+  uint64_t event_gen_ = 0;
   std::optional<PendingUpdate> update_;
   uint8_t next_signal_id_ = 1;
   std::map<uint8_t, std::function<void(bool)>> signal_waiters_;
