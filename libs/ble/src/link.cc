@@ -321,26 +321,8 @@ void Link::ExchangeStart(uint64_t gen) {
   missed_last_ = false;
   peripheral_.last_rx = c_end;
   ev_.c_more = false;
-  if (c) {
-    Pdu pdu = *c;
-    const bool control = c->control;
-    control ? central_.control.pop_front() : central_.buffers.pop_front();
-    if (!control) {
-      ++ev_.c_sent;
-      ++stats_.central_data_pdus;
-      ++ev_.rec.central_data_pdus;
-    }
-    listen_next_ = true;
-    // MD: the central has another PDU ready as this one leaves.
-    ev_.c_more = PeekTx(central_, t, ev_.c_sent) != nullptr;
-    ev_.c_refill = !control;
-    auto alive = alive_;
-    scheduler_.PostAt(c_end, [this, alive, pdu = std::move(pdu)]() mutable {
-      if (*alive) Deliver(Role::kPeripheral, std::move(pdu));
-    });
-  } else {
-    ev_.c_refill = false;
-  }
+  ev_.c_refill = false;
+  if (c) ev_.c_more = SendHead(Role::kCentral, t, c_end, &ev_.c_refill);
   auto alive = alive_;
   scheduler_.PostAt(c_end + kTifs, [this, alive, gen] {
     if (*alive) ExchangeReply(gen);
@@ -367,21 +349,9 @@ void Link::ExchangeReply(uint64_t gen) {
   central_.last_rx = pair_end;
   bool p_more = false;
   if (p) {
-    Pdu pdu = *p;
-    const bool control = p->control;
-    control ? peripheral_.control.pop_front() : peripheral_.buffers.pop_front();
-    if (!control) {
-      ++ev_.p_sent;
-      ++stats_.peripheral_data_pdus;
-      ++ev_.rec.peripheral_data_pdus;
-    }
-    listen_next_ = true;
-    p_more = PeekTx(peripheral_, p_start, ev_.p_sent) != nullptr;
-    if (!control) Refill(peripheral_, pair_end + peripheral_.cfg.host_refill_delay);
-    auto alive = alive_;
-    scheduler_.PostAt(pair_end, [this, alive, pdu = std::move(pdu)]() mutable {
-      if (*alive) Deliver(Role::kCentral, std::move(pdu));
-    });
+    bool data = false;
+    p_more = SendHead(Role::kPeripheral, p_start, pair_end, &data);
+    if (data) Refill(peripheral_, pair_end + peripheral_.cfg.host_refill_delay);
   }
   ev_.first = false;
   // The event goes on while either side's PDU said it had more (MD).
@@ -390,6 +360,29 @@ void Link::ExchangeReply(uint64_t gen) {
   scheduler_.PostAt(pair_end + kTifs, [this, alive, gen] {
     if (*alive) ExchangeStart(gen);
   });
+}
+
+bool Link::SendHead(Role from, sim::Time now, sim::Time arrives, bool* data) {
+  const bool central = from == Role::kCentral;
+  Side& s = side(from);
+  const bool control = !s.control.empty();  // PeekTx's order: control PDUs first
+  Pdu pdu = std::move(control ? s.control.front() : s.buffers.front());
+  control ? s.control.pop_front() : s.buffers.pop_front();
+  size_t& sent = central ? ev_.c_sent : ev_.p_sent;
+  if (!control) {
+    ++sent;
+    ++(central ? stats_.central_data_pdus : stats_.peripheral_data_pdus);
+    ++(central ? ev_.rec.central_data_pdus : ev_.rec.peripheral_data_pdus);
+  }
+  *data = !control;
+  listen_next_ = true;
+  auto alive = alive_;
+  const Role to = central ? Role::kPeripheral : Role::kCentral;
+  scheduler_.PostAt(arrives, [this, alive, to, pdu = std::move(pdu)]() mutable {
+    if (*alive) Deliver(to, std::move(pdu));
+  });
+  // MD: the side has another PDU ready as this one leaves.
+  return PeekTx(s, now, sent) != nullptr;
 }
 
 void Link::EndEvent() {

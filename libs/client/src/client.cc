@@ -78,6 +78,31 @@ Status ForEachItem(ConstByteSpan array, std::string_view what, Fn&& fn) {
   return {};
 }
 
+// Calls fn(key, value) for each pair of the CBOR map `map` in order, repeated keys included
+// (DecodeMap refuses those); `value` is the whole encoded value. Keys must be UTF-8 text.
+template <typename Fn>
+Status ForEachPair(ConstByteSpan map, std::string_view what, Fn&& fn) {
+  cbor::Reader r(map);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
+  if (head.type != cbor::Type::kMap) {
+    return Error::Format(Errc::kTypeMismatch, "%.*s is not a map", static_cast<int>(what.size()),
+                         what.data());
+  }
+  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
+    if (key.type == cbor::Type::kBreak && head.indefinite) break;
+    if (key.type != cbor::Type::kText || !cbor::IsValidUtf8(key.text())) {
+      return Error::Format(Errc::kTypeMismatch, "%.*s: a key is not a UTF-8 text string",
+                           static_cast<int>(what.size()), what.data());
+    }
+    const size_t start = r.position();
+    SMPKIT_TRY(r.SkipValue());
+    Status st = fn(key.text(), map.subspan(start, r.position() - start));
+    if (!st.ok()) return st;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view UpgradeModeName(UpgradeMode mode) {
@@ -196,28 +221,13 @@ Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload) {
   bool found = false;
   SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("tasks", &tasks, &found)}));
   if (!found) return Error(Errc::kCorrupt, "task statistics without \"tasks\"");
-  // Walked pair by pair (not through DecodeMap, which refuses a repeated key): Zephyr 4.1
-  // names threads by priority, so the same name comes several times.
-  cbor::Reader r(tasks.encoded);
-  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
-  if (head.type != cbor::Type::kMap) {
-    return Error(Errc::kTypeMismatch, "task statistics \"tasks\" is not a map");
-  }
+  // Walked pair by pair (DecodeMap refuses a repeated key): Zephyr 4.1 names threads by
+  // priority, so the same name comes several times.
   std::vector<TaskStat> out;
-  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
-    if (key.type == cbor::Type::kBreak && head.indefinite) break;
-    if (key.type != cbor::Type::kText) {
-      return Error(Errc::kTypeMismatch, "task statistics: a task name is not a text string");
-    }
-    if (!cbor::IsValidUtf8(key.text())) {
-      return Error(Errc::kCorrupt, "task statistics: a task name is not valid UTF-8");
-    }
+  Status walk = ForEachPair(tasks.encoded, "task statistics \"tasks\"",
+                            [&](std::string_view name, ConstByteSpan value) -> Status {
     TaskStat t;
-    t.name = std::string(key.text());
-    const size_t start = r.position();
-    SMPKIT_TRY(r.SkipValue());
-    const ConstByteSpan value = tasks.encoded.subspan(start, r.position() - start);
+    t.name = std::string(name);
     int64_t prio = 0;
     uint64_t tid = 0, state = 0, stkuse = 0, stksiz = 0, cswcnt = 0, runtime = 0, last = 0,
              next = 0;
@@ -246,7 +256,9 @@ Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload) {
     if (has[7]) t.last_checkin = last;
     if (has[8]) t.next_checkin = next;
     out.push_back(std::move(t));
-  }
+    return Status();
+  });
+  if (!walk.ok()) return walk.error();
   return out;
 }
 
@@ -278,25 +290,18 @@ Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload) {
   if (!has_fields) return Error(Errc::kCorrupt, "statistics group without \"fields\"");
   StatGroupData out;
   out.name = std::string(name);
-  cbor::Reader r(fields.encoded);
-  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
-  if (head.type != cbor::Type::kMap) {
-    return Error(Errc::kTypeMismatch, "statistics \"fields\" is not a map");
-  }
-  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
-    if (key.type == cbor::Type::kBreak && head.indefinite) break;
-    if (key.type != cbor::Type::kText || !cbor::IsValidUtf8(key.text())) {
-      return Error(Errc::kTypeMismatch, "a statistics field name is not a UTF-8 text string");
-    }
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item value, r.Next());
-    if (value.type != cbor::Type::kUint) {
+  Status walk = ForEachPair(fields.encoded, "statistics \"fields\"",
+                            [&](std::string_view key, ConstByteSpan value) -> Status {
+    cbor::Reader r(value);
+    SMPKIT_ASSIGN_OR_RETURN(cbor::Item v, r.Next());
+    if (v.type != cbor::Type::kUint) {
       return Error::Format(Errc::kTypeMismatch, "statistics field '%.*s' is not an unsigned int",
-                           static_cast<int>(std::min<size_t>(key.text().size(), 40)),
-                           key.text().data());
+                           static_cast<int>(std::min<size_t>(key.size(), 40)), key.data());
     }
-    out.fields.emplace_back(std::string(key.text()), value.raw);
-  }
+    out.fields.emplace_back(std::string(key), v.raw);
+    return Status();
+  });
+  if (!walk.ok()) return walk.error();
   return out;
 }
 

@@ -18,11 +18,7 @@ using testing::RecordingSink;
 using testing::ToHex;
 
 std::string Rsp(uint8_t op_ver, uint8_t id, const std::string& payload_hex) {
-  const auto payload = FromHex(payload_hex);
-  std::vector<uint8_t> f = {op_ver, 0, static_cast<uint8_t>(payload.size() >> 8),
-                            static_cast<uint8_t>(payload.size()), 0, 10, 1, id};
-  f.insert(f.end(), payload.begin(), payload.end());
-  return ToHex(f);
+  return testing::ResponseHex(op_ver, EnumGroup::kGroupId, 1, id, payload_hex);
 }
 
 class NoStats : public StatSource {
@@ -42,11 +38,7 @@ class EnumGroupTest : public ::testing::Test {
     config_.buf_size = 256;
   }
   std::string Call(const std::string& request_hex) {
-    smp::Server server(registry_, config_);
-    RecordingSink sink;
-    uint8_t scratch[256];
-    server.Process(FromHex(request_hex), scratch, sink);
-    return sink.JoinedHex();
+    return testing::ProcessHex(registry_, config_, request_hex);
   }
   smp::Registry registry_;
   NoStats stats_;
@@ -103,11 +95,8 @@ TEST_F(EnumGroupTest, WithoutDetailsTheCommandIsAbsent) {
   smp::Registry r;
   EnumGroup g(c, r);
   ASSERT_TRUE(r.Register(g).ok());
-  smp::Server server(r, config_);
-  RecordingSink sink;
-  uint8_t scratch[256];
-  server.Process(FromHex("08 00 00 01 00 0a 01 03 a0"), scratch, sink);
-  EXPECT_EQ(sink.JoinedHex(), Rsp(0x09, 3, "bf 62 7263 08 ff"));
+  EXPECT_EQ(testing::ProcessHex(r, config_, "08 00 00 01 00 0a 01 03 a0"),
+            Rsp(0x09, 3, "bf 62 7263 08 ff"));
 }
 
 }  // namespace

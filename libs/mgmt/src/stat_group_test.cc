@@ -19,11 +19,7 @@ using testing::ToHex;
 
 // A response frame: the 8-byte header (its length field from the hand-written CBOR payload).
 std::string Rsp(uint8_t op_ver, uint8_t seq, uint8_t id, const std::string& payload_hex) {
-  const auto payload = FromHex(payload_hex);
-  std::vector<uint8_t> f = {op_ver, 0, static_cast<uint8_t>(payload.size() >> 8),
-                            static_cast<uint8_t>(payload.size()), 0, 2, seq, id};
-  f.insert(f.end(), payload.begin(), payload.end());
-  return ToHex(f);
+  return testing::ResponseHex(op_ver, StatGroup::kGroupId, seq, id, payload_hex);
 }
 
 // The smp_svr sample's own group: one counter, "ticks".
@@ -45,11 +41,7 @@ class StatGroupTest : public ::testing::Test {
     config_.buf_size = 256;
   }
   std::string Call(const std::string& request_hex) {
-    smp::Server server(registry_, config_);
-    RecordingSink sink;
-    uint8_t scratch[256];
-    server.Process(FromHex(request_hex), scratch, sink);
-    return sink.JoinedHex();
+    return testing::ProcessHex(registry_, config_, request_hex);
   }
   SampleStats stats_;
   StatGroup group_;
@@ -108,11 +100,7 @@ TEST_F(StatGroupTest, Zephyr34PutsRcZeroFirst) {
   StatGroup legacy(c, stats_);
   smp::Registry r;
   ASSERT_TRUE(r.Register(legacy).ok());
-  smp::Server server(r, config_);
-  RecordingSink sink;
-  uint8_t scratch[256];
-  server.Process(FromHex("00 00 00 01 00 02 05 01 a0"), scratch, sink);
-  EXPECT_EQ(sink.JoinedHex(),
+  EXPECT_EQ(testing::ProcessHex(r, config_, "00 00 00 01 00 02 05 01 a0"),
             Rsp(0x01, 5, 1,
                 "bf 62 7263 00 69 737461745f6c697374 9f 6d 736d705f7376725f7374617473 65 "
                 "656d707479 ff ff"));

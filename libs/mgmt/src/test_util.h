@@ -43,4 +43,31 @@ class RecordingSink : public smp::ResponseSink {
   std::vector<std::vector<uint8_t>> frames;
 };
 
+// A response frame as hex: the 8-byte header (op/version byte, group, seq, id; the length
+// field from the payload) and the hand-written CBOR payload.
+inline std::string ResponseHex(uint8_t op_ver, uint16_t group, uint8_t seq, uint8_t id,
+                               std::string_view payload_hex) {
+  const auto payload = FromHex(payload_hex);
+  std::vector<uint8_t> f = {op_ver,
+                            0,
+                            static_cast<uint8_t>(payload.size() >> 8),
+                            static_cast<uint8_t>(payload.size()),
+                            static_cast<uint8_t>(group >> 8),
+                            static_cast<uint8_t>(group),
+                            seq,
+                            id};
+  f.insert(f.end(), payload.begin(), payload.end());
+  return ToHex(f);
+}
+
+// Processes one request (hex) through a fresh server over `registry`; the answers as hex.
+inline std::string ProcessHex(smp::Registry& registry, const smp::ServerConfig& config,
+                              std::string_view request_hex) {
+  smp::Server server(registry, config);
+  RecordingSink sink;
+  std::vector<uint8_t> scratch(config.buf_size);
+  server.Process(FromHex(request_hex), scratch, sink);
+  return sink.JoinedHex();
+}
+
 }  // namespace smpkit::testing

@@ -276,6 +276,9 @@ class Link {
   // An attended event, one exchange at a time: the central's PDU, then the peripheral's.
   void ExchangeStart(uint64_t gen);
   void ExchangeReply(uint64_t gen);
+  // Sends `from`'s head PDU (the one PeekTx gave) at `now`, delivered at `arrives`; sets
+  // `data` for a data PDU (it freed an ACL buffer). Returns its MD bit.
+  bool SendHead(Role from, sim::Time now, sim::Time arrives, bool* data);
   void EndEvent();
   void Deliver(Role to, Pdu pdu);
   void OnControl(Role to, const std::vector<uint8_t>& bytes);
