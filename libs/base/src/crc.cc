@@ -1,5 +1,9 @@
 #include "smpkit/base/crc.h"
 
+#include <zlib.h>
+
+#include <algorithm>
+
 namespace smpkit {
 
 namespace {
@@ -20,6 +24,17 @@ uint16_t Crc16Xmodem(ConstByteSpan data, uint16_t crc) {
     crc = static_cast<uint16_t>((crc << 8) ^ kTable.v[((crc >> 8) ^ b) & 0xFF]);
   }
   return crc;
+}
+
+uint32_t Crc32(ConstByteSpan data, uint32_t crc) {
+  // zlib takes lengths as uInt: feed it in pieces below 4 GiB.
+  uLong c = crc;
+  while (!data.empty()) {
+    const size_t n = std::min<size_t>(data.size(), 1u << 30);
+    c = crc32(c, data.data(), static_cast<uInt>(n));
+    data = data.subspan(n);
+  }
+  return static_cast<uint32_t>(c);
 }
 
 }  // namespace smpkit

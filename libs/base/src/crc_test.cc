@@ -10,6 +10,14 @@ namespace {
 
 TEST(Crc16Xmodem, CheckValue) { EXPECT_EQ(Crc16Xmodem(AsBytes("123456789")), 0x31C3); }
 
+TEST(Crc32, CheckValueSeedsAndPieces) {
+  const auto d = AsBytes("123456789");
+  EXPECT_EQ(Crc32(d), 0xCBF43926u);  // the CRC-32/IEEE check value
+  EXPECT_EQ(Crc32(d, 1), 0xDC8F2D65u);  // python3: zlib.crc32(b"123456789", 1)
+  EXPECT_EQ(Crc32(d.subspan(4), Crc32(d.first(4))), Crc32(d));
+  EXPECT_EQ(Crc32({}), 0u);
+}
+
 TEST(Crc16Xmodem, SpecSerialVector) {
   // smp-protocol.md §12.2 I
   const uint8_t pkt[] = {0x0a, 0x00, 0x00, 0x06, 0x00, 0x00, 0x01, 0x00,

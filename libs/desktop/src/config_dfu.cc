@@ -8,17 +8,6 @@ namespace {
 constexpr std::array<std::string_view, kDfuOptionCount> kOptionNames = {
     "start", "data", "sync", "reboot", "fwinfo", "module_variant", "devinfo"};
 
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr auto kCrcTable = MakeCrcTable();
-
 }  // namespace
 
 std::string_view DfuOptionName(DfuOption o) {
@@ -169,12 +158,6 @@ Result<DevInfo> DecodeDevInfo(ConstByteSpan data) {
   auto rest = r.rest();
   d.generation.assign(rest.begin(), rest.end());
   return d;
-}
-
-uint32_t Crc32(ConstByteSpan data, uint32_t crc) {
-  crc = ~crc;
-  for (uint8_t b : data) crc = kCrcTable[(crc ^ b) & 0xff] ^ (crc >> 8);
-  return ~crc;
 }
 
 }  // namespace smpkit::desktop

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "smpkit/base/bytes.h"
+#include "smpkit/base/crc.h"
 #include "smpkit/base/result.h"
 #include "smpkit/desktop/events.h"
 
@@ -106,8 +107,8 @@ Result<SyncInfo> DecodeSync(ConstByteSpan data);
 Result<FwInfo> DecodeFwInfo(ConstByteSpan data);
 Result<DevInfo> DecodeDevInfo(ConstByteSpan data);
 
-// CRC-32 with zlib's semantics (crc32(crc, data)); the host tool seeds it with 1.
-uint32_t Crc32(ConstByteSpan data, uint32_t crc = 0);
+// The image's CRC is smpkit::Crc32 (zlib's crc32); the host tool seeds it with 1.
+using smpkit::Crc32;
 inline constexpr uint32_t kDfuCrcSeed = 1;
 
 }  // namespace smpkit::desktop
