@@ -196,6 +196,25 @@ TEST(Writer, IntegerHeadsAndOverflow) {
   EXPECT_EQ(u.status().error().code(), Errc::kInvalidArgument);
 }
 
+TEST(Writer, BytesInPlaceReservesTheStringForTheCaller) {
+  uint8_t buf[32];
+  Writer w(buf);
+  ByteSpan body = w.BytesInPlace(25);  // 25 needs a one-byte length argument
+  ASSERT_EQ(body.size(), 25u);
+  EXPECT_EQ(body.data(), buf + 2);
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<uint8_t>(i);
+  ASSERT_TRUE(w.status().ok());
+  EXPECT_EQ(w.size(), 27u);
+  EXPECT_EQ(buf[0], 0x58);
+  EXPECT_EQ(buf[1], 25);
+  EXPECT_EQ(buf[26], 24);
+  EXPECT_TRUE(w.BytesInPlace(0).empty());
+  EXPECT_TRUE(w.ok());
+  EXPECT_EQ(buf[27], 0x40);  // an empty byte string
+  EXPECT_TRUE(w.BytesInPlace(4).empty());  // 1 + 4 bytes left? only 4: does not fit
+  EXPECT_EQ(w.status().error().code(), Errc::kNoSpace);
+}
+
 TEST(Writer, RoundTripThroughReader) {
   uint8_t buf[128];
   const uint8_t sha[4] = {1, 2, 3, 4};

@@ -78,6 +78,15 @@ Writer& Writer::Bytes(ConstByteSpan b) {
   return *this;
 }
 
+ByteSpan Writer::BytesInPlace(size_t n) {
+  if (!Put(HeadSize(n) + n)) return {};
+  pos_ += cbor_encode_bytestring_start(n, out_.data() + pos_, out_.size() - pos_);
+  ByteSpan body = out_.subspan(pos_, n);
+  pos_ += n;
+  CountItem();
+  return body;
+}
+
 Writer& Writer::Raw(ConstByteSpan encoded) {
   if (!Put(encoded.size())) return *this;
   if (!encoded.empty()) std::memcpy(out_.data() + pos_, encoded.data(), encoded.size());

@@ -134,6 +134,7 @@ Result<mcuboot::BootReport> Device::Boot() {
   server_.reset();
   registry_.reset();
   enum_.reset();
+  fs_.reset();
   stat_.reset();
   stat_source_.reset();
   img_.reset();
@@ -148,11 +149,18 @@ Result<mcuboot::BootReport> Device::Boot() {
                *hooks_);
   registry_.emplace();
   // In Zephyr's order: groups register at start-up from MCUMGR_HANDLER_DEFINE's iterable
-  // section, which the linker sorts by handler name (enum_mgmt, img_mgmt, os_mgmt,
+  // section, which the linker sorts by handler name (enum_mgmt, fs_mgmt, img_mgmt, os_mgmt,
   // stat_mgmt); the enumeration group lists them in that order.
   if (config_.enum_group) {
     enum_.emplace(config_.enumeration, *registry_);
     SMPKIT_TRY(registry_->Register(*enum_));
+  }
+  if (config_.fs_group) {
+    if (config_.file_system == nullptr) {
+      return Error(Errc::kInvalidArgument, "the file management group needs a file system");
+    }
+    fs_.emplace(config_.fs, config_.server, *config_.file_system);
+    SMPKIT_TRY(registry_->Register(*fs_));
   }
   SMPKIT_TRY(registry_->Register(*img_));
   if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));

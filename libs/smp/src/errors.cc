@@ -74,6 +74,16 @@ constexpr std::array<std::string_view, 6> kStat = {
 constexpr std::array<std::string_view, 5> kEnum = {
     "OK", "UNKNOWN", "TOO_MANY_GROUP_ENTRIES", "INSUFFICIENT_HEAP_FOR_ENTRIES", "INDEX_TOO_LARGE"};
 
+constexpr std::array<std::string_view, 17> kFs = {
+    "OK", "UNKNOWN", "FILE_INVALID_NAME", "FILE_NOT_FOUND", "FILE_IS_DIRECTORY",
+    "FILE_OPEN_FAILED", "FILE_SEEK_FAILED", "FILE_READ_FAILED", "FILE_TRUNCATE_FAILED",
+    "FILE_DELETE_FAILED", "FILE_WRITE_FAILED", "FILE_OFFSET_NOT_VALID",
+    "FILE_OFFSET_LARGER_THAN_FILE", "CHECKSUM_HASH_NOT_FOUND", "MOUNT_POINT_NOT_FOUND",
+    "READ_ONLY_FILESYSTEM", "FILE_EMPTY"};
+
+constexpr std::array<std::string_view, 4> kShell = {"OK", "UNKNOWN", "COMMAND_TOO_LONG",
+                                                    "EMPTY_COMMAND"};
+
 // Zephyr img_mgmt_translate_error_code (smp-protocol.md §3.2, v1 column).
 constexpr std::array<int8_t, 35> kImgV1 = {0, 1, 1, 5, 5, 1, 1, 1, 1, 6, 1, 1, 1, 1, 3, 2, 1, 1,
                                            1, 3, 3, 3, 3, 1, 3, 3, 1, 6, 6, 1, 1, 1, 1, 1, 1};
@@ -96,6 +106,8 @@ std::string_view GroupErrName(uint16_t group, uint16_t rc) {
   if (group == kGroupImage && rc < kImg.size()) return kImg[rc];
   if (group == kGroupStat && rc < kStat.size()) return kStat[rc];
   if (group == kGroupEnum && rc < kEnum.size()) return kEnum[rc];
+  if (group == kGroupFs && rc < kFs.size()) return kFs[rc];
+  if (group == kGroupShell && rc < kShell.size()) return kShell[rc];
   return "";
 }
 

@@ -28,6 +28,10 @@ class Writer {
   Writer& Null();
   Writer& Text(std::string_view s);
   Writer& Bytes(ConstByteSpan b);
+  // A byte string of `n` bytes whose content the caller writes into the returned span
+  // afterwards (e.g. read from a file straight into the answer). Empty span and !ok() when
+  // it does not fit; `n` == 0 also returns an empty span, with ok() still true.
+  ByteSpan BytesInPlace(size_t n);
   // Appends already-encoded CBOR (one complete item).
   Writer& Raw(ConstByteSpan encoded);
   Writer& BeginMap();

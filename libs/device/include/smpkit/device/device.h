@@ -15,6 +15,7 @@
 #include "smpkit/flash/partition.h"
 #include "smpkit/mcuboot/boot.h"
 #include "smpkit/mgmt/enum_group.h"
+#include "smpkit/mgmt/fs_group.h"
 #include "smpkit/mgmt/img_group.h"
 #include "smpkit/mgmt/os_group.h"
 #include "smpkit/mgmt/stat_group.h"
@@ -42,6 +43,11 @@ struct DeviceConfig {
   // Register the enumeration group (CONFIG_MCUMGR_GRP_ENUM): lists the groups above.
   bool enum_group = false;
   mgmt::EnumGroupConfig enumeration;
+  // Register the file management group (CONFIG_MCUMGR_GRP_FS) over `file_system` (which
+  // must outlive the device; files survive resets, as on a device's littlefs partition).
+  bool fs_group = false;
+  mgmt::FsGroupConfig fs;
+  mgmt::FileSystem* file_system = nullptr;
 
   // Total flash needed for this layout.
   uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
@@ -110,6 +116,7 @@ class Device : public smp::ResponseSink {
   std::unique_ptr<StatSourceImpl> stat_source_;
   std::optional<mgmt::StatGroup> stat_;
   std::optional<mgmt::EnumGroup> enum_;
+  std::optional<mgmt::FsGroup> fs_;
   std::optional<smp::Registry> registry_;
   std::optional<smp::Server> server_;
   std::vector<uint8_t> scratch_;
