@@ -101,7 +101,7 @@ bool IsHexName(std::string_view path) {
          (ext[3] | 0x20) == 'x';
 }
 
-Result<InputFile> InputFile::Open(const std::string& path) {
+Result<InputFile> InputFile::Open(const std::string& path, bool raw) {
   InputFile f;
   f.path_ = path;
   // O_NONBLOCK: a FIFO without a writer must not hang the command.
@@ -124,6 +124,7 @@ Result<InputFile> InputFile::Open(const std::string& path) {
   if (S_ISREG(st.st_mode)) {
     if (st.st_size == 0) {
       close(fd);
+      if (raw) return f;  // an empty file is a file to copy
       return Error::Format(Errc::kInvalidArgument, "%s: empty file", path.c_str());
     }
     void* m = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
@@ -162,19 +163,21 @@ Result<InputFile> InputFile::Open(const std::string& path) {
       f.owned_.insert(f.owned_.end(), buf, buf + n);
     }
     close(fd);
-    if (f.owned_.empty()) {
+    if (f.owned_.empty() && !raw) {
       return Error::Format(Errc::kInvalidArgument, "%s: empty file", path.c_str());
     }
   }
-  ConstByteSpan raw = f.map_ ? ConstByteSpan(f.map_, f.map_size_) : ConstByteSpan(f.owned_);
-  if (raw.size() >= 4 && raw[0] == 0x7f && raw[1] == 'E' && raw[2] == 'L' && raw[3] == 'F') {
+  if (raw) return f;
+  ConstByteSpan content = f.map_ ? ConstByteSpan(f.map_, f.map_size_) : ConstByteSpan(f.owned_);
+  if (content.size() >= 4 && content[0] == 0x7f && content[1] == 'E' && content[2] == 'L' &&
+      content[3] == 'F') {
     return Error::Format(Errc::kInvalidArgument,
                          "%s: is an ELF file; give the binary (objcopy -O binary) or Intel HEX "
                          "(objcopy -O ihex, named .hex)",
                          path.c_str());
   }
   if (IsHexName(path)) {
-    auto hex = mcuboot::ParseIntelHex(AsString(raw), kMaxHexImage);
+    auto hex = mcuboot::ParseIntelHex(AsString(content), kMaxHexImage);
     if (!hex.ok()) {
       return Error::Format(Errc::kInvalidArgument, "%s: %.*s", path.c_str(),
                            static_cast<int>(hex.error().message().size()),

@@ -8,12 +8,15 @@
 // (see ReportError). Progress (upload, upgrade): --progress bar (TTY bar with rate and ETA
 // on stderr), jsonl (one JSON event per line on stdout, ending with a "result" or an
 // "error" event), none; auto = bar on a TTY unless --json. Keys are snake_case throughout.
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +24,8 @@
 #include <string>
 
 #include "commands.h"
+#include "smpkit/base/crc.h"
+#include "smpkit/mgmt/ram_fs.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
 #include "smpkit/bluez/ble_link.h"
@@ -197,6 +202,9 @@ class Context {
       device::DeviceConfig dc;
       dc.os.taskstat = true;
       dc.os.datetime = true;
+      files_ = std::make_unique<mgmt::RamFileSystem>(64u << 20);
+      dc.fs_group = true;
+      dc.file_system = files_.get();
       flash_ = std::make_unique<flash::RamFlash>(dc.Geometry());
       device_ = std::make_unique<device::Device>(*flash_, dc);
       auto factory = device::MakeFactoryImage("1.0.0", 3000);
@@ -264,6 +272,7 @@ class Context {
   std::string conn_;
   asio::io_context io_;
   std::unique_ptr<flash::RamFlash> flash_;
+  std::unique_ptr<mgmt::RamFileSystem> files_;
   std::unique_ptr<device::Device> device_;
   std::unique_ptr<sim::Scheduler> scheduler_;
   std::unique_ptr<client::Executor> executor_;
@@ -368,7 +377,7 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
   };
   auto st = std::make_shared<RateState>();
   auto rate = [st](const client::Progress& p) {
-    if (p.phase != "upload") return 0.0;
+    if (p.phase != "upload" && p.phase != "download") return 0.0;
     if (!st->first_offset) {
       st->first_offset = p.offset;
       st->first_elapsed = p.elapsed_s;
@@ -390,7 +399,7 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
   }
   if (mode == "bar") {
     return [st, rate](const client::Progress& p) {
-      if (p.phase != "upload") {
+      if (p.phase != "upload" && p.phase != "download") {
         fmt::print(stderr, "\r\033[K{}...{}", p.phase, p.phase == "done" ? "\n" : "");
         return;
       }
@@ -401,7 +410,7 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
       double frac = p.total ? static_cast<double>(p.offset) / static_cast<double>(p.total) : 0;
       int width = 30, filled = static_cast<int>(frac * width);
       double eta = bps > 0 ? static_cast<double>(p.total - p.offset) / bps : 0;
-      fmt::print(stderr, "\r\033[Kupload [{}{}] {:3.0f}% {}/{} {}/s ETA {:.0f}s{}",
+      fmt::print(stderr, "\r\033[K{} [{}{}] {:3.0f}% {}/{} {}/s ETA {:.0f}s{}", p.phase,
                  std::string(filled, '#'), std::string(width - filled, '.'), frac * 100,
                  HumanBytes(static_cast<double>(p.offset)),
                  HumanBytes(static_cast<double>(p.total)), HumanBytes(bps), eta, final ? "\n" : "");
@@ -699,6 +708,67 @@ std::string_view BootModeName(int64_t mode) {
     default:
       return "?";
   }
+}
+
+struct FsArgs {
+  std::string local;
+  std::string remote;
+  bool resume = false;
+  std::string type;
+  uint64_t off = 0;
+  std::optional<uint64_t> len;
+};
+
+// Where an upload of `data` can carry on: the size of the device's copy when its bytes are
+// the first bytes of `data` (crc32 from the device), else 0.
+Result<uint64_t> ResumePoint(client::Client& c, const std::string& remote, ConstByteSpan data) {
+  auto size = c.FsStatus(remote);
+  if (!size.ok()) {
+    // No such file there yet: from the start.
+    if (size.error().code() == Errc::kRemote) return uint64_t{0};
+    return size.error();
+  }
+  if (*size == 0 || *size > data.size()) return uint64_t{0};
+  auto crc = c.FsHash(remote, "crc32", 0, *size);
+  if (!crc.ok()) {
+    if (crc.error().code() == Errc::kRemote) return uint64_t{0};  // no hash command: start over
+    return crc.error();
+  }
+  if (!crc->crc || *crc->crc != Crc32(data.first(static_cast<size_t>(*size)))) return uint64_t{0};
+  return *size;
+}
+
+// Writes a downloaded file: appended to the existing one (resume), or under a temporary name
+// renamed over `path` once complete, so a failed download never leaves half a file.
+Status SaveDownload(const std::string& path, ConstByteSpan data, bool append) {
+  const std::string target = append ? path : path + ".smpkit-part";
+  const int fd = ::open(target.c_str(),
+                        O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0) {
+    return Error::Format(Errc::kIo, "cannot write %s: %s", target.c_str(), std::strerror(errno));
+  }
+  size_t n = 0;
+  while (n < data.size()) {
+    const ssize_t w = ::write(fd, data.data() + n, data.size() - n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      const int e = errno;
+      ::close(fd);
+      if (!append) ::unlink(target.c_str());
+      return Error::Format(Errc::kIo, "cannot write %s: %s", target.c_str(), std::strerror(e));
+    }
+    n += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return Error::Format(Errc::kIo, "cannot write %s: %s", target.c_str(), std::strerror(errno));
+  }
+  if (!append && ::rename(target.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(target.c_str());
+    return Error::Format(Errc::kIo, "cannot rename %s to %s: %s", target.c_str(), path.c_str(),
+                         std::strerror(e));
+  }
+  return Ok();
 }
 
 // Current UTC time as the device's date-time format, "YYYY-MM-DDTHH:MM:SS".
@@ -1312,6 +1382,162 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
             r->upload.skipped ? "; upload skipped, the image was already on the device" : "");
         PrintState(r->final_state);
       }
+      return int{kExitOk};
+    });
+  });
+
+  // fs upload LOCAL REMOTE | fs download REMOTE LOCAL | fs stat | fs hash | fs types | fs close
+  auto* fsc = app.add_subcommand("fs", "files on the device (file management group)");
+  fsc->require_subcommand(1);
+  auto fs_args = std::make_shared<FsArgs>();
+  auto* fs_up = fsc->add_subcommand("upload", "copy a local file to the device");
+  fs_up->add_option("local", fs_args->local, "local file")->required();
+  fs_up->add_option("remote", fs_args->remote, "path on the device (Zephyr: /lfs1/NAME)")
+      ->required();
+  fs_up->add_flag("--resume", fs_args->resume,
+                  "carry on where the device's copy ends, when its bytes match the local "
+                  "file's (crc32); else start over");
+  add_upload_opts(fs_up);
+  fs_up->callback([=, &global] {
+    SetJsonlEvents(copt->progress == "jsonl");
+    auto file = InputFile::Open(fs_args->local, /*raw=*/true);
+    if (!file.ok()) {
+      *exit_code = ReportError(global, kExitBadInput, file.error().message());
+      return;
+    }
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      const ConstByteSpan data = file->bytes();
+      uint64_t start = 0;
+      if (fs_args->resume) {
+        auto there = ResumePoint(ctx.client(), fs_args->remote, data);
+        if (!there.ok()) return DeviceFail(global, ctx, "fs upload", there.error());
+        start = *there;
+      }
+      client::UploadOptions o = MakeUploadOptions(global, *copt);
+      auto r = ctx.client().FsUpload(data, fs_args->remote, o, start);
+      if (!r.ok()) return DeviceFail(global, ctx, "fs upload " + fs_args->remote, r.error());
+      json j = UploadJson(*r);
+      j["name"] = fs_args->remote;
+      if (global.json || copt->progress == "jsonl") {
+        PrintResult(global, *copt, j);
+      } else {
+        fmt::print("uploaded {} to {} in {:.2f} s ({}/s){}\n",
+                   HumanBytes(static_cast<double>(r->size)), fs_args->remote, r->elapsed_s,
+                   HumanBytes(SentRate(*r)),
+                   r->resumed_from ? fmt::format(", resumed at {}", r->resumed_from) : "");
+      }
+      return int{kExitOk};
+    });
+  });
+
+  auto* fs_down = fsc->add_subcommand("download", "copy a file from the device");
+  fs_down->add_option("remote", fs_args->remote, "path on the device")->required();
+  fs_down->add_option("local", fs_args->local,
+                      "local file (written under a temporary name, renamed when complete)")
+      ->required();
+  fs_down->add_flag("--resume", fs_args->resume,
+                    "append what the device's file has beyond the local file's size");
+  add_upload_opts(fs_down);
+  fs_down->callback([=, &global] {
+    SetJsonlEvents(copt->progress == "jsonl");
+    uint64_t have = 0;
+    if (fs_args->resume) {
+      struct stat st {};
+      if (::stat(fs_args->local.c_str(), &st) == 0) have = static_cast<uint64_t>(st.st_size);
+    }
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      client::FsDownloadOptions o;
+      o.max_window = std::max<size_t>(1, copt->window);
+      o.start_offset = have;
+      o.progress = MakeProgress(global, *copt);
+      auto r = ctx.client().FsDownload(fs_args->remote, o);
+      if (!r.ok()) return DeviceFail(global, ctx, "fs download " + fs_args->remote, r.error());
+      Status saved = SaveDownload(fs_args->local, r->data, have > 0);
+      if (!saved.ok()) return ReportError(global, kExitFailure, std::string(saved.error().message()));
+      const double rate = r->elapsed_s > 0 ? static_cast<double>(r->data.size()) / r->elapsed_s : 0;
+      if (global.json || copt->progress == "jsonl") {
+        PrintResult(global, *copt,
+                    json{{"name", fs_args->remote}, {"local", fs_args->local},
+                         {"size", r->size}, {"resumed_from", have},
+                         {"elapsed_s", r->elapsed_s}, {"rate_bps", rate},
+                         {"requests", r->requests}, {"retransmits", r->retransmits},
+                         {"chunk", r->chunk_data}, {"max_window", r->max_window_used}});
+      } else {
+        fmt::print("downloaded {} to {} in {:.2f} s ({}/s){}\n",
+                   HumanBytes(static_cast<double>(r->size)), fs_args->local, r->elapsed_s,
+                   HumanBytes(rate), have ? fmt::format(", resumed at {}", have) : "");
+      }
+      return int{kExitOk};
+    });
+  });
+
+  auto* fs_stat = fsc->add_subcommand("stat", "a file's size on the device");
+  fs_stat->add_option("remote", fs_args->remote, "path on the device")->required();
+  add_conn_opts(fs_stat);
+  fs_stat->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().FsStatus(fs_args->remote);
+      if (!r.ok()) return DeviceFail(global, ctx, "fs stat " + fs_args->remote, r.error());
+      if (global.json) {
+        fmt::print("{}\n", json{{"name", fs_args->remote}, {"len", *r}}.dump());
+      } else {
+        fmt::print("{}: {} bytes\n", fs_args->remote, *r);
+      }
+      return int{kExitOk};
+    });
+  });
+
+  auto* fs_hash = fsc->add_subcommand("hash", "a file's checksum or hash, computed by the device");
+  fs_hash->add_option("remote", fs_args->remote, "path on the device")->required();
+  fs_hash->add_option("--type", fs_args->type, "crc32 or sha256 (default: the device's, crc32)");
+  fs_hash->add_option("--off", fs_args->off, "from this offset");
+  fs_hash->add_option("--len", fs_args->len, "this many bytes (default: to the end)")
+      ->check(CLI::PositiveNumber);
+  add_conn_opts(fs_hash);
+  fs_hash->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().FsHash(fs_args->remote, fs_args->type, fs_args->off, fs_args->len);
+      if (!r.ok()) return DeviceFail(global, ctx, "fs hash " + fs_args->remote, r.error());
+      const std::string out = r->crc ? fmt::format("{:08x}", *r->crc) : Hex(r->output);
+      if (global.json) {
+        json j = {{"name", fs_args->remote}, {"type", r->type}, {"off", r->off},
+                  {"len", r->len},           {"output", out}};
+        fmt::print("{}\n", j.dump());
+      } else {
+        fmt::print("{} {} ({}: {} bytes from {})\n", out, fs_args->remote, r->type, r->len,
+                   r->off);
+      }
+      return int{kExitOk};
+    });
+  });
+
+  auto* fs_types = fsc->add_subcommand("types", "the hash types the device supports");
+  add_conn_opts(fs_types);
+  fs_types->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().FsSupportedHashes();
+      if (!r.ok()) return DeviceFail(global, ctx, "fs types", r.error());
+      json types = json::array();
+      for (const auto& t : *r) {
+        types.push_back({{"name", t.name}, {"format", t.format == 0 ? "number" : "bytes"},
+                        {"size", t.size}});
+        if (!global.json) {
+          fmt::print("{:<8} {} bytes, as {}\n", t.name, t.size,
+                     t.format == 0 ? "a number" : "a byte string");
+        }
+      }
+      if (global.json) fmt::print("{}\n", json{{"types", types}}.dump());
+      return int{kExitOk};
+    });
+  });
+
+  auto* fs_close = fsc->add_subcommand("close", "close the file the device keeps open");
+  add_conn_opts(fs_close);
+  fs_close->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      Status st = ctx.client().FsClose();
+      if (!st.ok()) return DeviceFail(global, ctx, "fs close", st.error());
+      if (global.json) fmt::print("{}\n", json::object().dump());
       return int{kExitOk};
     });
   });

@@ -22,6 +22,8 @@
 #include "ble_sim_device.h"
 #include "commands.h"
 #include "smpkit/device/device.h"
+#include "smpkit/device/dir_fs.h"
+#include "smpkit/mgmt/ram_fs.h"
 #include "smpkit/flash/file_flash.h"
 #include "smpkit/io/udp_relay.h"
 #include "smpkit/mcuboot/keys.h"
@@ -59,6 +61,11 @@ struct DeviceOptions {
   bool image_check = false;  // CONFIG_IMG_ENABLE_IMAGE_CHECK (n by default, as in Zephyr)
   bool stat = true;          // CONFIG_MCUMGR_GRP_STAT (smp_svr has it)
   bool enumeration = true;   // CONFIG_MCUMGR_GRP_ENUM
+  // CONFIG_MCUMGR_GRP_FS over a sandbox directory (default: FLASH.fs beside --flash; in RAM
+  // without --flash), mounted at /lfs1, with a quota on the bytes its files hold.
+  bool fs = true;
+  std::string fs_root;
+  uint64_t fs_quota = 64ull << 20;
 };
 
 // Exit status of a process stopped by --fault-after-writes (a simulated power cut).
@@ -538,6 +545,26 @@ int RunDevice(const DeviceOptions& opt) {
       _exit(kExitPowerCut);
     });
   }
+  std::unique_ptr<mgmt::FileSystem> files;
+  std::string files_where = "RAM";
+  if (opt.fs) {
+    const std::string root =
+        !opt.fs_root.empty() ? opt.fs_root
+                             : (opt.flash_path.empty() ? std::string() : opt.flash_path + ".fs");
+    if (root.empty()) {
+      files = std::make_unique<mgmt::RamFileSystem>(opt.fs_quota);
+    } else {
+      auto d = device::DirFileSystem::Open(root, opt.fs_quota);
+      if (!d.ok()) {
+        fmt::print(stderr, "smpkit device: --fs-root {}: {}\n", root, d.error().message());
+        return kExitBadInput;
+      }
+      files_where = (*d)->root();
+      files = std::move(*d);
+    }
+    config.fs_group = true;
+    config.file_system = files.get();
+  }
   device::Device dev(*flash, config);
   if (fresh || opt.provision) {
     if (!config.boot.keys.empty() && !signing_key) {
@@ -566,7 +593,13 @@ int RunDevice(const DeviceOptions& opt) {
                                         "its own; --provision writes the factory image)");
     return kExitFailure;
   }
-  if (!opt.quiet) DeviceProcess::PrintBoot(dev);
+  if (!opt.quiet) {
+    DeviceProcess::PrintBoot(dev);
+    if (files) {
+      fmt::print("fs: {} served as {} (quota {} bytes)\n", files_where, config.fs.mount,
+                 opt.fs_quota);
+    }
+  }
   if (opt.exit_after_boot) return kExitOk;
   asio::io_context io;
   DeviceProcess proc(io, dev, opt);
@@ -625,6 +658,12 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                 "a garbage page) instead of coming before it");
   cmd->add_flag("!--no-enum", opt->enumeration,
                 "leave out the enumeration group (CONFIG_MCUMGR_GRP_ENUM=n): its requests get rc 8");
+  cmd->add_flag("!--no-fs", opt->fs, "leave the file management group (8) out");
+  cmd->add_option("--fs-root", opt->fs_root,
+                  "directory the file management group serves as /lfs1 (default: FLASH.fs "
+                  "beside --flash, RAM without it); nothing outside it is read or written");
+  cmd->add_option("--fs-quota", opt->fs_quota, "bytes the served files may hold in all")
+      ->capture_default_str();
   cmd->add_flag("!--no-stat", opt->stat,
                 "leave out the statistics group (CONFIG_MCUMGR_GRP_STAT=n): its requests get rc 8");
   cmd->add_flag("--image-check,!--no-image-check", opt->image_check,

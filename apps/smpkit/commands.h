@@ -62,7 +62,9 @@ CLI::Validator Seconds(double max_s);
 class InputFile {
  public:
   static constexpr size_t kMaxHexImage = 256u << 20;
-  static Result<InputFile> Open(const std::string& path);
+  // An image file: binary, or Intel HEX when named .hex; an empty or ELF file is refused.
+  // `raw`: the bytes as they are, whatever the name (an empty file included).
+  static Result<InputFile> Open(const std::string& path, bool raw = false);
   InputFile(InputFile&& other) noexcept;
   InputFile& operator=(InputFile&&) = delete;
   ~InputFile();

@@ -608,10 +608,10 @@ TEST(CliOs, TaskStatDateTimeBootloaderInfoAndRaw) {
   // Enumeration: the groups this device has.
   r = Cli({"--conn", conn, "--json", "enum"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["groups"].size(), 4u) << r.out;
+  EXPECT_EQ(json::parse(r.out)["groups"].size(), 5u) << r.out;
   r = Cli({"--conn", conn, "--json", "enum", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 1, 0, 2}));
+  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 8, 1, 0, 2}));
   {
     // Left out (CONFIG_MCUMGR_GRP_STAT=n): answered as Zephyr answers an absent group, rc 8.
     DeviceProcess nostat(Smpkit(), {"--udp", "127.0.0.1:0", "--no-stat", "--quiet"});
@@ -664,6 +664,89 @@ TEST(CliOs, TaskStatDateTimeBootloaderInfoAndRaw) {
   EXPECT_EQ(json::parse(r.out)["error"]["smp"]["rc"], 8);
   r = Cli({"--conn", conn, "raw", "--group", "0", "--id", "0", "not json"});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+// File management through the real process: its sandbox directory, the CLI's transfers,
+// resume, hashes, and the refusals (traversal, a symlink out, the quota, a missing file).
+TEST(CliFs, TransfersHashesAndRefusalsThroughTheProcess) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "outside");
+  WriteBytes(dir / "outside/secret", {'s', 'e', 'c'});
+  DeviceProcess dev(Smpkit(), {"--udp", "127.0.0.1:0", "--flash", dir / "d.flash", "--quiet",
+                               "--fs-quota", "300000"});
+  ASSERT_NE(dev.udp_port(), 0);
+  const std::string conn = "udp:127.0.0.1:" + std::to_string(dev.udp_port());
+  std::vector<uint8_t> data(200000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 131 + (i >> 9));
+  WriteBytes(dir / "local.bin", data);
+  // Upload: the file lands in the sandbox beside the flash file (d.flash.fs).
+  auto r = Cli({"--conn", conn, "--json", "fs", "upload", dir / "local.bin", "/lfs1/a.bin"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(json::parse(r.out)["size"], 200000);
+  EXPECT_EQ(ReadBytes(dir / "d.flash.fs/a.bin"), data);
+  r = Cli({"--conn", conn, "--json", "fs", "stat", "/lfs1/a.bin"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["len"], 200000);
+  // crc32 and sha256 over a range, computed by the device.
+  r = Cli({"--conn", conn, "--json", "fs", "hash", "/lfs1/a.bin", "--type", "sha256", "--off",
+           "100", "--len", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto h = json::parse(r.out);
+  EXPECT_EQ(h["type"], "sha256");
+  EXPECT_EQ(h["len"], 1000);
+  EXPECT_EQ(h["output"].get<std::string>().size(), 64u);
+  r = Cli({"--conn", conn, "--json", "fs", "types"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["types"][0]["name"], "crc32");
+  // Download, to a new file, then resumed from a partial copy.
+  r = Cli({"--conn", conn, "--json", "fs", "download", "/lfs1/a.bin", dir / "back.bin"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ReadBytes(dir / "back.bin"), data);
+  WriteBytes(dir / "part.bin", std::vector<uint8_t>(data.begin(), data.begin() + 77777));
+  r = Cli({"--conn", conn, "--json", "fs", "download", "/lfs1/a.bin", dir / "part.bin",
+           "--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(json::parse(r.out)["resumed_from"], 77777);
+  EXPECT_EQ(ReadBytes(dir / "part.bin"), data);
+  // An upload resumed from the device's partial copy (its crc32 matches the local prefix).
+  std::filesystem::resize_file(dir / "d.flash.fs/a.bin", 123456);
+  r = Cli({"--conn", conn, "--json", "fs", "upload", dir / "local.bin", "/lfs1/a.bin",
+           "--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(json::parse(r.out)["resumed_from"], 123456);
+  EXPECT_EQ(ReadBytes(dir / "d.flash.fs/a.bin"), data);
+  // Refusals, each naming the device's error; nothing outside the sandbox is touched.
+  r = Cli({"--conn", conn, "--json", "fs", "upload", dir / "local.bin", "/lfs1/../x.bin"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "FILE_INVALID_NAME");
+  std::filesystem::create_symlink(dir / "outside/secret", dir / "d.flash.fs/link");
+  r = Cli({"--conn", conn, "--json", "fs", "download", "/lfs1/link", dir / "stolen"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "FILE_INVALID_NAME");
+  EXPECT_FALSE(std::filesystem::exists(dir / "stolen"));
+  r = Cli({"--conn", conn, "--json", "fs", "upload", dir / "local.bin", "/lfs1/link"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(ReadBytes(dir / "outside/secret"), (std::vector<uint8_t>{'s', 'e', 'c'}));
+  r = Cli({"--conn", conn, "--json", "fs", "upload", dir / "local.bin", "/lfs1/b.bin"});
+  EXPECT_EQ(r.exit_code, 5);  // 200,000 more bytes exceed the 300,000-byte quota
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "FILE_WRITE_FAILED");
+  EXPECT_FALSE(std::filesystem::exists(dir / "d.flash.fs/b.bin"));
+  r = Cli({"--conn", conn, "--json", "fs", "download", "/lfs1/nope", dir / "nope"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "FILE_NOT_FOUND");
+  EXPECT_FALSE(std::filesystem::exists(dir / "nope"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "nope.smpkit-part"));
+  r = Cli({"--conn", conn, "fs", "upload", dir / "missing-local", "/lfs1/c"});
+  EXPECT_EQ(r.exit_code, 3);
+  {
+    // Left out (--no-fs): answered as Zephyr answers an absent group, rc 8.
+    DeviceProcess nofs(Smpkit(), {"--udp", "127.0.0.1:0", "--no-fs", "--quiet"});
+    ASSERT_NE(nofs.udp_port(), 0);
+    auto n = Cli({"--conn", "udp:127.0.0.1:" + std::to_string(nofs.udp_port()), "--json", "fs",
+                  "stat", "/lfs1/a"});
+    EXPECT_EQ(n.exit_code, 5) << n.out;
+    EXPECT_EQ(json::parse(n.out)["error"]["smp"]["rc"], 8) << n.out;
+  }
 }
 
 }  // namespace

@@ -613,20 +613,66 @@ namespace {
 
 constexpr int32_t kRcCorrupt = static_cast<int32_t>(smp::MgmtErr::kCorrupt);
 
+// What is uploaded, and how: the image group's upload, or a file's (group 8).
+class ChunkTarget {
+ public:
+  virtual ~ChunkTarget() = default;
+  // Data bytes of the chunk at `off` that fit a request of `packet_limit` bytes.
+  virtual size_t Fit(size_t packet_limit, uint64_t off, bool first) const = 0;
+  virtual Request Encode(uint64_t off, bool first, ConstByteSpan data) const = 0;
+  // An error answer that still names the offset the device expects (a gap).
+  virtual std::optional<uint64_t> ExpectedOffset(const Reply& reply) const {
+    (void)reply;
+    return std::nullopt;
+  }
+  virtual size_t MinFirstChunk() const { return 1; }
+  virtual std::string_view What() const = 0;
+};
+
+class ImageTarget : public ChunkTarget {
+ public:
+  ImageTarget(const UploadOptions& o, uint64_t len, std::vector<uint8_t> sha)
+      : options_(o), len_(len), sha_(std::move(sha)) {}
+  size_t Fit(size_t packet_limit, uint64_t off, bool first) const override {
+    return UploadChunkFit(packet_limit, first, options_.image, len_, off, sha_.size(),
+                          options_.upgrade);
+  }
+  Request Encode(uint64_t off, bool first, ConstByteSpan data) const override {
+    Request req;
+    req.op = kWrite;
+    req.group = smp::kGroupImage;
+    req.id = kImgUpload;
+    EncodeUploadPayload(req.payload, first, options_.image, len_, off, sha_, options_.upgrade,
+                        data);
+    return req;
+  }
+  // The image header and its TLV offset must be in the first chunk (smp-protocol.md §6.5.3).
+  size_t MinFirstChunk() const override { return 32; }
+  std::string_view What() const override { return "image upload"; }
+
+ private:
+  const UploadOptions& options_;
+  uint64_t len_;
+  std::vector<uint8_t> sha_;
+};
+
 class Uploader {
  public:
+  // `start` > 0: the device holds the bytes below it already (a resumed file upload).
   Uploader(Session& session, ConstByteSpan image, const UploadOptions& options,
-           std::vector<uint8_t> sha, size_t window_cap)
+           const ChunkTarget& target, size_t window_cap, uint64_t start = 0)
       : session_(session),
         image_(image),
         options_(options),
-        sha_(std::move(sha)),
+        target_(target),
         window_cap_(std::max<size_t>(1, window_cap)),
         window_(std::clamp<size_t>(options.initial_window, 1, window_cap_)) {
     const int retries = std::max(0, session.config().retries);
     stall_attempts_ =
         options.stall_attempts > 0 ? options.stall_attempts : std::max(8, retries + 1);
     stall_time_ = session.config().timeout * (retries + 1);
+    next_off_ = acked_ = resume_base_ = sent_high_ = start;
+    result_.resumed_from = start;
   }
 
   ~Uploader() { CancelAll(); }
@@ -661,8 +707,7 @@ class Uploader {
   };
 
   size_t ChunkSize(uint64_t off, bool first) const {
-    size_t n = UploadChunkFit(session_.MaxPacketSize(), first, options_.image, image_.size(), off,
-                              sha_.size(), options_.upgrade);
+    size_t n = target_.Fit(session_.MaxPacketSize(), off, first);
     if (options_.max_chunk) n = std::min(n, options_.max_chunk);
     if (options_.align > 1 && n > options_.align) n -= n % options_.align;
     return n;
@@ -732,11 +777,12 @@ class Uploader {
     bool first = off == 0;
     size_t n = ChunkSize(off, first);
     size_t remaining = image_.size() - off;
-    if (first && n < 32 && remaining >= 32) {
+    const size_t min_first = target_.MinFirstChunk();
+    if (first && n < min_first && remaining >= min_first) {
       Fail(Error::Format(Errc::kNoSpace,
                          "a %zu-byte packet limit leaves room for only %zu data bytes in the "
-                         "first chunk (at least 32 needed)",
-                         session_.MaxPacketSize(), n));
+                         "first chunk (at least %zu needed)",
+                         session_.MaxPacketSize(), n, min_first));
       return;
     }
     if (n == 0) {
@@ -745,12 +791,7 @@ class Uploader {
       return;
     }
     n = std::min(n, remaining);
-    Request req;
-    req.op = static_cast<uint8_t>(smp::Op::kWrite);
-    req.group = smp::kGroupImage;
-    req.id = kImgUpload;
-    EncodeUploadPayload(req.payload, first, options_.image, image_.size(), off, sha_,
-                        options_.upgrade, image_.subspan(off, n));
+    Request req = target_.Encode(off, first, image_.subspan(off, n));
     // The uploader runs its own retransmissions (go-back-N) on the session's RTO, with a
     // timer of its own: the session keeps the request pending longer, so that a late answer
     // still acknowledges data (and completes the upload if it was the last chunk).
@@ -805,8 +846,8 @@ class Uploader {
     ++stalled_;
     if (Stalled()) {
       Fail(Error::Format(Errc::kTimeout,
-                         "image upload made no progress at offset %llu for %d attempts in "
-                         "%.1f s",
+                         "%s made no progress at offset %llu for %d attempts in %.1f s",
+                         std::string(target_.What()).c_str(),
                          static_cast<unsigned long long>(acked_), stalled_,
                          Seconds(session_.executor().Now() - last_progress_)));
     }
@@ -870,22 +911,27 @@ class Uploader {
       return Pump();
     }
     const Reply& reply = *r;
+    UploadAnswer answer;
     if (!reply.ok()) {
       if (reply.rc == kRcCorrupt && !reply.err) {
         // A truncated packet: fall back below its size, unless that happened already.
         if (chunk.frame > session_.MaxPacketSize()) return Pump();
         return OnCorrupt(chunk, reply);
       }
-      return Fail(ReplyStatus(reply).error());
+      auto expected = target_.ExpectedOffset(reply);
+      if (!expected) return Fail(ReplyStatus(reply).error());
+      answer.off = *expected;  // the device refused the chunk and named its offset: a gap
+    } else {
+      auto decoded = DecodeUploadResponse(reply.payload);
+      if (!decoded.ok()) return Fail(decoded.error());
+      answer = *decoded;
     }
-    auto answer = DecodeUploadResponse(reply.payload);
-    if (!answer.ok()) return Fail(answer.error());
-    uint64_t off = answer->off;
-    const bool has_match = answer->match.has_value();
-    const bool match = answer->match.value_or(false);
+    uint64_t off = answer.off;
+    const bool has_match = answer.match.has_value();
+    const bool match = answer.match.value_or(false);
     if (off > image_.size()) {
       return Fail(Error::Format(Errc::kCorrupt,
-                                "device reports offset %llu beyond the image length %zu",
+                                "device reports offset %llu beyond the length %zu",
                                 static_cast<unsigned long long>(off), image_.size()));
     }
     if (!acked_any_) {
@@ -998,7 +1044,7 @@ class Uploader {
   Session& session_;
   ConstByteSpan image_;
   const UploadOptions& options_;
-  std::vector<uint8_t> sha_;
+  const ChunkTarget& target_;
   size_t window_cap_;
   size_t window_;
   size_t clean_ = 0;
@@ -1065,6 +1111,16 @@ Result<size_t> Client::ProbePacketSize(const std::function<void(const MtuFallbac
   }
 }
 
+size_t Client::WindowCap(size_t max_window, const std::optional<McumgrParams>& params) const {
+  if (params && params->buf_count > 1) return std::min<size_t>(max_window, params->buf_count - 1);
+  // No params command (older servers, or no OS group): the assumed buffer count, as for
+  // buf_size; one buffer stays free for the answer's way out.
+  if (!params && assumed_.buf_count > 1) {
+    return std::min<size_t>(max_window, assumed_.buf_count - 1);
+  }
+  return max_window;
+}
+
 Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& options) {
   if (image.size() < 32) {
     return Error::Format(Errc::kInvalidArgument,
@@ -1089,18 +1145,12 @@ Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& op
   }
   SMPKIT_ASSIGN_OR_RETURN(auto sha, mcuboot::Hash(mcuboot::HashAlg::kSha256, image));
   auto sha_view = sha.view();
-  size_t window_cap = options.max_window;
-  if (params && params->buf_count > 1) {
-    window_cap = std::min<size_t>(window_cap, params->buf_count - 1);
-  } else if (!params && assumed_.buf_count > 1) {
-    // No params command (older servers, or no OS group): the assumed buffer count, as for
-    // buf_size; one buffer stays free for the answer's way out.
-    window_cap = std::min<size_t>(window_cap, assumed_.buf_count - 1);
-  }
+  const size_t window_cap = WindowCap(options.max_window, params);
   const size_t fallbacks_before = session_.mtu_fallbacks().size();
   if (options.probe_packet_size) SMPKIT_TRY(ProbePacketSize(options.on_mtu_fallback));
-  const std::vector<uint8_t> sha_bytes(sha_view.begin(), sha_view.end());
-  auto result = Uploader(session_, image, options, sha_bytes, window_cap).Run();
+  const ImageTarget target(options, image.size(),
+                           std::vector<uint8_t>(sha_view.begin(), sha_view.end()));
+  auto result = Uploader(session_, image, options, target, window_cap).Run();
   if (result.ok()) {
     // The probe's fallbacks come first.
     const auto& all = session_.mtu_fallbacks();
@@ -1113,6 +1163,383 @@ Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& op
 
 // ------------------------------------------------------------------------------------------
 // Upgrade
+
+// ------------------------------------------------------------------------------------------
+// File management (group 8)
+
+namespace {
+
+constexpr uint8_t kFsFile = 0, kFsStatus = 1, kFsHash = 2, kFsSupported = 3, kFsClose = 4;
+constexpr uint16_t kFsErrOffsetNotValid = 11;
+
+void EncodeFsUpload(std::vector<uint8_t>& out, std::string_view name, uint64_t len, uint64_t off,
+                    ConstByteSpan data) {
+  out.resize(48 + name.size() + data.size());
+  cbor::Writer w(out);
+  w.BeginMap().Key("off").Uint(off).Key("data").Bytes(data).Key("name").Text(name);
+  if (off == 0) w.Key("len").Uint(len);
+  w.End();
+  out.resize(w.size());
+}
+
+class FileTarget : public ChunkTarget {
+ public:
+  FileTarget(std::string_view name, uint64_t len) : name_(name), len_(len) {}
+  size_t Fit(size_t packet_limit, uint64_t off, bool) const override {
+    const size_t base = FsUploadFrameSize(name_, len_, off, 0);
+    if (packet_limit <= base) return 0;
+    const size_t avail = packet_limit - base;  // data + (bstr head - 1)
+    for (size_t k = 0; k <= 4 && k <= avail; ++k) {
+      const size_t n = avail - k;
+      if (n + BstrHeaderSize(n) - 1 <= avail) return n;
+    }
+    return 0;
+  }
+  Request Encode(uint64_t off, bool, ConstByteSpan data) const override {
+    Request req = MakeRequest(kWrite, smp::kGroupFs, kFsFile, {});
+    EncodeFsUpload(req.payload, name_, len_, off, data);
+    return req;
+  }
+  // FILE_OFFSET_NOT_VALID comes with "len": the offset the device expects (v2 only).
+  std::optional<uint64_t> ExpectedOffset(const Reply& reply) const override {
+    if (!reply.err || reply.err->group != smp::kGroupFs || reply.err->rc != kFsErrOffsetNotValid) {
+      return std::nullopt;
+    }
+    uint64_t len = 0;
+    bool found = false;
+    if (!cbor::DecodeMap(reply.payload, {cbor::UintField("len", &len, &found)}).ok() || !found) {
+      return std::nullopt;
+    }
+    return len;
+  }
+  std::string_view What() const override { return "file upload"; }
+
+ private:
+  std::string name_;
+  uint64_t len_;
+};
+
+}  // namespace
+
+size_t FsUploadFrameSize(std::string_view name, uint64_t len, uint64_t off, size_t data_size) {
+  std::vector<uint8_t> out;
+  EncodeFsUpload(out, name, len, off, {});
+  return smp::kHeaderSize + out.size() + data_size + BstrHeaderSize(data_size) - 1;
+}
+
+Result<FsDownloadAnswer> DecodeFsDownloadResponse(ConstByteSpan payload) {
+  FsDownloadAnswer a;
+  ConstByteSpan data;
+  uint64_t len = 0;
+  bool has_off = false, has_data = false, has_len = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("off", &a.off, &has_off),
+                                       cbor::BytesField("data", &data, &has_data),
+                                       cbor::UintField("len", &len, &has_len)}));
+  if (!has_off || !has_data) return Error(Errc::kCorrupt, "file download answer without \"off\" and \"data\"");
+  a.data.assign(data.begin(), data.end());
+  if (has_len) a.len = len;
+  return a;
+}
+
+Result<uint64_t> DecodeFsStatusResponse(ConstByteSpan payload) {
+  uint64_t len = 0;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("len", &len, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "file status answer without \"len\"");
+  return len;
+}
+
+Result<FsHashResult> DecodeFsHashResponse(ConstByteSpan payload) {
+  FsHashResult h;
+  std::string_view type;
+  cbor::RawValue output;
+  bool has_type = false, has_len = false, has_output = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("type", &type, &has_type),
+                                       cbor::UintField("off", &h.off),
+                                       cbor::UintField("len", &h.len, &has_len),
+                                       cbor::RawField("output", &output, &has_output)}));
+  if (!has_type || !has_len || !has_output) {
+    return Error(Errc::kCorrupt, "file hash answer without \"type\", \"len\" and \"output\"");
+  }
+  h.type = std::string(type);
+  cbor::Reader r(output.encoded);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item v, r.Next());
+  if (v.type == cbor::Type::kUint && v.raw <= UINT32_MAX) {
+    h.crc = static_cast<uint32_t>(v.raw);
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      h.output.push_back(static_cast<uint8_t>(v.raw >> shift));
+    }
+  } else if (v.type == cbor::Type::kBytes && !v.indefinite) {
+    h.output.assign(v.bytes.begin(), v.bytes.end());
+  } else {
+    return Error(Errc::kTypeMismatch, "file hash \"output\" is neither a 32-bit uint nor a byte string");
+  }
+  return h;
+}
+
+Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan payload) {
+  cbor::RawValue types;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("types", &types, &found)}));
+  if (!found) return Error(Errc::kCorrupt, "supported hashes answer without \"types\"");
+  std::vector<FsHashType> out;
+  Status walk = ForEachPair(types.encoded, "\"types\"",
+                            [&](std::string_view key, ConstByteSpan value) -> Status {
+    FsHashType t;
+    t.name = std::string(key);
+    uint64_t format = 0, size = 0;
+    SMPKIT_TRY(cbor::DecodeMap(value, {cbor::UintField("format", &format),
+                                       cbor::UintField("size", &size)}));
+    if (format > UINT32_MAX || size > UINT32_MAX) {
+      return Error(Errc::kCorrupt, "hash type format or size out of range");
+    }
+    t.format = static_cast<uint32_t>(format);
+    t.size = static_cast<uint32_t>(size);
+    out.push_back(std::move(t));
+    return Status();
+  });
+  if (!walk.ok()) return walk.error();
+  return out;
+}
+
+Result<uint64_t> Client::FsStatus(std::string_view name) {
+  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
+                          Call(MakeRequest(kRead, smp::kGroupFs, kFsStatus, std::move(payload))));
+  return DecodeFsStatusResponse(reply.payload);
+}
+
+Result<FsHashResult> Client::FsHash(std::string_view name, std::string_view type, uint64_t off,
+                                    std::optional<uint64_t> len) {
+  auto payload = EncodeMap(
+      [&](cbor::Writer& w) {
+        w.Key("name").Text(name);
+        if (!type.empty()) w.Key("type").Text(type);
+        if (off != 0) w.Key("off").Uint(off);
+        if (len) w.Key("len").Uint(*len);
+      },
+      name.size() + type.size() + 48);
+  // Hashing a large file takes the device a while.
+  Request req = MakeRequest(kRead, smp::kGroupFs, kFsHash, std::move(payload));
+  req.sample_rtt = false;
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(std::move(req)));
+  return DecodeFsHashResponse(reply.payload);
+}
+
+Result<std::vector<FsHashType>> Client::FsSupportedHashes() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupFs, kFsSupported, {0xa0})));
+  return DecodeFsSupportedHashesResponse(reply.payload);
+}
+
+Status Client::FsClose() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kWrite, smp::kGroupFs, kFsClose, {0xa0})));
+  (void)reply;
+  return {};
+}
+
+Result<UploadResult> Client::FsUpload(ConstByteSpan data, std::string_view name,
+                                      const UploadOptions& options, uint64_t start_offset) {
+  if (name.empty()) return Error(Errc::kInvalidArgument, "no file name given");
+  if (start_offset > data.size()) {
+    return Error::Format(Errc::kInvalidArgument, "resume offset %llu beyond the %zu-byte file",
+                         static_cast<unsigned long long>(start_offset), data.size());
+  }
+  SMPKIT_ASSIGN_OR_RETURN(auto params, ProbeParams());
+  const FileTarget target(name, data.size());
+  if (data.empty() || start_offset == data.size()) {
+    // Nothing to carry: one request creates (or truncates) the file, or checks its size.
+    if (start_offset == 0) {
+      Request req = target.Encode(0, true, {});
+      SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(std::move(req)));
+      SMPKIT_ASSIGN_OR_RETURN(UploadAnswer a, DecodeUploadResponse(reply.payload));
+      (void)a;
+    }
+    UploadResult r;
+    r.size = data.size();
+    r.resumed_from = start_offset;
+    return r;
+  }
+  if (options.probe_packet_size) SMPKIT_TRY(ProbePacketSize(options.on_mtu_fallback));
+  return Uploader(session_, data, options, target, WindowCap(options.max_window, params),
+                  start_offset)
+      .Run();
+}
+
+namespace {
+
+// Pipelined download: the first answer gives the size and the device's chunk; then up to
+// `window` requests go out at the offsets that chunk gives. The session retransmits a request
+// without an answer; an answer with less data than asked for leaves a gap, asked for next.
+class Downloader {
+ public:
+  Downloader(Session& session, std::string_view name, const FsDownloadOptions& options,
+             size_t window)
+      : session_(session), name_(name), options_(options), window_(std::max<size_t>(1, window)) {}
+
+  Result<FsDownloadResult> Run(uint64_t size, bool size_known) {
+    start_ = session_.executor().Now();
+    const uint64_t from = options_.start_offset;
+    if (size_known) {
+      size_ = size;
+      if (from > size_) {
+        return Error::Format(Errc::kInvalidArgument,
+                             "resume offset %llu beyond the device's %llu-byte file",
+                             static_cast<unsigned long long>(from),
+                             static_cast<unsigned long long>(size_));
+      }
+      result_.data.resize(static_cast<size_t>(size_ - from));
+      next_ = from;
+      known_ = true;
+      // The first answer tells the device's chunk size; then the window opens.
+      if (from < size_) Send(from);
+    } else {
+      // The answer at offset 0 tells the size.
+      Send(from);
+    }
+    session_.executor().RunUntil([this] { return error_.has_value() || Done(); });
+    for (auto id : in_flight_) session_.Cancel(id);
+    if (error_) return *error_;
+    result_.size = size_;
+    result_.elapsed_s = Seconds(session_.executor().Now() - start_);
+    result_.retransmits = retransmits_;
+    return std::move(result_);
+  }
+
+ private:
+  bool Done() const { return known_ && in_flight_.empty() && gaps_.empty() && next_ >= size_; }
+
+  void Pump() {
+    while (!error_ && in_flight_.size() < window_) {
+      if (!gaps_.empty()) {
+        const uint64_t off = *gaps_.begin();
+        gaps_.erase(gaps_.begin());
+        Send(off);
+      } else if (next_ < size_) {
+        const uint64_t off = next_;
+        next_ += std::max<size_t>(1, chunk_);
+        Send(off);
+      } else {
+        break;
+      }
+    }
+  }
+
+  void Send(uint64_t off) {
+    auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("off").Uint(off).Key("name").Text(name_); },
+                             name_.size() + 24);
+    Request req = MakeRequest(kRead, smp::kGroupFs, kFsFile, std::move(payload));
+    req.on_retransmit = [this] { ++retransmits_; };
+    ++result_.requests;
+    auto id = std::make_shared<Session::RequestId>();
+    *id = session_.Submit(std::move(req), [this, off, id](Result<Reply> r) {
+      in_flight_.erase(*id);
+      OnAnswer(off, std::move(r));
+    });
+    in_flight_.insert(*id);
+    result_.max_window_used = std::max(result_.max_window_used, in_flight_.size());
+  }
+
+  void Fail(Error e) {
+    if (!error_) error_ = std::move(e);
+  }
+
+  void OnAnswer(uint64_t off, Result<Reply> r) {
+    if (error_) return;
+    if (!r.ok()) return Fail(r.error());
+    if (!r->ok()) return Fail(ReplyStatus(*r).error());
+    auto a = DecodeFsDownloadResponse(r->payload);
+    if (!a.ok()) return Fail(a.error());
+    if (a->off != off) {
+      return Fail(Error::Format(Errc::kCorrupt, "asked for offset %llu, the device answered %llu",
+                                static_cast<unsigned long long>(off),
+                                static_cast<unsigned long long>(a->off)));
+    }
+    const uint64_t from = options_.start_offset;
+    if (!known_) {
+      if (!a->len) return Fail(Error(Errc::kCorrupt, "file download answer at offset 0 without \"len\""));
+      known_ = true;
+      size_ = *a->len;
+      result_.data.resize(static_cast<size_t>(size_ - std::min(from, size_)));
+      chunk_ = a->data.size();
+      result_.chunk_data = chunk_;
+      next_ = off + chunk_;
+      if (chunk_ == 0 && size_ > 0) return Fail(Error(Errc::kCorrupt, "the device sent no data at offset 0"));
+    } else if (chunk_ == 0) {
+      chunk_ = a->data.size();
+      result_.chunk_data = chunk_;
+      if (chunk_ == 0 && off < size_) {
+        return Fail(Error::Format(Errc::kCorrupt, "the device sent no data at offset %llu of %llu",
+                                  static_cast<unsigned long long>(off),
+                                  static_cast<unsigned long long>(size_)));
+      }
+      next_ = off + chunk_;
+    }
+    const uint64_t end = off + a->data.size();
+    if (end > size_) {
+      return Fail(Error::Format(Errc::kCorrupt,
+                                "the device sent data up to offset %llu of a %llu-byte file (it "
+                                "changed during the download?)",
+                                static_cast<unsigned long long>(end),
+                                static_cast<unsigned long long>(size_)));
+    }
+    if (a->data.empty() && off < size_) {
+      return Fail(Error::Format(Errc::kCorrupt,
+                                "the device sent no data at offset %llu of a %llu-byte file",
+                                static_cast<unsigned long long>(off),
+                                static_cast<unsigned long long>(size_)));
+    }
+    std::copy(a->data.begin(), a->data.end(),
+              result_.data.begin() + static_cast<std::ptrdiff_t>(off - from));
+    got_ += a->data.size();
+    // Less than a chunk before the end: ask for the rest.
+    const uint64_t expected_end = std::min<uint64_t>(off + chunk_, size_);
+    if (end < expected_end && end < next_) gaps_.insert(end);
+    Report();
+    Pump();
+  }
+
+  void Report() {
+    if (!options_.progress) return;
+    Progress p;
+    p.phase = "download";
+    p.offset = options_.start_offset + got_;
+    p.total = size_;
+    p.elapsed_s = Seconds(session_.executor().Now() - start_);
+    p.rate_bps = p.elapsed_s > 0 ? static_cast<double>(got_) / p.elapsed_s : 0;
+    p.window = window_;
+    p.retransmits = retransmits_;
+    options_.progress(p);
+  }
+
+  Session& session_;
+  std::string name_;
+  const FsDownloadOptions& options_;
+  size_t window_;
+  size_t chunk_ = 0;
+  uint64_t size_ = 0;
+  bool known_ = false;
+  uint64_t next_ = 0;
+  uint64_t got_ = 0;
+  uint64_t retransmits_ = 0;
+  std::set<uint64_t> gaps_;
+  std::set<Session::RequestId> in_flight_;
+  std::optional<Error> error_;
+  FsDownloadResult result_;
+  Time start_{0};
+};
+
+}  // namespace
+
+Result<FsDownloadResult> Client::FsDownload(std::string_view name,
+                                            const FsDownloadOptions& options) {
+  if (name.empty()) return Error(Errc::kInvalidArgument, "no file name given");
+  SMPKIT_ASSIGN_OR_RETURN(auto params, ProbeParams());
+  const size_t window = WindowCap(options.max_window, params);
+  if (options.start_offset == 0) return Downloader(session_, name, options, window).Run(0, false);
+  // Resuming: only the answer at offset 0 carries the size; ask for it.
+  SMPKIT_ASSIGN_OR_RETURN(uint64_t size, FsStatus(name));
+  return Downloader(session_, name, options, window).Run(size, true);
+}
 
 Status Client::WaitForDevice(Duration wait, Duration poll_interval) {
   Executor& ex = session_.executor();

@@ -18,6 +18,8 @@
 #include "smpkit/flash/flash.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mcuboot/image_create.h"
+#include "smpkit/mgmt/ram_fs.h"
+#include "smpkit/base/crc.h"
 #include "smpkit/sim/scheduler.h"
 #include "smpkit/testing/vectors.h"
 
@@ -849,6 +851,153 @@ TEST(EnumTest, DeviceListsTheGroupsItHas) {
   auto list2 = client2.EnumList();
   ASSERT_TRUE(list2.ok());
   EXPECT_EQ(*list2, (std::vector<uint16_t>{10, 1, 2}));
+}
+
+// File management (group 8) through the client against the simulated device's group.
+struct FsBench {
+  explicit FsBench(uint64_t quota = 1u << 20, size_t buf_size = 1024, size_t buf_count = 5)
+      : files(quota), bench(Config(buf_size, buf_count, files)) {}
+  static device::DeviceConfig Config(size_t buf_size, size_t buf_count, mgmt::FileSystem& fs) {
+    device::DeviceConfig c = SmallDevice(buf_size, buf_count);
+    c.fs_group = true;
+    c.file_system = &fs;
+    return c;
+  }
+  mgmt::RamFileSystem files;
+  Bench bench;
+};
+
+std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = static_cast<uint8_t>(rng());
+  return v;
+}
+
+TEST(FsTest, UploadStatHashAndDownloadRoundTrip) {
+  FsBench f;
+  DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+  Session session(dlink, f.bench.ex);
+  Client client(session);
+  const auto data = RandomBytes(100000, 3);
+  UploadOptions o;
+  auto up = client.FsUpload(data, "/lfs1/data.bin", o);
+  ASSERT_TRUE(up.ok()) << up.error().message();
+  EXPECT_GT(up->max_window_used, 1u);
+  EXPECT_EQ(f.files.files()["data.bin"], data);
+  auto size = client.FsStatus("/lfs1/data.bin");
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, data.size());
+  auto crc = client.FsHash("/lfs1/data.bin");
+  ASSERT_TRUE(crc.ok()) << crc.error().message();
+  EXPECT_EQ(crc->type, "crc32");
+  EXPECT_EQ(crc->crc, Crc32(data));
+  EXPECT_EQ(crc->len, data.size());
+  auto sha = client.FsHash("/lfs1/data.bin", "sha256", 10, 100);
+  ASSERT_TRUE(sha.ok());
+  auto want = mcuboot::Hash(mcuboot::HashAlg::kSha256, ConstByteSpan(data).subspan(10, 100));
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(sha->output, std::vector<uint8_t>(want->view().begin(), want->view().end()));
+  EXPECT_EQ(sha->off, 10u);
+  EXPECT_EQ(sha->len, 100u);
+  auto types = client.FsSupportedHashes();
+  ASSERT_TRUE(types.ok());
+  ASSERT_EQ(types->size(), 2u);
+  EXPECT_EQ((*types)[1].name, "sha256");
+  EXPECT_EQ((*types)[1].size, 32u);
+  FsDownloadOptions d;
+  auto down = client.FsDownload("/lfs1/data.bin", d);
+  ASSERT_TRUE(down.ok()) << down.error().message();
+  EXPECT_EQ(down->data, data);
+  EXPECT_EQ(down->size, data.size());
+  EXPECT_EQ(down->chunk_data, 1024u - 50u);  // NETBUF - (35 + 3 * 5)
+  EXPECT_GT(down->max_window_used, 1u);
+  EXPECT_TRUE(client.FsClose().ok());
+  // An empty file.
+  ASSERT_TRUE(client.FsUpload({}, "/lfs1/empty", o).ok());
+  EXPECT_TRUE(f.files.files()["empty"].empty());
+  auto none = client.FsDownload("/lfs1/empty", d);
+  ASSERT_TRUE(none.ok()) << none.error().message();
+  EXPECT_TRUE(none->data.empty());
+}
+
+TEST(FsTest, DeviceErrorsAreNamed) {
+  FsBench f(1000);
+  DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+  Session session(dlink, f.bench.ex);
+  Client client(session);
+  auto missing = client.FsStatus("/lfs1/nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.error().message()), HasSubstr("FILE_NOT_FOUND"));
+  FsDownloadOptions d;
+  auto down = client.FsDownload("/lfs1/nope", d);
+  ASSERT_FALSE(down.ok());
+  EXPECT_THAT(std::string(down.error().message()), HasSubstr("FILE_NOT_FOUND"));
+  UploadOptions o;
+  auto big = client.FsUpload(RandomBytes(1001, 1), "/lfs1/big", o);
+  ASSERT_FALSE(big.ok());
+  EXPECT_THAT(std::string(big.error().message()), HasSubstr("FILE_WRITE_FAILED"));
+  EXPECT_EQ(f.files.files().count("big"), 0u);
+  auto out = client.FsUpload(RandomBytes(10, 1), "/lfs1/../x", o);
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.error().message()), HasSubstr("FILE_INVALID_NAME"));
+}
+
+TEST(FsTest, UploadAndDownloadResume) {
+  FsBench f;
+  DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+  Session session(dlink, f.bench.ex);
+  Client client(session);
+  const auto data = RandomBytes(30000, 5);
+  UploadOptions o;
+  // The first 12,345 bytes arrived before the connection went.
+  f.files.files()["r.bin"] = std::vector<uint8_t>(data.begin(), data.begin() + 12345);
+  auto up = client.FsUpload(data, "/lfs1/r.bin", o, 12345);
+  ASSERT_TRUE(up.ok()) << up.error().message();
+  EXPECT_EQ(up->resumed_from, 12345u);
+  EXPECT_EQ(f.files.files()["r.bin"], data);
+  FsDownloadOptions d;
+  d.start_offset = 20000;
+  auto down = client.FsDownload("/lfs1/r.bin", d);
+  ASSERT_TRUE(down.ok()) << down.error().message();
+  EXPECT_EQ(down->data, std::vector<uint8_t>(data.begin() + 20000, data.end()));
+  // A wrong resume point: the device names the offset it has, and the upload goes on from
+  // there (FILE_OFFSET_NOT_VALID with "len").
+  f.files.files()["r.bin"].resize(1000);
+  ASSERT_TRUE(client.FsClose().ok());
+  auto wrong = client.FsUpload(data, "/lfs1/r.bin", o, 2000);
+  ASSERT_TRUE(wrong.ok()) << wrong.error().message();
+  EXPECT_EQ(f.files.files()["r.bin"], data);
+}
+
+TEST(FsTest, LossyLinkTransfersLand) {
+  FaultConfig faults;
+  faults.drop = 0.10;
+  faults.duplicate = 0.05;
+  faults.reorder = 0.05;
+  faults.delay = sim::Us(200);
+  faults.reorder_delay = sim::Ms(2);
+  uint64_t retransmits = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    FsBench f(1u << 20, 512, 5);
+    DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+    LinkFilter link(dlink, f.bench.ex, faults, faults, seed);
+    SessionConfig sc;
+    sc.retries = 8;
+    Session session(link, f.bench.ex, sc);
+    Client client(session);
+    const auto data = RandomBytes(8000 + seed * 97, static_cast<uint32_t>(seed));
+    UploadOptions o;
+    auto up = client.FsUpload(data, "/lfs1/f", o);
+    ASSERT_TRUE(up.ok()) << "seed " << seed << ": " << up.error().message();
+    ASSERT_EQ(f.files.files()["f"], data) << "seed " << seed;
+    FsDownloadOptions d;
+    auto down = client.FsDownload("/lfs1/f", d);
+    ASSERT_TRUE(down.ok()) << "seed " << seed << ": " << down.error().message();
+    ASSERT_EQ(down->data, data) << "seed " << seed;
+    retransmits += up->retransmits + down->retransmits;
+  }
+  EXPECT_GT(retransmits, 30u);  // the faults really hit
 }
 
 }  // namespace

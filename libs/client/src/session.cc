@@ -55,6 +55,18 @@ std::string CommandName(uint16_t group, uint8_t id) {
     }
     return "image command " + std::to_string(id);
   }
+  static constexpr std::string_view kOther[][5] = {
+      {"stat show", "stat list", "", "", ""},                                    // 2
+      {"fs file", "fs status", "fs hash", "fs supported hashes", "fs close"},    // 8
+      {"shell exec", "", "", "", ""},                                            // 9
+      {"enum count", "enum list", "enum single", "enum details", ""},            // 10
+  };
+  const int row = group == smp::kGroupStat    ? 0
+                  : group == smp::kGroupFs    ? 1
+                  : group == smp::kGroupShell ? 2
+                  : group == smp::kGroupEnum  ? 3
+                                              : -1;
+  if (row >= 0 && id < 5 && !kOther[row][id].empty()) return std::string(kOther[row][id]);
   return "group " + std::to_string(group) + " command " + std::to_string(id);
 }
 

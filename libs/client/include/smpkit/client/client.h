@@ -84,6 +84,26 @@ struct EnumSingleAnswer {
   bool end = false;  // the last group
 };
 
+// File management group (8).
+struct FsDownloadAnswer {
+  uint64_t off = 0;
+  std::vector<uint8_t> data;
+  std::optional<uint64_t> len;  // the file's size, in the answer at offset 0
+};
+struct FsHashResult {
+  std::string type;  // "crc32", "sha256"
+  uint64_t off = 0;
+  uint64_t len = 0;  // bytes hashed
+  // The digest: sha256's 32 bytes; crc32's number as 4 bytes, most significant first.
+  std::vector<uint8_t> output;
+  std::optional<uint32_t> crc;  // crc32's number
+};
+struct FsHashType {
+  std::string name;
+  uint32_t format = 0;  // 0: a number, 1: a byte string
+  uint32_t size = 0;
+};
+
 // Progress of an upload or upgrade, for progress bars and JSON-lines events.
 struct Progress {
   std::string phase;  // "probe", "upload", "mark", "reset", "wait", "check", "confirm", "done"
@@ -95,6 +115,21 @@ struct Progress {
   uint64_t retransmits = 0;
 };
 using ProgressFn = std::function<void(const Progress&)>;
+
+struct FsDownloadOptions {
+  size_t max_window = 4;  // requests in flight at most (also capped by buf_count - 1)
+  uint64_t start_offset = 0;  // resume: the bytes below are already there
+  ProgressFn progress;
+};
+struct FsDownloadResult {
+  std::vector<uint8_t> data;  // the bytes from start_offset on
+  uint64_t size = 0;          // the file's size
+  double elapsed_s = 0;
+  uint64_t requests = 0;
+  uint64_t retransmits = 0;
+  size_t chunk_data = 0;  // data bytes per full answer, as the device cuts them
+  size_t max_window_used = 0;
+};
 
 struct UploadOptions {
   uint32_t image = 0;         // "image" field (0 = default)
@@ -190,6 +225,16 @@ Result<std::vector<uint16_t>> DecodeEnumListResponse(ConstByteSpan payload);  //
 Result<EnumSingleAnswer> DecodeEnumSingleResponse(ConstByteSpan payload);
 // {"groups": [{"group": uint, "name"?: tstr, "handlers"?: uint}, ...]}
 Result<std::vector<EnumGroupInfo>> DecodeEnumDetailsResponse(ConstByteSpan payload);
+// {"off": uint, "data": bstr, "len"?: uint}
+Result<FsDownloadAnswer> DecodeFsDownloadResponse(ConstByteSpan payload);
+Result<uint64_t> DecodeFsStatusResponse(ConstByteSpan payload);  // {"len": uint}
+// {"type": tstr, "off"?: uint, "len": uint, "output": uint | bstr}
+Result<FsHashResult> DecodeFsHashResponse(ConstByteSpan payload);
+// {"types": {name: {"format": uint, "size": uint}, ...}}, in the device's order.
+Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan payload);
+// Exact size of a file upload request frame (group 8) with `data_size` bytes of data; the
+// first chunk (off 0) carries "len".
+size_t FsUploadFrameSize(std::string_view name, uint64_t len, uint64_t off, size_t data_size);
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
 // as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.
@@ -217,6 +262,23 @@ class Client {
   Result<std::vector<uint16_t>> EnumList();
   Result<EnumSingleAnswer> EnumSingle(uint32_t index);
   Result<std::vector<EnumGroupInfo>> EnumDetails(std::span<const uint16_t> groups = {});
+  // File management group. Names are the device's paths (Zephyr: "/lfs1/..."); a device
+  // error arrives as kRemote naming it (e.g. "fs status: fs error 3 (FILE_NOT_FOUND)").
+  Result<uint64_t> FsStatus(std::string_view name);
+  // `type` empty: the device's default (crc32 on Zephyr). `len` absent: to the end.
+  Result<FsHashResult> FsHash(std::string_view name, std::string_view type = {},
+                              uint64_t off = 0, std::optional<uint64_t> len = {});
+  Result<std::vector<FsHashType>> FsSupportedHashes();
+  Status FsClose();
+  // Uploads `data` as the file `name`, pipelined as image uploads are (window, go-back on a
+  // gap the device names with FILE_OFFSET_NOT_VALID, retransmission on timeouts). With
+  // `start_offset` > 0 it resumes: the device's file must hold exactly the bytes below it.
+  Result<UploadResult> FsUpload(ConstByteSpan data, std::string_view name,
+                                const UploadOptions& options, uint64_t start_offset = 0);
+  // Downloads the file `name`, with up to max_window requests in flight at the offsets the
+  // device's chunk size gives. Errors: kRemote (device errors), kCorrupt (an answer at
+  // another offset, or data beyond the announced size), kTimeout.
+  Result<FsDownloadResult> FsDownload(std::string_view name, const FsDownloadOptions& options);
 
   Result<std::vector<ImageSlotState>> ImageState();
   Result<std::vector<ImageSlotState>> ImageTest(ConstByteSpan hash);
@@ -254,6 +316,8 @@ class Client {
  private:
   Result<Reply> Call(Request request);
   Result<std::vector<ImageSlotState>> StateWrite(std::optional<ConstByteSpan> hash, bool confirm);
+  // Requests in flight at most: max_window, below the device's buffer count.
+  size_t WindowCap(size_t max_window, const std::optional<McumgrParams>& params) const;
 
   Session& session_;
   bool params_probed_ = false;
