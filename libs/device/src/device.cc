@@ -85,6 +85,93 @@ class Device::StatSourceImpl : public mgmt::StatSource {
   flash::Stats base_;
 };
 
+// The device's shell (group 9's commands), in the manner of Zephyr's kernel and mcuboot
+// shell modules.
+class Device::ShellImpl : public mgmt::ShellCommands {
+ public:
+  explicit ShellImpl(Device& d) : d_(d) {}
+  std::optional<int> Execute(std::span<const std::string_view> argv,
+                             mgmt::ShellOutput& out) override {
+    const std::string_view cmd = argv[0];
+    if (cmd == "help") {
+      out.Print("Available commands:\n  dfu      :Image upload state\n  help     :Prints the "
+                "help message.\n  kernel   :Kernel commands\n  mcuboot  :MCUboot commands\n");
+      return 0;
+    }
+    if (cmd == "kernel") return Kernel(argv, out);
+    if (cmd == "mcuboot") return Mcuboot(argv, out);
+    if (cmd == "dfu") return Dfu(argv, out);
+    return std::nullopt;
+  }
+
+ private:
+  int WrongCount(std::string_view cmd, mgmt::ShellOutput& out) {
+    out.Printf("%.*s: wrong parameter count\n", static_cast<int>(cmd.size()), cmd.data());
+    return mgmt::kShellEinval;
+  }
+
+  int Kernel(std::span<const std::string_view> argv, mgmt::ShellOutput& out) {
+    if (argv.size() < 2) {
+      out.Print("kernel - Kernel commands\nSubcommands:\n  reboot  :Reboot\n  uptime  :Kernel "
+                "uptime\n");
+      return mgmt::kShellHelpPrinted;
+    }
+    if (argv[1] == "uptime") {
+      if (argv.size() != 2) return WrongCount("uptime", out);
+      const uint64_t now = d_.hooks_->NowMs();
+      out.Printf("Uptime: %llu ms\n",
+                 static_cast<unsigned long long>(now >= d_.boot_ms_ ? now - d_.boot_ms_ : 0));
+      return 0;
+    }
+    if (argv[1] == "reboot") {
+      if (argv.size() != 3 || (argv[2] != "cold" && argv[2] != "warm")) {
+        out.Print("reboot - Reboot\nSubcommands:\n  cold  :Cold reboot\n  warm  :Warm reboot\n");
+        return argv.size() == 2 ? mgmt::kShellHelpPrinted : mgmt::kShellEinval;
+      }
+      // sys_reboot() does not return: the answer never leaves.
+      d_.reset_requested_ = true;
+      out.DropAnswer();
+      return 0;
+    }
+    out.Printf("kernel: unknown parameter: %.*s\n", static_cast<int>(std::min<size_t>(argv[1].size(), 64)),
+               argv[1].data());
+    return mgmt::kShellEinval;
+  }
+
+  // Each slot's image, as the image group's state read sees it.
+  int Mcuboot(std::span<const std::string_view> argv, mgmt::ShellOutput& out) {
+    if (argv.size() != 1) return WrongCount("mcuboot", out);
+    auto state = d_.boot_->ReadImageState();
+    if (!state.ok()) {
+      out.Print("failed to read the image state\n");
+      return -5;  // -EIO
+    }
+    if (state->count == 0) out.Print("no images\n");
+    for (const auto& s : state->view()) {
+      out.Printf("image %u slot %u: %u.%u.%u+%u%s%s%s%s\n", s.image, s.slot, s.version.major,
+                 s.version.minor, s.version.revision, static_cast<unsigned>(s.version.build),
+                 s.active ? " active" : "", s.confirmed ? " confirmed" : "",
+                 s.pending ? (s.permanent ? " pending(perm)" : " pending(test)") : "",
+                 s.bootable ? "" : " not-bootable");
+    }
+    return 0;
+  }
+
+  int Dfu(std::span<const std::string_view> argv, mgmt::ShellOutput& out) {
+    if (argv.size() != 1) return WrongCount("dfu", out);
+    const mgmt::ImgGroup& img = *d_.img_;
+    if (img.upload_in_progress()) {
+      out.Printf("upload in progress: %u bytes received\n", img.upload_offset());
+    } else {
+      out.Print("upload: idle\n");
+    }
+    out.Printf("boots: %u\n", d_.boot_count_);
+    return 0;
+  }
+
+  Device& d_;
+};
+
 Device::Device(flash::Flash& flash, const DeviceConfig& config, DeviceHooks* hooks)
     : flash_(flash), config_(config), hooks_(hooks ? hooks : &default_hooks_) {
   auto layout = flash::MakeLayout(flash_, {config_.bootloader_size, config_.slot_size, 1, 0, 0});
@@ -135,6 +222,8 @@ Result<mcuboot::BootReport> Device::Boot() {
   registry_.reset();
   enum_.reset();
   fs_.reset();
+  shell_.reset();
+  shell_commands_.reset();
   stat_.reset();
   stat_source_.reset();
   img_.reset();
@@ -143,6 +232,7 @@ Result<mcuboot::BootReport> Device::Boot() {
   boot_.emplace(std::span<const flash::SlotPair>(layout_.images.data(), 1), config_.boot);
   SMPKIT_ASSIGN_OR_RETURN(last_boot_, boot_->Boot());
   ++boot_count_;
+  boot_ms_ = hooks_->NowMs();
   os_hooks_ = std::make_unique<OsHooksImpl>(*this);
   os_.emplace(config_.os, config_.server, *os_hooks_);
   img_.emplace(*boot_, std::span<const flash::SlotPair>(layout_.images.data(), 1), config_.img,
@@ -150,7 +240,7 @@ Result<mcuboot::BootReport> Device::Boot() {
   registry_.emplace();
   // In Zephyr's order: groups register at start-up from MCUMGR_HANDLER_DEFINE's iterable
   // section, which the linker sorts by handler name (enum_mgmt, fs_mgmt, img_mgmt, os_mgmt,
-  // stat_mgmt); the enumeration group lists them in that order.
+  // shell_mgmt, stat_mgmt); the enumeration group lists them in that order.
   if (config_.enum_group) {
     enum_.emplace(config_.enumeration, *registry_);
     SMPKIT_TRY(registry_->Register(*enum_));
@@ -164,6 +254,11 @@ Result<mcuboot::BootReport> Device::Boot() {
   }
   SMPKIT_TRY(registry_->Register(*img_));
   if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));
+  if (config_.shell_group) {
+    shell_commands_ = std::make_unique<ShellImpl>(*this);
+    shell_.emplace(config_.shell, *shell_commands_);
+    SMPKIT_TRY(registry_->Register(*shell_));
+  }
   if (config_.stat_group) {
     stat_source_ = std::make_unique<StatSourceImpl>(*this);
     stat_.emplace(config_.stat, *stat_source_);

@@ -238,5 +238,70 @@ TEST(DeviceLargeSlotTest, EightMiBSlotsBootAndSwap) {
   EXPECT_EQ(state->slots[1].version.Format(v1), "1.0.0");
 }
 
+// The device's shell through group 9: its commands read the device's real state.
+TEST(DeviceShellTest, CommandsSeeTheDeviceAndRebootDropsTheAnswer) {
+  class Clock : public DeviceHooks {
+   public:
+    uint64_t NowMs() override { return now; }
+    uint64_t now = 1000;
+  } clock;
+  DeviceConfig c;
+  c.slot_size = 0x20000;
+  c.server.buf_size = 1024;
+  c.shell_group = true;
+  flash::RamFlash flash(c.Geometry());
+  Device dev(flash, c, &clock);
+  auto factory = MakeFactoryImage("1.2.3", 3000);
+  ASSERT_TRUE(factory.ok());
+  ASSERT_TRUE(dev.Provision(*factory).ok());
+  ASSERT_TRUE(dev.Boot().ok());
+  std::vector<uint8_t> buf(1024);
+  auto exec = [&](std::vector<std::string> argv, std::string* o, int64_t* ret) {
+    smp::Header h;
+    h.op = 2;
+    h.group = 9;
+    auto frame = smp::BuildFrame(h, buf, [&](cbor::Writer& w) {
+      w.Key("argv").BeginArray();
+      for (const auto& a : argv) w.Text(a);
+      w.End();
+    });
+    EXPECT_TRUE(frame.ok());
+    Capture cap;
+    dev.HandlePacket(*frame, cap);
+    if (cap.frames.empty()) return false;
+    auto r = smp::ParseResponse(cap.frames[0]);
+    EXPECT_TRUE(r.ok() && r->ok());
+    std::string_view text;
+    EXPECT_TRUE(cbor::DecodeMap(r->payload, {cbor::TextField("o", &text), cbor::IntField("ret", ret)}).ok());
+    *o = std::string(text);
+    return true;
+  };
+  std::string o;
+  int64_t ret = 99;
+  clock.now = 3500;
+  ASSERT_TRUE(exec({"kernel", "uptime"}, &o, &ret));
+  EXPECT_EQ(o, "Uptime: 2500 ms\r\n");
+  EXPECT_EQ(ret, 0);
+  ASSERT_TRUE(exec({"mcuboot"}, &o, &ret));
+  EXPECT_EQ(o, "image 0 slot 0: 1.2.3+0 active confirmed\r\n");
+  ASSERT_TRUE(exec({"dfu"}, &o, &ret));
+  EXPECT_EQ(o, "upload: idle\r\nboots: 1\r\n");
+  ASSERT_TRUE(exec({"kernel", "uptime", "x"}, &o, &ret));
+  EXPECT_EQ(ret, -22);
+  ASSERT_TRUE(exec({"nope"}, &o, &ret));
+  EXPECT_EQ(o, "nope: command not found\r\n");
+  EXPECT_EQ(ret, -8);
+  // kernel reboot: the system goes down before answering; the runner reboots it.
+  EXPECT_FALSE(exec({"kernel", "reboot", "cold"}, &o, &ret));
+  EXPECT_TRUE(dev.reset_requested());
+  clock.now = 9000;
+  ASSERT_TRUE(dev.Boot().ok());
+  clock.now = 9042;
+  ASSERT_TRUE(exec({"kernel", "uptime"}, &o, &ret));
+  EXPECT_EQ(o, "Uptime: 42 ms\r\n");
+  ASSERT_TRUE(exec({"dfu"}, &o, &ret));
+  EXPECT_EQ(o, "upload: idle\r\nboots: 2\r\n");
+}
+
 }  // namespace
 }  // namespace smpkit::device

@@ -18,6 +18,7 @@
 #include "smpkit/mgmt/fs_group.h"
 #include "smpkit/mgmt/img_group.h"
 #include "smpkit/mgmt/os_group.h"
+#include "smpkit/mgmt/shell_group.h"
 #include "smpkit/mgmt/stat_group.h"
 #include "smpkit/smp/server.h"
 
@@ -48,6 +49,10 @@ struct DeviceConfig {
   bool fs_group = false;
   mgmt::FsGroupConfig fs;
   mgmt::FileSystem* file_system = nullptr;
+  // Register the shell management group (CONFIG_MCUMGR_GRP_SHELL) with the device's shell
+  // commands: help, kernel uptime, kernel reboot, mcuboot, dfu.
+  bool shell_group = false;
+  mgmt::ShellGroupConfig shell;
 
   // Total flash needed for this layout.
   uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
@@ -57,6 +62,8 @@ struct DeviceConfig {
 // Application hooks (upload check, DFU events, reset veto) chained to the device.
 class DeviceHooks : public mgmt::ImgHooks {
  public:
+  // The owner's clock in milliseconds (monotonic), for the shell's `kernel uptime`.
+  virtual uint64_t NowMs() { return 0; }
   virtual smp::Outcome OnResetRequest(bool force) {
     (void)force;
     return smp::Outcome::Success();
@@ -101,6 +108,7 @@ class Device : public smp::ResponseSink {
  private:
   class OsHooksImpl;
   class StatSourceImpl;
+  class ShellImpl;
   void SendResponse(ConstByteSpan) override {}
 
   flash::Flash& flash_;
@@ -117,11 +125,14 @@ class Device : public smp::ResponseSink {
   std::optional<mgmt::StatGroup> stat_;
   std::optional<mgmt::EnumGroup> enum_;
   std::optional<mgmt::FsGroup> fs_;
+  std::unique_ptr<ShellImpl> shell_commands_;
+  std::optional<mgmt::ShellGroup> shell_;
   std::optional<smp::Registry> registry_;
   std::optional<smp::Server> server_;
   std::vector<uint8_t> scratch_;
   mcuboot::BootReport last_boot_{};
   uint32_t boot_count_ = 0;
+  uint64_t boot_ms_ = 0;  // NowMs() at the last boot
   bool running_ = false;
   bool reset_requested_ = false;
   std::optional<mgmt::DateTime> rtc_;  // survives resets, like a real RTC
