@@ -205,6 +205,7 @@ class Context {
       files_ = std::make_unique<mgmt::RamFileSystem>(64u << 20);
       dc.fs_group = true;
       dc.file_system = files_.get();
+      dc.shell_group = true;
       flash_ = std::make_unique<flash::RamFlash>(dc.Geometry());
       device_ = std::make_unique<device::Device>(*flash_, dc);
       auto factory = device::MakeFactoryImage("1.0.0", 3000);
@@ -1383,6 +1384,30 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
         PrintState(r->final_state);
       }
       return int{kExitOk};
+    });
+  });
+
+  // shell exec -- CMD ARGS...
+  auto* sh = app.add_subcommand("shell", "the device's shell (shell management group)");
+  sh->require_subcommand(1);
+  auto* sh_exec = sh->add_subcommand(
+      "exec", "run a command in the device's shell and print its output; exit 1 when the "
+              "command returns non-zero (e.g. smpkit shell exec -- kernel uptime)");
+  auto sh_argv = std::make_shared<std::vector<std::string>>();
+  sh_exec->add_option("argv", *sh_argv, "the command and its arguments")->required();
+  add_conn_opts(sh_exec);
+  sh_exec->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().ShellExec(*sh_argv);
+      if (!r.ok()) return DeviceFail(global, ctx, "shell exec", r.error());
+      if (global.json) {
+        fmt::print("{}\n", json{{"o", r->output}, {"ret", r->ret}}.dump());
+      } else {
+        fmt::print("{}", r->output);
+        if (!r->output.empty() && r->output.back() != '\n') fmt::print("\n");
+        if (r->ret != 0) fmt::print(stderr, "smpkit: the command returned {}\n", r->ret);
+      }
+      return r->ret == 0 ? int{kExitOk} : int{kExitFailure};
     });
   });
 

@@ -64,6 +64,7 @@ struct DeviceOptions {
   // CONFIG_MCUMGR_GRP_FS over a sandbox directory (default: FLASH.fs beside --flash; in RAM
   // without --flash), mounted at /lfs1, with a quota on the bytes its files hold.
   bool fs = true;
+  bool shell = true;  // CONFIG_MCUMGR_GRP_SHELL
   std::string fs_root;
   uint64_t fs_quota = 64ull << 20;
 };
@@ -565,7 +566,17 @@ int RunDevice(const DeviceOptions& opt) {
     config.fs_group = true;
     config.file_system = files.get();
   }
-  device::Device dev(*flash, config);
+  // The process's clock, for the shell's `kernel uptime`.
+  class ProcessHooks : public device::DeviceHooks {
+   public:
+    uint64_t NowMs() override {
+      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now().time_since_epoch())
+                                       .count());
+    }
+  } hooks;
+  config.shell_group = opt.shell;
+  device::Device dev(*flash, config, &hooks);
   if (fresh || opt.provision) {
     if (!config.boot.keys.empty() && !signing_key) {
       fmt::print(stderr,
@@ -659,6 +670,7 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   cmd->add_flag("!--no-enum", opt->enumeration,
                 "leave out the enumeration group (CONFIG_MCUMGR_GRP_ENUM=n): its requests get rc 8");
   cmd->add_flag("!--no-fs", opt->fs, "leave the file management group (8) out");
+  cmd->add_flag("!--no-shell", opt->shell, "leave the shell management group (9) out");
   cmd->add_option("--fs-root", opt->fs_root,
                   "directory the file management group serves as /lfs1 (default: FLASH.fs "
                   "beside --flash, RAM without it); nothing outside it is read or written");

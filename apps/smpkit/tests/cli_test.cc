@@ -608,10 +608,10 @@ TEST(CliOs, TaskStatDateTimeBootloaderInfoAndRaw) {
   // Enumeration: the groups this device has.
   r = Cli({"--conn", conn, "--json", "enum"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["groups"].size(), 5u) << r.out;
+  EXPECT_EQ(json::parse(r.out)["groups"].size(), 6u) << r.out;
   r = Cli({"--conn", conn, "--json", "enum", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 8, 1, 0, 2}));
+  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 8, 1, 0, 9, 2}));
   {
     // Left out (CONFIG_MCUMGR_GRP_STAT=n): answered as Zephyr answers an absent group, rc 8.
     DeviceProcess nostat(Smpkit(), {"--udp", "127.0.0.1:0", "--no-stat", "--quiet"});
@@ -747,6 +747,32 @@ TEST(CliFs, TransfersHashesAndRefusalsThroughTheProcess) {
     EXPECT_EQ(n.exit_code, 5) << n.out;
     EXPECT_EQ(json::parse(n.out)["error"]["smp"]["rc"], 8) << n.out;
   }
+}
+
+// The shell through the real process: its commands, the shell's errors, and --no-shell.
+TEST(CliShell, ExecRunsTheDevicesCommands) {
+  DeviceProcess dev(Smpkit(), {"--udp", "127.0.0.1:0", "--quiet"});
+  ASSERT_NE(dev.udp_port(), 0);
+  const std::string conn = "udp:127.0.0.1:" + std::to_string(dev.udp_port());
+  auto r = Cli({"--conn", conn, "shell", "exec", "--", "kernel", "uptime"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("^Uptime: [0-9]+ ms\r\n$"))) << r.out;
+  r = Cli({"--conn", conn, "--json", "shell", "exec", "--", "mcuboot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["o"], "image 0 slot 0: 1.0.0+0 active confirmed\r\n");
+  r = Cli({"--conn", conn, "--json", "shell", "exec", "--", "frobnicate", "now"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.out)["ret"], -8);
+  EXPECT_EQ(json::parse(r.out)["o"], "frobnicate: command not found\r\n");
+  r = Cli({"--conn", conn, "--json", "shell", "exec", "--", std::string(300, 'a')});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "COMMAND_TOO_LONG");
+  DeviceProcess noshell(Smpkit(), {"--udp", "127.0.0.1:0", "--no-shell", "--quiet"});
+  ASSERT_NE(noshell.udp_port(), 0);
+  r = Cli({"--conn", "udp:127.0.0.1:" + std::to_string(noshell.udp_port()), "--json", "shell",
+           "exec", "--", "help"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["rc"], 8);
 }
 
 }  // namespace

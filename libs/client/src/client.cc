@@ -1541,6 +1541,47 @@ Result<FsDownloadResult> Client::FsDownload(std::string_view name,
   return Downloader(session_, name, options, window).Run(size, true);
 }
 
+// ------------------------------------------------------------------------------------------
+// Shell (group 9)
+
+Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload) {
+  std::string_view o;
+  int64_t ret = 0, rc = 0;
+  bool has_o = false, has_ret = false, has_rc = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("o", &o, &has_o),
+                                       cbor::IntField("ret", &ret, &has_ret),
+                                       cbor::IntField("rc", &rc, &has_rc)}));
+  if (!has_o || (!has_ret && !has_rc)) {
+    return Error(Errc::kCorrupt, "shell answer without \"o\" and \"ret\"");
+  }
+  const int64_t v = has_ret ? ret : rc;
+  if (v < INT32_MIN || v > INT32_MAX) return Error(Errc::kCorrupt, "shell \"ret\" out of range");
+  return ShellAnswer{std::string(o), static_cast<int32_t>(v)};
+}
+
+Result<ShellAnswer> Client::ShellExec(std::span<const std::string> argv) {
+  if (argv.empty()) return Error(Errc::kInvalidArgument, "no command given");
+  size_t size = 16;
+  for (const auto& a : argv) size += a.size() + 9;
+  auto payload = EncodeMap(
+      [&](cbor::Writer& w) {
+        w.Key("argv").BeginArray();
+        for (const auto& a : argv) w.Text(a);
+        w.End();
+      },
+      size);
+  Request req = MakeRequest(kWrite, smp::kGroupShell, 0, std::move(payload));
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, session_.Call(std::move(req)));
+  // With CONFIG_MCUMGR_GRP_SHELL_LEGACY_RC_RETURN_CODE the command's return value comes as
+  // "rc", next to "o": a command's failure, not the device's.
+  if (!reply.ok() && !reply.err) {
+    auto legacy = DecodeShellExecResponse(reply.payload);
+    if (legacy.ok()) return legacy;
+  }
+  SMPKIT_TRY(ReplyStatus(reply));
+  return DecodeShellExecResponse(reply.payload);
+}
+
 Status Client::WaitForDevice(Duration wait, Duration poll_interval) {
   Executor& ex = session_.executor();
   Time deadline = ex.Now() + wait;

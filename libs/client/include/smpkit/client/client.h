@@ -98,6 +98,12 @@ struct FsHashResult {
   std::vector<uint8_t> output;
   std::optional<uint32_t> crc;  // crc32's number
 };
+// Shell management group (9): what a command printed, and its return value.
+struct ShellAnswer {
+  std::string output;
+  int32_t ret = 0;
+};
+
 struct FsHashType {
   std::string name;
   uint32_t format = 0;  // 0: a number, 1: a byte string
@@ -232,6 +238,8 @@ Result<uint64_t> DecodeFsStatusResponse(ConstByteSpan payload);  // {"len": uint
 Result<FsHashResult> DecodeFsHashResponse(ConstByteSpan payload);
 // {"types": {name: {"format": uint, "size": uint}, ...}}, in the device's order.
 Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan payload);
+// {"o": tstr, "ret": int} (or "rc" instead of "ret", Zephyr's legacy option).
+Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload);
 // Exact size of a file upload request frame (group 8) with `data_size` bytes of data; the
 // first chunk (off 0) carries "len".
 size_t FsUploadFrameSize(std::string_view name, uint64_t len, uint64_t off, size_t data_size);
@@ -262,6 +270,9 @@ class Client {
   Result<std::vector<uint16_t>> EnumList();
   Result<EnumSingleAnswer> EnumSingle(uint32_t index);
   Result<std::vector<EnumGroupInfo>> EnumDetails(std::span<const uint16_t> groups = {});
+  // Shell management group: runs argv in the device's shell. A non-zero `ret` is no error
+  // here (the command ran); an empty argv or a line too long is the device's group error.
+  Result<ShellAnswer> ShellExec(std::span<const std::string> argv);
   // File management group. Names are the device's paths (Zephyr: "/lfs1/..."); a device
   // error arrives as kRemote naming it (e.g. "fs status: fs error 3 (FILE_NOT_FOUND)").
   Result<uint64_t> FsStatus(std::string_view name);
