@@ -104,6 +104,18 @@ std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
                             : std::string("params: not supported"));
   auto echo = cl.Echo("hello");
   rec(echo.ok() ? "echo: " + *echo : "echo: " + std::string(echo.error().message()));
+  // The optional groups: present or answered as absent.
+  auto stat = cl.StatList();
+  rec(stat.ok() ? fmt::format("stat list: {} groups", stat->size())
+                : "stat list: " + std::string(stat.error().message()));
+  auto groups = cl.EnumCount();
+  rec(groups.ok() ? fmt::format("enum count: {}", *groups)
+                  : "enum count: " + std::string(groups.error().message()));
+  auto file = cl.FsUpload(AsBytes("settings"), "/lfs1/x", client::UploadOptions{});
+  rec(file.ok() ? "fs upload: ok" : "fs upload: " + std::string(file.error().message()));
+  const std::vector<std::string> uptime = {"kernel", "uptime"};
+  auto sh = cl.ShellExec(uptime);
+  rec(sh.ok() ? "shell: " + sh->output : "shell: " + std::string(sh.error().message()));
   client::UploadOptions uo;
   uo.max_window = 4;
   const uint64_t erases0 = flash.stats().page_erases;
@@ -197,6 +209,10 @@ const Flip kActs[] = {
     {"DESKTOP_DFU_MCUMGR_ENABLE", "CONFIG_DESKTOP_SMP_ENABLE=n\n", "n", "y"},
     {"DESKTOP_DFU_MCUMGR_MCUBOOT_DIRECT_XIP", kNewer, "n", "y"},
     {"DESKTOP_DFU_LOCK", kNewer, "y", "n"},
+    {"MCUMGR_GRP_STAT", kNewer, "n", "y"},
+    {"MCUMGR_GRP_ENUM", kNewer, "n", "y"},
+    {"MCUMGR_GRP_FS", kNewer, "n", "y"},
+    {"MCUMGR_GRP_SHELL", kNewer, "n", "y"},
     {"CAF_BLE_SMP", "", "n", "y"},
     {"CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS", "", "n", "y"},
     {"DESKTOP_INIT_LOG_BLE_SMP_TRANSFER_EVENT", "", "n", "y"},

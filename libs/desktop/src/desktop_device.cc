@@ -9,6 +9,7 @@
 
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/mgmt/ram_fs.h"
 #include "smpkit/mcuboot/trailer.h"
 #include "smpkit/transport/ble_sar.h"
 
@@ -109,6 +110,8 @@ struct DesktopDevice::Impl {
   EventBus bus;
   DfuLock lock;
   std::unique_ptr<DeviceHooksImpl> hooks;
+  // The files of CONFIG_MCUMGR_GRP_FS: RAM, kept across resets (as a file system partition).
+  mgmt::RamFileSystem files{64u << 10};
   std::optional<device::Device> dev;
   Logger logger;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
@@ -233,6 +236,11 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   opt.device.img.erase_progressively = opt.config.img_erase_progressively;
   opt.device.img.image_check = opt.config.img_image_check;
   opt.device.os_group = opt.config.os_group;
+  opt.device.stat_group = opt.config.stat_group;
+  opt.device.enum_group = opt.config.enum_group;
+  opt.device.fs_group = opt.config.fs_group;
+  opt.device.file_system = &files;
+  opt.device.shell_group = opt.config.shell_group;
   dev.emplace(flash, opt.device, hooks.get());
   smp_owner.name = cfg.smp == SmpEra::kMcumgr ? "MCUmgr" : "smp";
   smp_owner.id = kOwnerIdSmp;

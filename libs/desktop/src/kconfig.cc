@@ -107,6 +107,19 @@ constexpr std::array kSymbols = {
                "zephyr mcumgr Kconfig (2.x); nrf_desktop smp.c, Kconfig.dfu_mcumgr"},
     SymbolInfo{"MCUMGR_GRP_OS", B, 0, 0, "MCUMGR_CMD_OS_MGMT", false,
                "newer name of MCUMGR_CMD_OS_MGMT", "zephyr mcumgr grp/os_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_GRP_STAT", B, 0, 0, {}, true,
+               "the statistics group (smp, flash and img counters), dfu_mcumgr era only: the "
+               "seed's smp.c registers the image group alone", "zephyr mcumgr grp/stat_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_GRP_ENUM", B, 0, 0, {}, true,
+               "the enumeration group (lists the groups registered), dfu_mcumgr era only",
+               "zephyr mcumgr grp/enum_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_GRP_FS", B, 0, 0, {}, true,
+               "the file management group, over a 64 KiB RAM file system at /lfs1 (nRF Desktop "
+               "has no file system partition), dfu_mcumgr era only",
+               "zephyr mcumgr grp/fs_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_GRP_SHELL", B, 0, 0, {}, true,
+               "the shell management group (kernel uptime/reboot, mcuboot, dfu), dfu_mcumgr era "
+               "only", "zephyr mcumgr grp/shell_mgmt/Kconfig"},
     SymbolInfo{"MCUMGR_SMP_BT", B, 0, 0, {}, true,
                "the SMP GATT service: required by the SMP modules", "zephyr mcumgr Kconfig (2.x)"},
     SymbolInfo{"MCUMGR_TRANSPORT_BT", B, 0, 0, "MCUMGR_SMP_BT", true,
@@ -497,6 +510,9 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
            "params) is absent; a reset needs a power cycle");
     if (k.IsSet("OS_MGMT_RESET_MS"))
       warn("OS_MGMT_RESET_MS", "no OS group in the seed's era, so no remote reset");
+    for (const char* g : {"MCUMGR_GRP_STAT", "MCUMGR_GRP_ENUM", "MCUMGR_GRP_FS", "MCUMGR_GRP_SHELL"}) {
+      if (k.Bool(g, false)) warn(g, "the seed's smp.c registers only the image group");
+    }
   } else if (mcumgr) {
     c.smp = SmpEra::kMcumgr;
     c.dfu_lock = k.Bool("DESKTOP_DFU_LOCK", c.config_channel_dfu);
@@ -505,6 +521,11 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
                       "the lock arbitrates two DFU transports"));
     // Kconfig.dfu_mcumgr selects MCUMGR_GRP_IMG, MCUMGR_GRP_OS and the BT transport hooks.
     c.os_group = true;
+    // Zephyr registers every enabled group at start-up (MCUMGR_HANDLER_DEFINE).
+    c.stat_group = k.Bool("MCUMGR_GRP_STAT", false);
+    c.enum_group = k.Bool("MCUMGR_GRP_ENUM", false);
+    c.fs_group = k.Bool("MCUMGR_GRP_FS", false);
+    c.shell_group = k.Bool("MCUMGR_GRP_SHELL", false);
     if (k.IsSet("MCUMGR_CMD_OS_MGMT") && !k.Bool("MCUMGR_CMD_OS_MGMT", true))
       warn("MCUMGR_CMD_OS_MGMT", "CONFIG_DESKTOP_DFU_MCUMGR_ENABLE selects the OS group");
   } else {
@@ -512,6 +533,9 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
     c.dfu_lock = k.Bool("DESKTOP_DFU_LOCK", false);
     if (k.IsSet("MCUMGR_CMD_OS_MGMT"))
       warn("MCUMGR_CMD_OS_MGMT", "no SMP module, so no MCUmgr groups");
+    for (const char* g : {"MCUMGR_GRP_STAT", "MCUMGR_GRP_ENUM", "MCUMGR_GRP_FS", "MCUMGR_GRP_SHELL"}) {
+      if (k.IsSet(g)) warn(g, "no SMP module, so no MCUmgr groups");
+    }
   }
   c.direct_xip = k.Bool("DESKTOP_CONFIG_CHANNEL_DFU_MCUBOOT_DIRECT_XIP", false) ||
                  k.Bool("DESKTOP_DFU_MCUMGR_MCUBOOT_DIRECT_XIP", false);

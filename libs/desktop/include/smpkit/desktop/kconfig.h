@@ -108,6 +108,11 @@ struct DesktopConfig {
 
   bool config_channel = true;          // CONFIG_DESKTOP_CONFIG_CHANNEL_ENABLE
   bool os_group = false;               // Era A: never; dfu_mcumgr: selected
+  // CONFIG_MCUMGR_GRP_{STAT,ENUM,FS,SHELL} (dfu_mcumgr era; the seed's smp.c: never).
+  bool stat_group = false;
+  bool enum_group = false;
+  bool fs_group = false;
+  bool shell_group = false;
   uint16_t mcumgr_buf_count = 4;       // CONFIG_MCUMGR_BUF_COUNT
   bool img_erase_progressively = false;  // CONFIG_IMG_ERASE_PROGRESSIVELY
   bool img_image_check = false;        // CONFIG_IMG_ENABLE_IMAGE_CHECK (Zephyr default n)
