@@ -62,7 +62,7 @@ class Emulator {
   Emulator(asio::io_context& io, sd_bus* bus, sim::Scheduler& sched, desktop::DesktopDevice& dev,
            std::vector<std::unique_ptr<ble::Link>>& links, const BluezEmuOptions& opt)
       : io_(io), bus_(bus), sched_(sched), dev_(dev), opt_(opt), driver_(sched), pump_(io),
-        bus_sd_(io), write_sd_(io), notify_sd_(io), recut_timer_(io), advertise_timer_(io),
+        bus_sd_(io), write_sd_(io), notify_sd_(io), recut_timer_(io), ccc_timer_(io), advertise_timer_(io),
         links_(links) {
     rssi_ = opt.rssi;
     std::string addr = Upper(opt.address);
@@ -628,6 +628,17 @@ class Emulator {
       pending_notify_.reset();
       sd_bus_flush(bus_);
     });
+    if (!st.ok() && st.error().code() == Errc::kBusy) {
+      // Another ATT request is outstanding (the previous client's CCC write that released
+      // the notifications, answered only at the peripheral's next attended event): BlueZ
+      // queues ATT requests, so this one goes out once that one is answered.
+      ccc_timer_.expires_after(std::chrono::milliseconds(2));
+      ccc_timer_.async_wait([this, gen](const asio::error_code& ec) {
+        if (!ec && gen == generation_ && pending_notify_) EnableCcc();
+      });
+      Pump();
+      return;
+    }
     if (!st.ok()) {
       sd_bus_error error = SD_BUS_ERROR_MAKE_CONST("org.bluez.Error.Failed", "Operation failed");
       sd_bus_reply_method_error(pending_notify_.get(), &error);
@@ -706,6 +717,7 @@ class Emulator {
   asio::posix::stream_descriptor write_sd_;
   asio::posix::stream_descriptor notify_sd_;
   asio::steady_timer recut_timer_;
+  asio::steady_timer ccc_timer_;  // a CCC write waiting for the ATT request before it
   asio::steady_timer advertise_timer_;
   std::vector<SlotPtr> slots_;
   std::string device_path_, service_path_, char_path_;
