@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -58,15 +59,28 @@ void Label(benchmark::State& state, double bytes, double seconds, const std::str
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 
-void BM_FsUpload(benchmark::State& state) {
+// A device process and a client with default options talking to it over loopback UDP.
+struct Setup {
+  Setup() {
+    if (dev.process.udp_port() == 0) return;
+    auto l = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.process.udp_port()));
+    if (!l.ok()) return;
+    link = std::move(*l);
+    session = std::make_unique<client::Session>(*link, ex);
+    client = std::make_unique<client::Client>(*session);
+  }
   Device dev;
-  if (dev.process.udp_port() == 0) return state.SkipWithError("smpkit device did not start");
   asio::io_context io;
-  io::AsioExecutor ex(io);
-  auto link = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.process.udp_port()));
-  if (!link.ok()) return state.SkipWithError("udp link");
-  client::Session session(**link, ex);
-  client::Client c(session);
+  io::AsioExecutor ex{io};
+  std::unique_ptr<io::UdpLink> link;
+  std::unique_ptr<client::Session> session;
+  std::unique_ptr<client::Client> client;
+};
+
+void BM_FsUpload(benchmark::State& state) {
+  Setup s;
+  if (!s.client) return state.SkipWithError("smpkit device did not start");
+  client::Client& c = *s.client;
   auto file = File();
   client::UploadOptions opt;
   double bytes = 0, seconds = 0;
@@ -88,14 +102,9 @@ void BM_FsUpload(benchmark::State& state) {
 BENCHMARK(BM_FsUpload)->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_FsDownload(benchmark::State& state) {
-  Device dev;
-  if (dev.process.udp_port() == 0) return state.SkipWithError("smpkit device did not start");
-  asio::io_context io;
-  io::AsioExecutor ex(io);
-  auto link = io::UdpLink::Open(io, "127.0.0.1", static_cast<uint16_t>(dev.process.udp_port()));
-  if (!link.ok()) return state.SkipWithError("udp link");
-  client::Session session(**link, ex);
-  client::Client c(session);
+  Setup s;
+  if (!s.client) return state.SkipWithError("smpkit device did not start");
+  client::Client& c = *s.client;
   const auto file = File();
   client::UploadOptions up;
   if (!c.FsUpload(file, "/lfs1/bench.bin", up).ok()) return state.SkipWithError("upload");

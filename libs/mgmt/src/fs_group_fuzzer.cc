@@ -9,16 +9,11 @@
 #include "smpkit/mgmt/fs_group.h"
 #include "smpkit/mgmt/ram_fs.h"
 
+#include "fuzz_util.h"
+
 namespace {
 
-class CheckingSink : public smpkit::smp::ResponseSink {
- public:
-  void SendResponse(smpkit::ConstByteSpan frame) override {
-    auto h = smpkit::smp::DecodeHeader(frame);
-    if (!h.ok() || frame.size() != smpkit::smp::kHeaderSize + h->length) std::abort();
-    if (h->op != 1 && h->op != 3) std::abort();
-  }
-};
+using smpkit::fuzzing::CheckingSink;
 
 bool NameInSandbox(std::string_view name) {
   if (name.empty() || name.find('\0') != std::string_view::npos) return false;

@@ -9,16 +9,11 @@
 #include "smpkit/mgmt/os_group.h"
 #include "smpkit/mgmt/stat_group.h"
 
+#include "fuzz_util.h"
+
 namespace {
 
-class CheckingSink : public smpkit::smp::ResponseSink {
- public:
-  void SendResponse(smpkit::ConstByteSpan frame) override {
-    auto h = smpkit::smp::DecodeHeader(frame);
-    if (!h.ok() || frame.size() != smpkit::smp::kHeaderSize + h->length) std::abort();
-    if (h->op != 1 && h->op != 3) std::abort();
-  }
-};
+using smpkit::fuzzing::CheckingSink;
 
 class Hooks : public smpkit::mgmt::OsHooks {
  public:
