@@ -1,5 +1,6 @@
 #include "smpkit/device/device.h"
 
+#include <cstdio>
 #include <random>
 
 #include "smpkit/mcuboot/image_create.h"
@@ -172,9 +173,128 @@ class Device::ShellImpl : public mgmt::ShellCommands {
   Device& d_;
 };
 
+// The device's settings (group 3's backend), in the manner of Zephyr's settings subsystem:
+// handlers by root name ("app": any key, read and write; "dev": read-only facts), runtime
+// values in RAM, persisted to the settings partition by save and read back by load (at every
+// boot too).
+class Device::SettingsImpl : public mgmt::SettingsBackend {
+ public:
+  explicit SettingsImpl(Device& d) : d_(d) {
+    if (d.layout_.storage.present()) {
+      auto s = flash::SettingsStore::Open(d.layout_.storage);
+      if (s.ok()) store_ = std::move(*s);
+    }
+  }
+  int RuntimeGet(std::string_view name, ByteSpan out) override {
+    std::string_view key;
+    const Root root = Lookup(name, &key);
+    if (root == Root::kNone) return kEinval;
+    if (root == Root::kDev) {
+      char text[32];
+      int n = -1;
+      if (key == "boots") {
+        n = std::snprintf(text, sizeof(text), "%u", d_.boot_count_);
+      } else if (key == "version") {
+        auto v = d_.last_boot_.images[0].version;
+        n = std::snprintf(text, sizeof(text), "%u.%u.%u+%u", v.major, v.minor, v.revision,
+                          static_cast<unsigned>(v.build));
+      }
+      if (n < 0) return kEnoent;
+      return Copy(ConstByteSpan(reinterpret_cast<const uint8_t*>(text), static_cast<size_t>(n)), out);
+    }
+    const Entry* e = Find(name);
+    if (!e) return kEnoent;
+    return Copy(ConstByteSpan(e->value.data(), e->len), out);
+  }
+  int RuntimeSet(std::string_view name, ConstByteSpan value) override {
+    std::string_view key;
+    const Root root = Lookup(name, &key);
+    if (root == Root::kNone) return kEinval;
+    if (root == Root::kDev) return kEnotsup;
+    if (key.empty()) return kEnoent;
+    if (value.size() > kValueMax || name.size() > kNameMax) return kEinval;
+    Entry* e = Find(name);
+    if (!e) {
+      for (auto& f : entries_) {
+        if (!f.used) {
+          e = &f;
+          break;
+        }
+      }
+      if (!e) return kEnomem;
+      e->used = true;
+      e->name_len = static_cast<uint8_t>(name.size());
+      std::copy(name.begin(), name.end(), e->name.begin());
+    }
+    e->len = static_cast<uint16_t>(value.size());
+    std::copy(value.begin(), value.end(), e->value.begin());
+    return 0;
+  }
+  int Delete(std::string_view name) override {
+    if (!store_) return kEnoent;  // no storage backend registered
+    return store_->Delete(name).ok() ? 0 : kEinval;
+  }
+  int Commit() override { return 0; }
+  int Load() override {
+    if (!store_) return kEnoent;
+    Status st = store_->ForEach([this](std::string_view n, ConstByteSpan v) {
+      std::string_view key;
+      if (Lookup(n, &key) == Root::kApp) (void)RuntimeSet(n, v);
+    });
+    return st.ok() ? 0 : kEinval;
+  }
+  int Save() override {
+    if (!store_) return kEnoent;
+    for (const auto& e : entries_) {
+      if (!e.used) continue;
+      if (!store_->Save(std::string_view(e.name.data(), e.name_len), ConstByteSpan(e.value.data(), e.len)).ok()) {
+        return kEnomem;
+      }
+    }
+    return 0;
+  }
+
+ private:
+  static constexpr size_t kNameMax = 63;
+  static constexpr size_t kValueMax = flash::SettingsStore::kMaxValue;
+  enum class Root : uint8_t { kNone, kApp, kDev };
+  struct Entry {
+    bool used = false;
+    uint8_t name_len = 0;
+    uint16_t len = 0;
+    std::array<char, kNameMax> name{};
+    std::array<uint8_t, kValueMax> value{};
+  };
+  // The handler for `name` (its root, up to the first '/'), and the rest as the key.
+  static Root Lookup(std::string_view name, std::string_view* key) {
+    const size_t slash = name.find('/');
+    const std::string_view root = name.substr(0, slash);
+    *key = slash == std::string_view::npos ? std::string_view() : name.substr(slash + 1);
+    if (root == "app") return Root::kApp;
+    if (root == "dev") return Root::kDev;
+    return Root::kNone;
+  }
+  Entry* Find(std::string_view name) {
+    for (auto& e : entries_) {
+      if (e.used && std::string_view(e.name.data(), e.name_len) == name) return &e;
+    }
+    return nullptr;
+  }
+  static int Copy(ConstByteSpan v, ByteSpan out) {
+    const size_t n = std::min(v.size(), out.size());
+    std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), out.begin());
+    return static_cast<int>(n);
+  }
+
+  Device& d_;
+  std::optional<flash::SettingsStore> store_;
+  std::array<Entry, 32> entries_{};
+};
+
 Device::Device(flash::Flash& flash, const DeviceConfig& config, DeviceHooks* hooks)
     : flash_(flash), config_(config), hooks_(hooks ? hooks : &default_hooks_) {
-  auto layout = flash::MakeLayout(flash_, {config_.bootloader_size, config_.slot_size, 1, 0, 0});
+  auto layout = flash::MakeLayout(
+      flash_, {config_.bootloader_size, config_.slot_size, 1, 0, config_.settings_size});
   if (layout.ok()) {
     layout_ = *layout;
   } else {
@@ -224,6 +344,8 @@ Result<mcuboot::BootReport> Device::Boot() {
   fs_.reset();
   shell_.reset();
   shell_commands_.reset();
+  settings_.reset();
+  settings_backend_.reset();
   stat_.reset();
   stat_source_.reset();
   img_.reset();
@@ -240,7 +362,7 @@ Result<mcuboot::BootReport> Device::Boot() {
   registry_.emplace();
   // In Zephyr's order: groups register at start-up from MCUMGR_HANDLER_DEFINE's iterable
   // section, which the linker sorts by handler name (enum_mgmt, fs_mgmt, img_mgmt, os_mgmt,
-  // shell_mgmt, stat_mgmt); the enumeration group lists them in that order.
+  // settings_mgmt, shell_mgmt, stat_mgmt); the enumeration group lists them in that order.
   if (config_.enum_group) {
     enum_.emplace(config_.enumeration, *registry_);
     SMPKIT_TRY(registry_->Register(*enum_));
@@ -254,6 +376,13 @@ Result<mcuboot::BootReport> Device::Boot() {
   }
   SMPKIT_TRY(registry_->Register(*img_));
   if (config_.os_group) SMPKIT_TRY(registry_->Register(*os_));
+  if (config_.settings_group) {
+    // RAM starts empty; the application loads its settings at start-up (settings_load).
+    settings_backend_ = std::make_unique<SettingsImpl>(*this);
+    (void)settings_backend_->Load();
+    settings_.emplace(config_.settings, *settings_backend_);
+    SMPKIT_TRY(registry_->Register(*settings_));
+  }
   if (config_.shell_group) {
     shell_commands_ = std::make_unique<ShellImpl>(*this);
     shell_.emplace(config_.shell, *shell_commands_);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,84 @@ TEST(DeviceShellTest, CommandsSeeTheDeviceAndRebootDropsTheAnswer) {
   EXPECT_EQ(o, "Uptime: 42 ms\r\n");
   ASSERT_TRUE(exec({"dfu"}, &o, &ret));
   EXPECT_EQ(o, "upload: idle\r\nboots: 2\r\n");
+}
+
+// The device's settings through group 3: write is runtime only, save stores in the settings
+// partition, a reboot loads what was saved, delete removes it from storage.
+TEST(DeviceSettingsTest, SaveSurvivesRebootsAndDeleteRemovesFromStorage) {
+  DeviceConfig c;
+  c.slot_size = 0x20000;
+  c.server.buf_size = 1024;
+  c.settings_group = true;
+  c.settings_size = 0x2000;
+  flash::RamFlash flash(c.Geometry());
+  Device dev(flash, c);
+  auto factory = MakeFactoryImage("1.0.0", 3000);
+  ASSERT_TRUE(factory.ok());
+  ASSERT_TRUE(dev.Provision(*factory).ok());
+  ASSERT_TRUE(dev.Boot().ok());
+  std::vector<uint8_t> buf(1024);
+  // Sends one request; the answer's payload, or its group rc (negated) when it is an error.
+  auto call = [&](uint8_t op, uint8_t id, const std::function<void(cbor::Writer&)>& body,
+                  std::string* val) -> int {
+    smp::Header h;
+    h.op = op;
+    h.group = 3;
+    h.id = id;
+    auto frame = smp::BuildFrame(h, buf, body);
+    EXPECT_TRUE(frame.ok());
+    Capture cap;
+    dev.HandlePacket(*frame, cap);
+    EXPECT_EQ(cap.frames.size(), 1u);
+    auto r = smp::ParseResponse(cap.frames[0]);
+    EXPECT_TRUE(r.ok());
+    if (r->err) return -r->err->rc;
+    ConstByteSpan v;
+    if (val && cbor::DecodeMap(r->payload, {cbor::BytesField("val", &v)}).ok()) {
+      *val = std::string(v.begin(), v.end());
+    }
+    return r->rc;
+  };
+  auto set = [&](const std::string& n, const std::string& v) {
+    return call(2, 0, [&](cbor::Writer& w) { w.Key("name").Text(n).Key("val").Bytes(AsBytes(v)); }, nullptr);
+  };
+  auto get = [&](const std::string& n, std::string* v) {
+    return call(0, 0, [&](cbor::Writer& w) { w.Key("name").Text(n); }, v);
+  };
+  auto simple = [&](uint8_t op, uint8_t id, const std::string& n) {
+    return call(op, id, [&](cbor::Writer& w) { if (!n.empty()) w.Key("name").Text(n); }, nullptr);
+  };
+  std::string v;
+  ASSERT_EQ(set("app/name", "Mouse"), 0);
+  ASSERT_EQ(set("app/unsaved", "x"), 0);
+  ASSERT_EQ(get("app/name", &v), 0);
+  EXPECT_EQ(v, "Mouse");
+  ASSERT_EQ(get("dev/boots", &v), 0);
+  EXPECT_EQ(v, "1");
+  EXPECT_EQ(set("dev/boots", "9"), -6);   // WRITE_NOT_SUPPORTED
+  EXPECT_EQ(get("nope/x", &v), -5);        // ROOT_KEY_NOT_FOUND
+  EXPECT_EQ(get("app/missing", &v), -3);   // KEY_NOT_FOUND
+  ASSERT_EQ(simple(2, 3, ""), 0);          // save
+  ASSERT_EQ(set("app/unsaved", "y"), 0);   // after the save: runtime only
+  ASSERT_TRUE(dev.Boot().ok());
+  ASSERT_EQ(get("app/name", &v), 0);
+  EXPECT_EQ(v, "Mouse");
+  ASSERT_EQ(get("app/unsaved", &v), 0);
+  EXPECT_EQ(v, "x");  // what was saved, not the later runtime value
+  ASSERT_EQ(get("dev/boots", &v), 0);
+  EXPECT_EQ(v, "2");
+  // Delete: from storage; the runtime value stays until the next load or boot.
+  ASSERT_EQ(simple(2, 1, "app/name"), 0);
+  ASSERT_EQ(get("app/name", &v), 0);
+  ASSERT_EQ(set("app/name", "Other"), 0);
+  ASSERT_EQ(simple(0, 3, ""), 0);  // load: storage has no app/name, so Other stays
+  ASSERT_EQ(get("app/name", &v), 0);
+  EXPECT_EQ(v, "Other");
+  ASSERT_TRUE(dev.Boot().ok());
+  EXPECT_EQ(get("app/name", &v), -3);
+  ASSERT_EQ(get("app/unsaved", &v), 0);
+  // The partition holds it: a device on a copy of the flash reads it too, the slots untouched.
+  EXPECT_EQ(dev.layout().storage.offset(), c.bootloader_size + 2 * c.slot_size);
 }
 
 }  // namespace

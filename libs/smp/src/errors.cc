@@ -81,6 +81,11 @@ constexpr std::array<std::string_view, 17> kFs = {
     "FILE_OFFSET_LARGER_THAN_FILE", "CHECKSUM_HASH_NOT_FOUND", "MOUNT_POINT_NOT_FOUND",
     "READ_ONLY_FILESYSTEM", "FILE_EMPTY"};
 
+constexpr std::array<std::string_view, 10> kSettings = {
+    "OK", "UNKNOWN", "KEY_TOO_LONG", "KEY_NOT_FOUND", "READ_NOT_SUPPORTED", "ROOT_KEY_NOT_FOUND",
+    "WRITE_NOT_SUPPORTED", "DELETE_NOT_SUPPORTED", "SAVE_NOT_SUPPORTED",
+    "SAVE_FAILED_VALUE_TOO_LONG_TO_READ"};
+
 constexpr std::array<std::string_view, 4> kShell = {"OK", "UNKNOWN", "COMMAND_TOO_LONG",
                                                     "EMPTY_COMMAND"};
 
@@ -108,6 +113,7 @@ std::string_view GroupErrName(uint16_t group, uint16_t rc) {
   if (group == kGroupEnum && rc < kEnum.size()) return kEnum[rc];
   if (group == kGroupFs && rc < kFs.size()) return kFs[rc];
   if (group == kGroupShell && rc < kShell.size()) return kShell[rc];
+  if (group == kGroupSettings && rc < kSettings.size()) return kSettings[rc];
   return "";
 }
 

@@ -13,11 +13,13 @@
 
 #include "smpkit/flash/flash.h"
 #include "smpkit/flash/partition.h"
+#include "smpkit/flash/settings_store.h"
 #include "smpkit/mcuboot/boot.h"
 #include "smpkit/mgmt/enum_group.h"
 #include "smpkit/mgmt/fs_group.h"
 #include "smpkit/mgmt/img_group.h"
 #include "smpkit/mgmt/os_group.h"
+#include "smpkit/mgmt/settings_group.h"
 #include "smpkit/mgmt/shell_group.h"
 #include "smpkit/mgmt/stat_group.h"
 #include "smpkit/smp/server.h"
@@ -49,13 +51,22 @@ struct DeviceConfig {
   bool fs_group = false;
   mgmt::FsGroupConfig fs;
   mgmt::FileSystem* file_system = nullptr;
+  // A settings partition of this many bytes (an even number of pages) after the slots, where
+  // the settings persist (Zephyr's storage_partition); 0: none.
+  uint32_t settings_size = 0;
+  // Register the settings management group (CONFIG_MCUMGR_GRP_SETTINGS) over the device's
+  // settings: "app/<key>" (read, write, up to 32 keys of 256 bytes) and the read-only
+  // "dev/boots" and "dev/version". Loaded from the partition at every boot, saved to it on
+  // `save`; without a partition, delete answers KEY_NOT_FOUND and save keeps nothing.
+  bool settings_group = false;
+  mgmt::SettingsGroupConfig settings;
   // Register the shell management group (CONFIG_MCUMGR_GRP_SHELL) with the device's shell
   // commands: help, kernel uptime, kernel reboot, mcuboot, dfu.
   bool shell_group = false;
   mgmt::ShellGroupConfig shell;
 
   // Total flash needed for this layout.
-  uint32_t FlashSize() const { return bootloader_size + 2 * slot_size; }
+  uint32_t FlashSize() const { return bootloader_size + 2 * slot_size + settings_size; }
   flash::Geometry Geometry() const { return {FlashSize(), page_size, write_align, 0xff}; }
 };
 
@@ -109,6 +120,7 @@ class Device : public smp::ResponseSink {
   class OsHooksImpl;
   class StatSourceImpl;
   class ShellImpl;
+  class SettingsImpl;
   void SendResponse(ConstByteSpan) override {}
 
   flash::Flash& flash_;
@@ -127,6 +139,8 @@ class Device : public smp::ResponseSink {
   std::optional<mgmt::FsGroup> fs_;
   std::unique_ptr<ShellImpl> shell_commands_;
   std::optional<mgmt::ShellGroup> shell_;
+  std::unique_ptr<SettingsImpl> settings_backend_;
+  std::optional<mgmt::SettingsGroup> settings_;
   std::optional<smp::Registry> registry_;
   std::optional<smp::Server> server_;
   std::vector<uint8_t> scratch_;
