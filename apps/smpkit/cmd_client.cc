@@ -206,6 +206,8 @@ class Context {
       dc.fs_group = true;
       dc.file_system = files_.get();
       dc.shell_group = true;
+      dc.settings_group = true;
+      dc.settings_size = 2 * dc.page_size;
       flash_ = std::make_unique<flash::RamFlash>(dc.Geometry());
       device_ = std::make_unique<device::Device>(*flash_, dc);
       auto factory = device::MakeFactoryImage("1.0.0", 3000);
@@ -1386,6 +1388,93 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
       return int{kExitOk};
     });
   });
+
+  // settings get|set|delete|commit|load|save
+  auto* sett = app.add_subcommand("settings", "the device's settings (settings management group)");
+  sett->require_subcommand(1);
+  struct SettingsArgs {
+    std::string name, value;
+    bool hex = false;
+    std::optional<uint32_t> max_size;
+  };
+  auto sa = std::make_shared<SettingsArgs>();
+  auto* st_get = sett->add_subcommand("get", "a setting's value (runtime)");
+  st_get->add_option("name", sa->name, "setting name (e.g. app/name)")->required();
+  st_get->add_option("--max-size", sa->max_size, "at most this many bytes");
+  st_get->add_flag("--hex", sa->hex, "print the value as hex (default: text when it is printable)");
+  add_conn_opts(st_get);
+  st_get->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      auto r = ctx.client().SettingsRead(sa->name, sa->max_size);
+      if (!r.ok()) return DeviceFail(global, ctx, "settings get " + sa->name, r.error());
+      const bool printable =
+          !sa->hex && std::all_of(r->val.begin(), r->val.end(), [](uint8_t c) { return c >= 0x20 && c < 0x7f; });
+      const std::string as_text(r->val.begin(), r->val.end());
+      if (global.json) {
+        json j = {{"name", sa->name}, {"val", Hex(r->val)}};
+        if (printable) j["text"] = as_text;
+        if (r->max_size) j["max_size"] = *r->max_size;
+        fmt::print("{}\n", j.dump());
+      } else {
+        fmt::print("{}\n", printable ? as_text : Hex(r->val));
+        if (r->max_size) {
+          fmt::print(stderr, "smpkit: the device returns at most {} bytes of a setting\n", *r->max_size);
+        }
+      }
+      return int{kExitOk};
+    });
+  });
+  auto* st_set = sett->add_subcommand("set", "set a setting's runtime value (`settings save` stores it)");
+  st_set->add_option("name", sa->name, "setting name")->required();
+  st_set->add_option("value", sa->value, "the value: text, or hex with --hex")->required();
+  st_set->add_flag("--hex", sa->hex, "the value is hex");
+  add_conn_opts(st_set);
+  st_set->callback([=, &global] {
+    std::vector<uint8_t> bytes(sa->value.begin(), sa->value.end());
+    if (sa->hex) {
+      auto h = ParseHex(sa->value);
+      if (!h.ok()) {
+        *exit_code = ReportError(global, kExitUsage, fmt::format("settings set: value: {}", h.error().message()));
+        return;
+      }
+      bytes = *h;
+    }
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      Status r = ctx.client().SettingsWrite(sa->name, bytes);
+      if (!r.ok()) return DeviceFail(global, ctx, "settings set " + sa->name, r.error());
+      if (global.json) fmt::print("{}\n", json::object().dump());
+      return int{kExitOk};
+    });
+  });
+  auto* st_del = sett->add_subcommand("delete", "delete a setting from the device's storage");
+  st_del->add_option("name", sa->name, "setting name")->required();
+  add_conn_opts(st_del);
+  st_del->callback([=, &global] {
+    WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+      Status r = ctx.client().SettingsDelete(sa->name);
+      if (!r.ok()) return DeviceFail(global, ctx, "settings delete " + sa->name, r.error());
+      if (global.json) fmt::print("{}\n", json::object().dump());
+      return int{kExitOk};
+    });
+  });
+  for (const char* verb : {"commit", "load", "save"}) {
+    const std::string v = verb;
+    auto* cmd = sett->add_subcommand(
+        v, v == "commit" ? "apply the settings (each handler's commit)"
+           : v == "load" ? "read the stored settings into the runtime values"
+                         : "store the runtime values");
+    add_conn_opts(cmd);
+    cmd->callback([=, &global] {
+      WithDevice(global, *copt, exit_code, [&](Context& ctx) {
+        Status r = v == "commit" ? ctx.client().SettingsCommit()
+                   : v == "load" ? ctx.client().SettingsLoad()
+                                 : ctx.client().SettingsSave();
+        if (!r.ok()) return DeviceFail(global, ctx, "settings " + v, r.error());
+        if (global.json) fmt::print("{}\n", json::object().dump());
+        return int{kExitOk};
+      });
+    });
+  }
 
   // shell exec -- CMD ARGS...
   auto* sh = app.add_subcommand("shell", "the device's shell (shell management group)");

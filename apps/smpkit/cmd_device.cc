@@ -65,6 +65,8 @@ struct DeviceOptions {
   // without --flash), mounted at /lfs1, with a quota on the bytes its files hold.
   bool fs = true;
   bool shell = true;  // CONFIG_MCUMGR_GRP_SHELL
+  bool settings = true;  // CONFIG_MCUMGR_GRP_SETTINGS, over a settings partition
+  uint32_t settings_size = 0x2000;
   std::string fs_root;
   uint64_t fs_quota = 64ull << 20;
 };
@@ -478,6 +480,7 @@ class DeviceProcess {
 int RunDevice(const DeviceOptions& opt) {
   device::DeviceConfig config;
   config.slot_size = opt.slot_size;
+  config.settings_size = opt.settings_size;
   config.server.buf_size = opt.buf_size;
   config.server.buf_count = opt.buf_count;
   config.img.image_check = opt.image_check;
@@ -576,6 +579,7 @@ int RunDevice(const DeviceOptions& opt) {
     }
   } hooks;
   config.shell_group = opt.shell;
+  config.settings_group = opt.settings;
   device::Device dev(*flash, config, &hooks);
   if (fresh || opt.provision) {
     if (!config.boot.keys.empty() && !signing_key) {
@@ -671,6 +675,11 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                 "leave out the enumeration group (CONFIG_MCUMGR_GRP_ENUM=n): its requests get rc 8");
   cmd->add_flag("!--no-fs", opt->fs, "leave the file management group (8) out");
   cmd->add_flag("!--no-shell", opt->shell, "leave the shell management group (9) out");
+  cmd->add_flag("!--no-settings", opt->settings, "leave the settings management group (3) out");
+  cmd->add_option("--settings-size", opt->settings_size,
+                  "bytes of the settings partition after the slots (an even number of 4 KiB "
+                  "pages; 0: none)")
+      ->capture_default_str();
   cmd->add_option("--fs-root", opt->fs_root,
                   "directory the file management group serves as /lfs1 (default: FLASH.fs "
                   "beside --flash, RAM without it); nothing outside it is read or written");
@@ -710,6 +719,12 @@ void RegisterDeviceCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
     }
     if (opt->slot_size % 4096 != 0) {
       fmt::print(stderr, "smpkit device: --slot-size must be a multiple of 4096\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (opt->settings_size % 8192 != 0) {
+      fmt::print(stderr, "smpkit device: --settings-size must be an even number of 4096-byte "
+                         "pages (a multiple of 8192), or 0\n");
       *exit_code = kExitUsage;
       return;
     }

@@ -608,10 +608,10 @@ TEST(CliOs, TaskStatDateTimeBootloaderInfoAndRaw) {
   // Enumeration: the groups this device has.
   r = Cli({"--conn", conn, "--json", "enum"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["groups"].size(), 6u) << r.out;
+  EXPECT_EQ(json::parse(r.out)["groups"].size(), 7u) << r.out;
   r = Cli({"--conn", conn, "--json", "enum", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 8, 1, 0, 9, 2}));
+  EXPECT_EQ(json::parse(r.out)["groups"], json::array({10, 8, 1, 0, 3, 9, 2}));
   {
     // Left out (CONFIG_MCUMGR_GRP_STAT=n): answered as Zephyr answers an absent group, rc 8.
     DeviceProcess nostat(Smpkit(), {"--udp", "127.0.0.1:0", "--no-stat", "--quiet"});
@@ -773,6 +773,57 @@ TEST(CliShell, ExecRunsTheDevicesCommands) {
            "exec", "--", "help"});
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_EQ(json::parse(r.out)["error"]["smp"]["rc"], 8);
+}
+
+// Settings through the real process: saved ones survive a reset and a restart of the process
+// (the settings partition is in the flash file); errors are named.
+TEST(CliSettings, SavedSettingsSurviveResetsAndRestarts) {
+  TempDir dir;
+  std::string conn;
+  auto start = [&](std::unique_ptr<DeviceProcess>& p) {
+    p = std::make_unique<DeviceProcess>(
+        Smpkit(), std::vector<std::string>{"--udp", "127.0.0.1:0", "--flash", dir / "d.flash", "--quiet"});
+    ASSERT_NE(p->udp_port(), 0);
+    conn = "udp:127.0.0.1:" + std::to_string(p->udp_port());
+  };
+  std::unique_ptr<DeviceProcess> dev;
+  start(dev);
+  auto r = Cli({"--conn", conn, "settings", "set", "app/name", "Desktop Mouse"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--conn", conn, "settings", "set", "app/blob", "00ff10", "--hex"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--conn", conn, "settings", "save"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--conn", conn, "settings", "set", "app/later", "not saved"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  dev.reset();  // SIGTERM: the process ends; its flash file stays
+  start(dev);
+  r = Cli({"--conn", conn, "settings", "get", "app/name"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Desktop Mouse\n");
+  r = Cli({"--conn", conn, "--json", "settings", "get", "app/blob"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["val"], "00ff10");
+  r = Cli({"--conn", conn, "--json", "settings", "get", "app/later"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "KEY_NOT_FOUND");
+  r = Cli({"--conn", conn, "--json", "settings", "set", "dev/boots", "7"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "WRITE_NOT_SUPPORTED");
+  r = Cli({"--conn", conn, "--json", "settings", "get", std::string(40, 'k')});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(json::parse(r.out)["error"]["smp"]["name"], "KEY_TOO_LONG");
+  r = Cli({"--conn", conn, "settings", "set", "app/x", "zz", "--hex"});
+  EXPECT_EQ(r.exit_code, 2);
+  // Delete, then a reset: gone.
+  r = Cli({"--conn", conn, "settings", "delete", "app/name"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--conn", conn, "reset"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--conn", conn, "--timeout", "5", "--json", "settings", "get", "app/name"});
+  EXPECT_EQ(r.exit_code, 5) << r.out;
+  r = Cli({"--conn", conn, "settings", "get", "app/blob", "--hex"});
+  EXPECT_EQ(r.out, "00ff10\n");
 }
 
 }  // namespace

@@ -1542,6 +1542,67 @@ Result<FsDownloadResult> Client::FsDownload(std::string_view name,
 }
 
 // ------------------------------------------------------------------------------------------
+// Settings (group 3)
+
+Result<SettingValue> DecodeSettingsReadResponse(ConstByteSpan payload) {
+  ConstByteSpan val;
+  uint64_t max = 0;
+  bool has_val = false, has_max = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::BytesField("val", &val, &has_val),
+                                       cbor::UintField("max_size", &max, &has_max)}));
+  if (!has_val) return Error(Errc::kCorrupt, "settings read answer without \"val\"");
+  SettingValue v;
+  v.val.assign(val.begin(), val.end());
+  if (has_max) {
+    if (max > UINT32_MAX) return Error(Errc::kCorrupt, "settings \"max_size\" out of range");
+    v.max_size = static_cast<uint32_t>(max);
+  }
+  return v;
+}
+
+namespace {
+constexpr uint8_t kSetReadWrite = 0, kSetDelete = 1, kSetCommit = 2, kSetLoadSave = 3;
+// A command whose answer carries nothing: only whether it succeeded.
+Status Done(Result<Reply> r) {
+  if (!r.ok()) return r.error();
+  return Ok();
+}
+}  // namespace
+
+Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<uint32_t> max_size) {
+  auto payload = EncodeMap(
+      [&](cbor::Writer& w) {
+        w.Key("name").Text(name);
+        if (max_size) w.Key("max_size").Uint(*max_size);
+      },
+      name.size() + 32);
+  SMPKIT_ASSIGN_OR_RETURN(
+      Reply reply, Call(MakeRequest(kRead, smp::kGroupSettings, kSetReadWrite, std::move(payload))));
+  return DecodeSettingsReadResponse(reply.payload);
+}
+
+Status Client::SettingsWrite(std::string_view name, ConstByteSpan value) {
+  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name).Key("val").Bytes(value); },
+                           name.size() + value.size() + 32);
+  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetReadWrite, std::move(payload))));
+}
+
+Status Client::SettingsDelete(std::string_view name) {
+  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
+  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetDelete, std::move(payload))));
+}
+
+Status Client::SettingsCommit() {
+  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetCommit, {0xa0})));
+}
+Status Client::SettingsLoad() {
+  return Done(Call(MakeRequest(kRead, smp::kGroupSettings, kSetLoadSave, {0xa0})));
+}
+Status Client::SettingsSave() {
+  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetLoadSave, {0xa0})));
+}
+
+// ------------------------------------------------------------------------------------------
 // Shell (group 9)
 
 Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload) {

@@ -55,17 +55,19 @@ std::string CommandName(uint16_t group, uint8_t id) {
     }
     return "image command " + std::to_string(id);
   }
-  static constexpr std::string_view kOther[][5] = {
-      {"stat show", "stat list", "", "", ""},                                    // 2
-      {"fs file", "fs status", "fs hash", "fs supported hashes", "fs close"},    // 8
-      {"shell exec", "", "", "", ""},                                            // 9
-      {"enum count", "enum list", "enum single", "enum details", ""},            // 10
+  static constexpr std::string_view kOther[][5] = {  // rows: groups 2, 3, 8, 9, 10
+      {"stat show", "stat list", "", "", ""},
+      {"settings read/write", "settings delete", "settings commit", "settings load/save", ""},
+      {"fs file", "fs status", "fs hash", "fs supported hashes", "fs close"},
+      {"shell exec", "", "", "", ""},
+      {"enum count", "enum list", "enum single", "enum details", ""},
   };
-  const int row = group == smp::kGroupStat    ? 0
-                  : group == smp::kGroupFs    ? 1
-                  : group == smp::kGroupShell ? 2
-                  : group == smp::kGroupEnum  ? 3
-                                              : -1;
+  const int row = group == smp::kGroupStat       ? 0
+                  : group == smp::kGroupSettings ? 1
+                  : group == smp::kGroupFs       ? 2
+                  : group == smp::kGroupShell    ? 3
+                  : group == smp::kGroupEnum     ? 4
+                                                 : -1;
   if (row >= 0 && id < 5 && !kOther[row][id].empty()) return std::string(kOther[row][id]);
   return "group " + std::to_string(group) + " command " + std::to_string(id);
 }

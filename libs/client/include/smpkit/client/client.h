@@ -98,6 +98,12 @@ struct FsHashResult {
   std::vector<uint8_t> output;
   std::optional<uint32_t> crc;  // crc32's number
 };
+// Settings management group (3): a read's answer.
+struct SettingValue {
+  std::vector<uint8_t> val;
+  std::optional<uint32_t> max_size;  // the device's limit, when the request asked for more
+};
+
 // Shell management group (9): what a command printed, and its return value.
 struct ShellAnswer {
   std::string output;
@@ -238,6 +244,8 @@ Result<uint64_t> DecodeFsStatusResponse(ConstByteSpan payload);  // {"len": uint
 Result<FsHashResult> DecodeFsHashResponse(ConstByteSpan payload);
 // {"types": {name: {"format": uint, "size": uint}, ...}}, in the device's order.
 Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan payload);
+// {"val": bstr, "max_size"?: uint}
+Result<SettingValue> DecodeSettingsReadResponse(ConstByteSpan payload);
 // {"o": tstr, "ret": int} (or "rc" instead of "ret", Zephyr's legacy option).
 Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload);
 // Exact size of a file upload request frame (group 8) with `data_size` bytes of data; the
@@ -270,6 +278,15 @@ class Client {
   Result<std::vector<uint16_t>> EnumList();
   Result<EnumSingleAnswer> EnumSingle(uint32_t index);
   Result<std::vector<EnumGroupInfo>> EnumDetails(std::span<const uint16_t> groups = {});
+  // Settings management group: the runtime value of a setting (at most max_size bytes), its
+  // write (runtime only), delete (from storage), commit, load (storage to runtime) and save
+  // (runtime to storage).
+  Result<SettingValue> SettingsRead(std::string_view name, std::optional<uint32_t> max_size = {});
+  Status SettingsWrite(std::string_view name, ConstByteSpan value);
+  Status SettingsDelete(std::string_view name);
+  Status SettingsCommit();
+  Status SettingsLoad();
+  Status SettingsSave();
   // Shell management group: runs argv in the device's shell. A non-zero `ret` is no error
   // here (the command ran); an empty argv or a line too long is the device's group error.
   Result<ShellAnswer> ShellExec(std::span<const std::string> argv);
