@@ -99,5 +99,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)client::DecodeEnumListResponse(payload);
   (void)client::DecodeEnumSingleResponse(payload);
   (void)client::DecodeEnumDetailsResponse(payload);
+  (void)client::DecodeFsDownloadResponse(payload);
+  (void)client::DecodeFsStatusResponse(payload);
+  (void)client::DecodeFsHashResponse(payload);
+  (void)client::DecodeFsSupportedHashesResponse(payload);
+  (void)client::DecodeShellExecResponse(payload);
+  (void)client::DecodeSettingsReadResponse(payload);
   return 0;
 }
