@@ -78,6 +78,7 @@ constexpr uint32_t kSlotSize = 0x8000;  // 8 sectors: small images keep the swee
 device::DeviceConfig Config(bool overwrite) {
   device::DeviceConfig c;
   c.slot_size = kSlotSize;
+  c.settings_size = 0x2000;  // `smpkit device`'s settings partition, after the slots
   if (overwrite) c.boot.mode = mcuboot::BootMode::kOverwriteOnly;
   return c;
 }
