@@ -4,6 +4,7 @@
 // response, as Zephyr's CONFIG_MCUMGR_GRP_OS_RESET_MS).
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -527,7 +528,16 @@ int RunDevice(const DeviceOptions& opt) {
   } else {
     auto f = flash::FileFlash::Open(opt.flash_path, config.Geometry(), {false});
     if (!f.ok()) {
-      fmt::print(stderr, "smpkit device: flash {}: {}\n", opt.flash_path, f.error().message());
+      // A file made before the settings partition existed is exactly that much smaller.
+      struct stat st {};
+      const bool before_settings =
+          f.error().code() == Errc::kCorrupt && ::stat(opt.flash_path.c_str(), &st) == 0 &&
+          opt.settings_size != 0 &&
+          static_cast<uint64_t>(st.st_size) + opt.settings_size == config.FlashSize();
+      fmt::print(stderr, "smpkit device: flash {}: {}{}\n", opt.flash_path, f.error().message(),
+                 before_settings ? " (a file made without the settings partition: give "
+                                   "--settings-size 0, or start from a new file)"
+                                 : "");
       return kExitBadInput;
     }
     fresh = (*f)->created();

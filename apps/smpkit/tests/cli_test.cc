@@ -824,6 +824,14 @@ TEST(CliSettings, SavedSettingsSurviveResetsAndRestarts) {
   EXPECT_EQ(r.exit_code, 5) << r.out;
   r = Cli({"--conn", conn, "settings", "get", "app/blob", "--hex"});
   EXPECT_EQ(r.out, "00ff10\n");
+  // A flash file made without the settings partition is not taken for a damaged one.
+  r = Cli({"device", "--flash", dir / "old.flash", "--settings-size", "0", "--exit-after-boot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"device", "--flash", dir / "old.flash", "--exit-after-boot"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("give --settings-size 0"));
+  r = Cli({"device", "--flash", dir / "old.flash", "--settings-size", "0", "--exit-after-boot"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 }  // namespace
