@@ -68,7 +68,7 @@ Outcome SettingsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
   }
 }
 
-Outcome SettingsGroup::Name(const smp::Request& r, std::string_view* name, uint64_t* max_size,
+Outcome SettingsGroup::DecodeName(const smp::Request& r, std::string_view* name, uint64_t* max_size,
                             ConstByteSpan* val) {
   uint64_t max = 0;
   ConstByteSpan v;
@@ -92,7 +92,7 @@ Outcome SettingsGroup::Name(const smp::Request& r, std::string_view* name, uint6
 Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
   std::string_view name;
   uint64_t max_size = 0;
-  if (Outcome o = Name(r, &name, &max_size, nullptr); o.kind() != Outcome::Kind::kSuccess) return o;
+  if (Outcome o = DecodeName(r, &name, &max_size, nullptr); o.kind() != Outcome::Kind::kSuccess) return o;
   const bool limited = max_size > config_.value_len;
   const size_t len = static_cast<size_t>(std::min<uint64_t>(max_size, config_.value_len));
   const int rc = backend_.RuntimeGet(name, ByteSpan(value_.data(), len));
@@ -106,7 +106,7 @@ Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
 Outcome SettingsGroup::Write(const smp::Request& r) {
   std::string_view name;
   ConstByteSpan val;
-  if (Outcome o = Name(r, &name, nullptr, &val); o.kind() != Outcome::Kind::kSuccess) return o;
+  if (Outcome o = DecodeName(r, &name, nullptr, &val); o.kind() != Outcome::Kind::kSuccess) return o;
   const int rc = backend_.RuntimeSet(name, val);
   if (rc < 0) return FromErrno(rc, SettingsErr::kWriteNotSupported);
   return Outcome::Success();
@@ -115,7 +115,7 @@ Outcome SettingsGroup::Write(const smp::Request& r) {
 // {"name": tstr} -> {}: a delete record in storage; the runtime value stays.
 Outcome SettingsGroup::Delete(const smp::Request& r) {
   std::string_view name;
-  if (Outcome o = Name(r, &name, nullptr, nullptr); o.kind() != Outcome::Kind::kSuccess) return o;
+  if (Outcome o = DecodeName(r, &name, nullptr, nullptr); o.kind() != Outcome::Kind::kSuccess) return o;
   const int rc = backend_.Delete(name);
   if (rc < 0) return FromErrno(rc, SettingsErr::kDeleteNotSupported);
   return Outcome::Success();

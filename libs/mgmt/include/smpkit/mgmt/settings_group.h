@@ -70,8 +70,8 @@ class SettingsGroup : public smp::Group {
   smp::Outcome Write(const smp::Request& r);
   smp::Outcome Delete(const smp::Request& r);
   // The request's "name": EINVAL when absent or empty, KEY_TOO_LONG at name_len or more.
-  smp::Outcome Name(const smp::Request& r, std::string_view* name, uint64_t* max_size,
-                    ConstByteSpan* val);
+  smp::Outcome DecodeName(const smp::Request& r, std::string_view* name, uint64_t* max_size,
+                          ConstByteSpan* val);
 
   SettingsGroupConfig config_;
   SettingsBackend& backend_;
