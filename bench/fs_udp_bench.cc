@@ -39,8 +39,9 @@ struct Device {
   }
   static std::vector<std::string> Args(const std::string& d) {
     std::filesystem::remove_all(d);
-    return {"--quiet", "--udp", "127.0.0.1:0", "--buf-size", "1472", "--fs-root", d + "/fs",
-            "--fs-quota", std::to_string(2 * kFile)};
+    return {"--quiet",    "--udp",      "127.0.0.1:0",
+            "--buf-size", "1472",       "--fs-root",
+            d + "/fs",    "--fs-quota", std::to_string(2 * kFile)};
   }
   std::string dir;
   smpkit::testing::DeviceProcess process;

@@ -35,13 +35,13 @@ Result<std::unique_ptr<DirFileSystem>> DirFileSystem::Open(const std::string& ro
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
   if (ec) {
-    return Error::Format(Errc::kIo, "cannot create file system directory '%s': %s",
-                         root.c_str(), ec.message().c_str());
+    return Error::Format(Errc::kIo, "cannot create file system directory '%s': %s", root.c_str(),
+                         ec.message().c_str());
   }
   std::string real;
   if (!Resolve(root, &real)) {
-    return Error::Format(Errc::kIo, "cannot resolve file system directory '%s': %s",
-                         root.c_str(), std::strerror(errno));
+    return Error::Format(Errc::kIo, "cannot resolve file system directory '%s': %s", root.c_str(),
+                         std::strerror(errno));
   }
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -77,7 +77,7 @@ FsErr DirFileSystem::RealPath(std::string_view rel, bool for_create, std::string
   const std::string full = root_ + "/" + std::string(rel);
   if (!for_create) {
     if (!Resolve(full, out)) {
-      return errno == ENOENT || errno == ENOTDIR ? FsErr::kFileNotFound
+      return errno == ENOENT || errno == ENOTDIR       ? FsErr::kFileNotFound
              : errno == ELOOP || errno == ENAMETOOLONG ? FsErr::kFileInvalidName
                                                        : FsErr::kUnknown;
     }
@@ -112,8 +112,8 @@ FsErr DirFileSystem::Fd(std::string_view rel, bool write, int* fd) {
   if (FsErr e = RealPath(rel, false, &real); e != FsErr::kOk) return e;
   const int f = ::open(real.c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
   if (f < 0) {
-    return errno == EISDIR ? FsErr::kFileIsDirectory
-           : errno == EROFS ? FsErr::kReadOnlyFilesystem
+    return errno == EISDIR   ? FsErr::kFileIsDirectory
+           : errno == EROFS  ? FsErr::kReadOnlyFilesystem
            : errno == ENOENT ? FsErr::kFileNotFound
                              : FsErr::kFileOpenFailed;
   }

@@ -29,7 +29,8 @@ void PutLe32(uint8_t* p, uint32_t v) {
 
 Result<SettingsStore> SettingsStore::Open(const Partition& partition) {
   if (!partition.present() || partition.page_count() < 2 || partition.page_count() % 2 != 0) {
-    return Error(Errc::kInvalidArgument, "settings partition needs an even number of pages (2 or more)");
+    return Error(Errc::kInvalidArgument,
+                 "settings partition needs an even number of pages (2 or more)");
   }
   if (partition.write_align() > 16) {
     return Error(Errc::kInvalidArgument, "settings partition: flash write unit above 16 bytes");
@@ -56,7 +57,8 @@ Result<SettingsStore> SettingsStore::Open(const Partition& partition) {
     s.end_ = pos;
     // Anything written after the last good record is a torn one: the next append compacts.
     if (pos < s.half_) {
-      SMPKIT_ASSIGN_OR_RETURN(bool erased, partition.IsErased(s.Base(s.active_) + pos, s.half_ - pos));
+      SMPKIT_ASSIGN_OR_RETURN(bool erased,
+                              partition.IsErased(s.Base(s.active_) + pos, s.half_ - pos));
       s.dirty_ = !erased;
     }
   }
@@ -124,7 +126,8 @@ Result<size_t> SettingsStore::Read(std::string_view name, ByteSpan out) const {
   return size;
 }
 
-Status SettingsStore::ForEach(const std::function<void(std::string_view, ConstByteSpan)>& fn) const {
+Status SettingsStore::ForEach(
+    const std::function<void(std::string_view, ConstByteSpan)>& fn) const {
   return Walk([&](const Record& r, std::string_view n, ConstByteSpan v) {
     if (!r.deleted() && !Superseded(r.pos, n)) fn(n, v);
   });
@@ -132,11 +135,12 @@ Status SettingsStore::ForEach(const std::function<void(std::string_view, ConstBy
 
 Status SettingsStore::Save(std::string_view name, ConstByteSpan value) {
   if (name.empty() || name.size() > kMaxName) {
-    return Error::Format(Errc::kInvalidArgument, "setting name of %zu bytes (1..%zu)", name.size(), kMaxName);
+    return Error::Format(Errc::kInvalidArgument, "setting name of %zu bytes (1..%zu)", name.size(),
+                         kMaxName);
   }
   if (value.size() > kMaxValue) {
-    return Error::Format(Errc::kInvalidArgument, "setting value of %zu bytes (at most %zu)", value.size(),
-                         kMaxValue);
+    return Error::Format(Errc::kInvalidArgument, "setting value of %zu bytes (at most %zu)",
+                         value.size(), kMaxValue);
   }
   std::array<uint8_t, kMaxValue> cur;
   auto now = Read(name, cur);
@@ -163,7 +167,8 @@ Status SettingsStore::Append(std::string_view name, ConstByteSpan value, bool de
   PutLe16(buf.data(), static_cast<uint16_t>(name.size()));
   PutLe16(buf.data() + 2, deleted ? kDeleted : static_cast<uint16_t>(value.size()));
   std::memcpy(buf.data() + 4, name.data(), name.size());
-  if (!deleted && !value.empty()) std::memcpy(buf.data() + 4 + name.size(), value.data(), value.size());
+  if (!deleted && !value.empty())
+    std::memcpy(buf.data() + 4 + name.size(), value.data(), value.size());
   PutLe32(buf.data() + body, Crc32(ConstByteSpan(buf.data(), body)));
   const uint32_t at = end_;
   // A failed write may have left part of the record: the next append compacts first.

@@ -77,7 +77,8 @@ TEST(SettingsStore, CompactsIntoTheOtherHalfAndRefusesWhatCannotFit) {
   // Live settings larger than a half: kNoSpace, and what was there stays.
   Status st = Ok();
   int i = 0;
-  for (; i < 100 && st.ok(); ++i) st = s->Save("big" + std::to_string(i), ConstByteSpan(std::vector<uint8_t>(250, 1)));
+  for (; i < 100 && st.ok(); ++i)
+    st = s->Save("big" + std::to_string(i), ConstByteSpan(std::vector<uint8_t>(250, 1)));
   EXPECT_EQ(st.error().code(), Errc::kNoSpace);
   auto reopened = SettingsStore::Open(*Partition::Make(flash, 0, 8192));
   ASSERT_TRUE(reopened.ok());
@@ -95,7 +96,8 @@ TEST(SettingsStore, PowerCutAtEveryWriteKeepsTheOldOrTheNewSettings) {
     if (i % 7 == 6) {
       ops.push_back({true, "k" + std::to_string(i % 5), ""});
     } else {
-      ops.push_back({false, "k" + std::to_string(i % 5), std::string(60 + i, static_cast<char>('A' + i % 26))});
+      ops.push_back({false, "k" + std::to_string(i % 5),
+                     std::string(60 + i, static_cast<char>('A' + i % 26))});
     }
   }
   std::vector<Map> models(1);

@@ -32,12 +32,16 @@ constexpr size_t kMaxHashTypeLen = 8;
 
 int32_t FsErrToV1(uint16_t rc) {
   switch (static_cast<FsErr>(rc)) {
-    case FsErr::kOk: return 0;
+    case FsErr::kOk:
+      return 0;
     case FsErr::kFileInvalidName:
-    case FsErr::kChecksumHashNotFound: return static_cast<int32_t>(MgmtErr::kInval);
+    case FsErr::kChecksumHashNotFound:
+      return static_cast<int32_t>(MgmtErr::kInval);
     case FsErr::kFileNotFound:
-    case FsErr::kMountPointNotFound: return static_cast<int32_t>(MgmtErr::kNoEnt);
-    default: return static_cast<int32_t>(MgmtErr::kUnknown);
+    case FsErr::kMountPointNotFound:
+      return static_cast<int32_t>(MgmtErr::kNoEnt);
+    default:
+      return static_cast<int32_t>(MgmtErr::kUnknown);
   }
 }
 
@@ -51,23 +55,34 @@ FsGroup::~FsGroup() { CloseFile(); }
 
 bool FsGroup::Supports(uint8_t command, Op op) const {
   switch (command) {
-    case kFile: return op == Op::kRead || op == Op::kWrite;
-    case kStatus: return op == Op::kRead && config_.file_status;
-    case kHash: return op == Op::kRead && config_.checksum_hash;
+    case kFile:
+      return op == Op::kRead || op == Op::kWrite;
+    case kStatus:
+      return op == Op::kRead && config_.file_status;
+    case kHash:
+      return op == Op::kRead && config_.checksum_hash;
     case kSupportedHashes:
       return op == Op::kRead && config_.checksum_hash && config_.supported_hashes;
-    case kClose: return op == Op::kWrite;
-    default: return false;
+    case kClose:
+      return op == Op::kWrite;
+    default:
+      return false;
   }
 }
 
 Outcome FsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
   switch (r.header.id) {
-    case kFile: return r.op() == Op::kRead ? Download(r, w) : Upload(r, w);
-    case kStatus: return Status(r, w);
-    case kHash: return Hash(r, w);
-    case kSupportedHashes: return SupportedHashes(w);
-    default: CloseFile(); return Outcome::Success();  // close: an empty map
+    case kFile:
+      return r.op() == Op::kRead ? Download(r, w) : Upload(r, w);
+    case kStatus:
+      return Status(r, w);
+    case kHash:
+      return Hash(r, w);
+    case kSupportedHashes:
+      return SupportedHashes(w);
+    default:
+      CloseFile();
+      return Outcome::Success();  // close: an empty map
   }
 }
 
@@ -116,7 +131,7 @@ FsErr FsGroup::Resolve(std::string_view name, FsErr outside, std::string_view* r
   }
   std::string_view r = name.substr(mount.size() + 1);
   if (r.find('\0') != std::string_view::npos) return FsErr::kFileInvalidName;
-  for (std::string_view rest = r; ;) {
+  for (std::string_view rest = r;;) {
     const size_t slash = rest.find('/');
     const std::string_view part = rest.substr(0, slash);
     if (part.empty() || part == "." || part == "..") return FsErr::kFileInvalidName;
@@ -132,8 +147,8 @@ Outcome FsGroup::Download(const smp::Request& r, cbor::Writer& w) {
   uint64_t off = 0;
   std::string_view name;
   bool has_off = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::UintField("off", &off, &has_off),
-                                   cbor::TextField("name", &name)})
+  if (!cbor::DecodeMap(r.payload,
+                       {cbor::UintField("off", &off, &has_off), cbor::TextField("name", &name)})
            .ok() ||
       !has_off || off == UINT64_MAX || name.empty() || name.size() > config_.path_len) {
     return Outcome::Rc(MgmtErr::kInval);
@@ -180,9 +195,9 @@ Outcome FsGroup::Upload(const smp::Request& r, cbor::Writer& w) {
   std::string_view name;
   ConstByteSpan data;
   bool has_off = false, has_len = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::UintField("off", &off, &has_off),
-                                   cbor::TextField("name", &name), cbor::BytesField("data", &data),
-                                   cbor::UintField("len", &len, &has_len)})
+  if (!cbor::DecodeMap(r.payload,
+                       {cbor::UintField("off", &off, &has_off), cbor::TextField("name", &name),
+                        cbor::BytesField("data", &data), cbor::UintField("len", &len, &has_len)})
            .ok() ||
       !has_off || off == UINT64_MAX || name.empty() || name.size() > config_.path_len ||
       (off == 0 && (!has_len || len == UINT64_MAX))) {
@@ -261,9 +276,9 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
   std::string_view name, type;
   uint64_t off = 0, len = 0;
   bool has_len = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("name", &name), cbor::TextField("type", &type),
-                                   cbor::UintField("off", &off),
-                                   cbor::UintField("len", &len, &has_len)})
+  if (!cbor::DecodeMap(r.payload,
+                       {cbor::TextField("name", &name), cbor::TextField("type", &type),
+                        cbor::UintField("off", &off), cbor::UintField("len", &len, &has_len)})
            .ok() ||
       name.empty() || name.size() > config_.path_len || type.size() > kMaxHashTypeLen ||
       (has_len && len == 0)) {

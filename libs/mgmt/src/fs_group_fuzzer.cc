@@ -6,10 +6,9 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz_util.h"
 #include "smpkit/mgmt/fs_group.h"
 #include "smpkit/mgmt/ram_fs.h"
-
-#include "fuzz_util.h"
 
 namespace {
 

@@ -54,9 +54,9 @@ class FsGroupTest : public ::testing::Test {
     return Call(Frame(0x08, 1, id, payload));
   }
   void UploadHelloWorld() {
-    ASSERT_EQ(Write(0, "a4 " + kOff + "00 " + kData + "45 68656c6c6f " + kLen + "0b " + kName +
-                           kHello),
-              Frame(0x0b, 1, 0, "bf " + kOff + "05 ff"));
+    ASSERT_EQ(
+        Write(0, "a4 " + kOff + "00 " + kData + "45 68656c6c6f " + kLen + "0b " + kName + kHello),
+        Frame(0x0b, 1, 0, "bf " + kOff + "05 ff"));
     ASSERT_EQ(Write(0, "a3 " + kOff + "05 " + kData + "46 20776f726c64 " + kName + kHello),
               Frame(0x0b, 1, 0, "bf " + kOff + "0b ff"));
   }
@@ -117,9 +117,9 @@ TEST_F(FsGroupTest, UploadInChunksThenStatusDownloadAndHashes) {
 }
 
 TEST_F(FsGroupTest, ResumeAndWrongOffsets) {
-  ASSERT_EQ(Write(0, "a4 " + kOff + "00 " + kData + "45 68656c6c6f " + kLen + "0b " + kName +
-                         kHello),
-            Frame(0x0b, 1, 0, "bf " + kOff + "05 ff"));
+  ASSERT_EQ(
+      Write(0, "a4 " + kOff + "00 " + kData + "45 68656c6c6f " + kLen + "0b " + kName + kHello),
+      Frame(0x0b, 1, 0, "bf " + kOff + "05 ff"));
   // A chunk at another offset than the file's end: FILE_OFFSET_NOT_VALID with "len", the
   // offset the device expects; nothing written.
   EXPECT_EQ(Write(0, "a3 " + kOff + "07 " + kData + "44 776f726c " + kName + kHello),
@@ -150,16 +150,17 @@ TEST_F(FsGroupTest, MalformedRequestsAreEinval) {
   EXPECT_EQ(Write(0, "a2 " + kOff + "00 " + kLen + "01"), einval);
   // A name of 65 bytes (CONFIG_MCUMGR_GRP_FS_PATH_LEN 64): EINVAL; 64 bytes is a name.
   const std::string long_name = "/lfs1/" + std::string(59, 'a');
-  EXPECT_EQ(Read(1, "a1 " + kName + "78 41 " + ToHex(std::vector<uint8_t>(long_name.begin(),
-                                                                           long_name.end()))),
+  EXPECT_EQ(Read(1, "a1 " + kName + "78 41 " +
+                        ToHex(std::vector<uint8_t>(long_name.begin(), long_name.end()))),
             Frame(0x09, 1, 1, "bf 62 7263 03 ff"));
   const std::string name64 = long_name.substr(1);
-  EXPECT_EQ(Read(1, "a1 " + kName + "78 40 " + ToHex(std::vector<uint8_t>(name64.begin(),
-                                                                           name64.end()))),
-            Frame(0x09, 1, 1, "bf " + GroupErr(3) + "ff"));  // not found
+  EXPECT_EQ(
+      Read(1, "a1 " + kName + "78 40 " + ToHex(std::vector<uint8_t>(name64.begin(), name64.end()))),
+      Frame(0x09, 1, 1, "bf " + GroupErr(3) + "ff"));  // not found
   // Unknown keys are skipped.
   UploadHelloWorld();
-  EXPECT_EQ(Read(1, "a2 63 666f6f 01 " + kName + kHello), Frame(0x09, 1, 1, "bf " + kLen + "0b ff"));
+  EXPECT_EQ(Read(1, "a2 63 666f6f 01 " + kName + kHello),
+            Frame(0x09, 1, 1, "bf " + kLen + "0b ff"));
   // Hash: a type longer than 8 bytes, an explicit len 0.
   EXPECT_EQ(Read(2, "a2 " + kName + kHello + kType + "69 737368613235363132"),
             Frame(0x09, 1, 2, "bf 62 7263 03 ff"));
@@ -171,10 +172,10 @@ TEST_F(FsGroupTest, NamesOutsideTheSandboxAreRefused) {
   // ".." and "." components, empty components: FILE_INVALID_NAME (v1: EINVAL).
   for (const std::string name : {"/lfs1/../secret", "/lfs1/a/../secret", "/lfs1/./secret",
                                  "/lfs1//secret", "/lfs1/secret/", "/lfs1/.."}) {
-    const std::string hex =
-        ToHex(std::vector<uint8_t>{static_cast<uint8_t>(0x60 + name.size())}) + " " +
-        ToHex(std::vector<uint8_t>(name.begin(), name.end()));
-    EXPECT_EQ(Read(0, "a2 " + kOff + "00 " + kName + hex), Frame(0x09, 1, 0, "bf " + GroupErr(2) + "ff"))
+    const std::string hex = ToHex(std::vector<uint8_t>{static_cast<uint8_t>(0x60 + name.size())}) +
+                            " " + ToHex(std::vector<uint8_t>(name.begin(), name.end()));
+    EXPECT_EQ(Read(0, "a2 " + kOff + "00 " + kName + hex),
+              Frame(0x09, 1, 0, "bf " + GroupErr(2) + "ff"))
         << name;
     EXPECT_EQ(Write(0, "a4 " + kOff + "00 " + kData + "41 78 " + kLen + "01 " + kName + hex),
               Frame(0x0b, 1, 0, "bf " + GroupErr(2) + "ff"))
@@ -193,14 +194,16 @@ TEST_F(FsGroupTest, NamesOutsideTheSandboxAreRefused) {
 }
 
 TEST_F(FsGroupTest, MissingFilesDirectoriesEmptyFilesAndOffsetsPastTheEnd) {
-  EXPECT_EQ(Read(0, "a2 " + kOff + "00 " + kName + kHello), Frame(0x09, 1, 0, "bf " + GroupErr(3) + "ff"));
+  EXPECT_EQ(Read(0, "a2 " + kOff + "00 " + kName + kHello),
+            Frame(0x09, 1, 0, "bf " + GroupErr(3) + "ff"));
   EXPECT_EQ(Call(Frame(0x00, 1, 0, "a2 " + kOff + "00 " + kName + kHello)),
             Frame(0x01, 1, 0, "bf 62 7263 05 ff"));
   EXPECT_EQ(Read(2, "a1 " + kName + kHello), Frame(0x09, 1, 2, "bf " + GroupErr(3) + "ff"));
   // A directory: FILE_IS_DIRECTORY; an upload into a missing directory: no mount point
   // (Zephyr's fs_open gives -ENOENT).
   fs_.AddDirectory("d");
-  EXPECT_EQ(Read(1, "a1 " + kName + "67 2f6c6673312f64"), Frame(0x09, 1, 1, "bf " + GroupErr(4) + "ff"));
+  EXPECT_EQ(Read(1, "a1 " + kName + "67 2f6c6673312f64"),
+            Frame(0x09, 1, 1, "bf " + GroupErr(4) + "ff"));
   EXPECT_EQ(Write(0, "a4 " + kOff + "00 " + kData + "41 78 " + kLen + "01 " + kName +
                          "69 2f6c6673312f782f79"),  // "/lfs1/x/y"
             Frame(0x0b, 1, 0, "bf " + GroupErr(14) + "ff"));
@@ -217,7 +220,8 @@ TEST_F(FsGroupTest, MissingFilesDirectoriesEmptyFilesAndOffsetsPastTheEnd) {
             Frame(0x09, 1, 0, "bf " + kOff + "00 " + kData + "40 " + kLen + "00 ff"));
   UploadHelloWorld();
   // Hash from the end or beyond: OFFSET_LARGER_THAN_FILE.
-  EXPECT_EQ(Read(2, "a2 " + kName + kHello + kOff + "0b"), Frame(0x09, 1, 2, "bf " + GroupErr(12) + "ff"));
+  EXPECT_EQ(Read(2, "a2 " + kName + kHello + kOff + "0b"),
+            Frame(0x09, 1, 2, "bf " + GroupErr(12) + "ff"));
   // Unknown hash type: CHECKSUM_HASH_NOT_FOUND (v1 EINVAL), checked before the file.
   EXPECT_EQ(Read(2, "a2 " + kName + "67 2f6c6673312f7a " + kType + "63 6d6435"),
             Frame(0x09, 1, 2, "bf " + GroupErr(13) + "ff"));
@@ -258,10 +262,12 @@ TEST_F(FsGroupTest, DownloadChunksFitTheBufferAsZephyrComputesThem) {
   std::vector<uint8_t> got;
   const std::string f = "67 2f6c6673312f66";
   while (got.size() < file.size()) {
-    const std::string off = got.size() < 24   ? ToHex(std::vector<uint8_t>{static_cast<uint8_t>(got.size())})
-                            : got.size() < 256 ? "18 " + ToHex(std::vector<uint8_t>{static_cast<uint8_t>(got.size())})
-                                               : "19 " + ToHex(std::vector<uint8_t>{static_cast<uint8_t>(got.size() >> 8),
-                                                                                    static_cast<uint8_t>(got.size())});
+    const std::string off =
+        got.size() < 24 ? ToHex(std::vector<uint8_t>{static_cast<uint8_t>(got.size())})
+        : got.size() < 256
+            ? "18 " + ToHex(std::vector<uint8_t>{static_cast<uint8_t>(got.size())})
+            : "19 " + ToHex(std::vector<uint8_t>{static_cast<uint8_t>(got.size() >> 8),
+                                                 static_cast<uint8_t>(got.size())});
     const auto rsp = FromHex(Read(0, "a2 " + kOff + off + " " + kName + f));
     ASSERT_LE(rsp.size(), config_.buf_size);
     // Find the data bstr after the "data" key: 59 <len16> then bytes.
@@ -295,9 +301,10 @@ TEST_F(FsGroupTest, LegacyRcAndAbsentOptionalCommands) {
   FsGroup g(legacy, config_, fs_);
   smp::Registry reg;
   ASSERT_TRUE(reg.Register(g).ok());
-  EXPECT_EQ(testing::ProcessHex(reg, config_,
-                                Frame(0x0a, 1, 0, "a4 " + kOff + "00 " + kData + "41 78 " + kLen +
-                                                      "01 " + kName + kHello)),
+  EXPECT_EQ(testing::ProcessHex(
+                reg, config_,
+                Frame(0x0a, 1, 0,
+                      "a4 " + kOff + "00 " + kData + "41 78 " + kLen + "01 " + kName + kHello)),
             Frame(0x0b, 1, 0, "bf 62 7263 00 " + kOff + "01 ff"));
   EXPECT_EQ(testing::ProcessHex(reg, config_, Frame(0x08, 1, 1, "a1 " + kName + kHello)),
             Frame(0x09, 1, 1, "bf 62 7263 00 " + kLen + "01 ff"));

@@ -19,10 +19,14 @@ Outcome Err(SettingsErr e) {
 // settings_mgmt.c's mapping of the settings API's errors, per command.
 Outcome FromErrno(int rc, SettingsErr not_supported) {
   switch (rc) {
-    case SettingsBackend::kEinval: return Err(SettingsErr::kRootKeyNotFound);
-    case SettingsBackend::kEnoent: return Err(SettingsErr::kKeyNotFound);
-    case SettingsBackend::kEnotsup: return Err(not_supported);
-    default: return Err(SettingsErr::kUnknown);
+    case SettingsBackend::kEinval:
+      return Err(SettingsErr::kRootKeyNotFound);
+    case SettingsBackend::kEnoent:
+      return Err(SettingsErr::kKeyNotFound);
+    case SettingsBackend::kEnotsup:
+      return Err(not_supported);
+    default:
+      return Err(SettingsErr::kUnknown);
   }
 }
 
@@ -30,11 +34,15 @@ Outcome FromErrno(int rc, SettingsErr not_supported) {
 
 int32_t SettingsErrToV1(uint16_t rc) {
   switch (static_cast<SettingsErr>(rc)) {
-    case SettingsErr::kOk: return 0;
-    case SettingsErr::kKeyTooLong: return static_cast<int32_t>(MgmtErr::kInval);
+    case SettingsErr::kOk:
+      return 0;
+    case SettingsErr::kKeyTooLong:
+      return static_cast<int32_t>(MgmtErr::kInval);
     case SettingsErr::kKeyNotFound:
-    case SettingsErr::kReadNotSupported: return static_cast<int32_t>(MgmtErr::kNoEnt);
-    default: return static_cast<int32_t>(MgmtErr::kUnknown);
+    case SettingsErr::kReadNotSupported:
+      return static_cast<int32_t>(MgmtErr::kNoEnt);
+    default:
+      return static_cast<int32_t>(MgmtErr::kUnknown);
   }
 }
 
@@ -47,17 +55,22 @@ SettingsGroup::SettingsGroup(const SettingsGroupConfig& config, SettingsBackend&
 bool SettingsGroup::Supports(uint8_t command, Op op) const {
   switch (command) {
     case kReadWrite:
-    case kLoadSave: return op == Op::kRead || op == Op::kWrite;
+    case kLoadSave:
+      return op == Op::kRead || op == Op::kWrite;
     case kDelete:
-    case kCommit: return op == Op::kWrite;
-    default: return false;
+    case kCommit:
+      return op == Op::kWrite;
+    default:
+      return false;
   }
 }
 
 Outcome SettingsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
   switch (r.header.id) {
-    case kReadWrite: return r.op() == Op::kRead ? Read(r, w) : Write(r);
-    case kDelete: return Delete(r);
+    case kReadWrite:
+      return r.op() == Op::kRead ? Read(r, w) : Write(r);
+    case kDelete:
+      return Delete(r);
     case kCommit:
       (void)backend_.Commit();  // Zephyr ignores what settings_commit returns
       return Outcome::Success();
@@ -69,13 +82,13 @@ Outcome SettingsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
 }
 
 Outcome SettingsGroup::DecodeName(const smp::Request& r, std::string_view* name, uint64_t* max_size,
-                            ConstByteSpan* val) {
+                                  ConstByteSpan* val) {
   uint64_t max = 0;
   ConstByteSpan v;
   bool has_max = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("name", name),
-                                   cbor::UintField("max_size", &max, &has_max),
-                                   cbor::BytesField("val", &v)})
+  if (!cbor::DecodeMap(r.payload,
+                       {cbor::TextField("name", name), cbor::UintField("max_size", &max, &has_max),
+                        cbor::BytesField("val", &v)})
            .ok() ||
       name->empty() || (has_max && max > UINT32_MAX)) {
     return Outcome::Rc(MgmtErr::kInval);
@@ -92,7 +105,8 @@ Outcome SettingsGroup::DecodeName(const smp::Request& r, std::string_view* name,
 Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
   std::string_view name;
   uint64_t max_size = 0;
-  if (Outcome o = DecodeName(r, &name, &max_size, nullptr); o.kind() != Outcome::Kind::kSuccess) return o;
+  if (Outcome o = DecodeName(r, &name, &max_size, nullptr); o.kind() != Outcome::Kind::kSuccess)
+    return o;
   const bool limited = max_size > config_.value_len;
   const size_t len = static_cast<size_t>(std::min<uint64_t>(max_size, config_.value_len));
   const int rc = backend_.RuntimeGet(name, ByteSpan(value_.data(), len));
@@ -106,7 +120,8 @@ Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
 Outcome SettingsGroup::Write(const smp::Request& r) {
   std::string_view name;
   ConstByteSpan val;
-  if (Outcome o = DecodeName(r, &name, nullptr, &val); o.kind() != Outcome::Kind::kSuccess) return o;
+  if (Outcome o = DecodeName(r, &name, nullptr, &val); o.kind() != Outcome::Kind::kSuccess)
+    return o;
   const int rc = backend_.RuntimeSet(name, val);
   if (rc < 0) return FromErrno(rc, SettingsErr::kWriteNotSupported);
   return Outcome::Success();
@@ -115,7 +130,8 @@ Outcome SettingsGroup::Write(const smp::Request& r) {
 // {"name": tstr} -> {}: a delete record in storage; the runtime value stays.
 Outcome SettingsGroup::Delete(const smp::Request& r) {
   std::string_view name;
-  if (Outcome o = DecodeName(r, &name, nullptr, nullptr); o.kind() != Outcome::Kind::kSuccess) return o;
+  if (Outcome o = DecodeName(r, &name, nullptr, nullptr); o.kind() != Outcome::Kind::kSuccess)
+    return o;
   const int rc = backend_.Delete(name);
   if (rc < 0) return FromErrno(rc, SettingsErr::kDeleteNotSupported);
   return Outcome::Success();

@@ -47,9 +47,18 @@ class Backend : public SettingsBackend {
     deleted.push_back(std::string(name));
     return name == "nostore/x" ? kEnoent : 0;
   }
-  int Commit() override { ++commits; return -5; }  // ignored by the group
-  int Load() override { ++loads; return -5; }
-  int Save() override { ++saves; return kEnoent; }
+  int Commit() override {
+    ++commits;
+    return -5;
+  }  // ignored by the group
+  int Load() override {
+    ++loads;
+    return -5;
+  }
+  int Save() override {
+    ++saves;
+    return kEnoent;
+  }
   std::map<std::string, std::vector<uint8_t>> values;
   std::vector<std::string> deleted;
   int gets = 0, commits = 0, loads = 0, saves = 0;
@@ -83,7 +92,8 @@ TEST_F(SettingsGroupTest, ReadWithAndWithoutMaxSize) {
 }
 
 TEST_F(SettingsGroupTest, WriteIsRuntimeOnlyAndTheOtherCommandsAnswerEmptyMaps) {
-  EXPECT_EQ(Call(Frame(0x0a, 0, "a2 " + kName + kTestVal + kVal + "42 aabb")), Frame(0x0b, 0, "bf ff"));
+  EXPECT_EQ(Call(Frame(0x0a, 0, "a2 " + kName + kTestVal + kVal + "42 aabb")),
+            Frame(0x0b, 0, "bf ff"));
   EXPECT_EQ(backend_.values["test/val"], (std::vector<uint8_t>{0xaa, 0xbb}));
   // No "val": a zero-length value.
   EXPECT_EQ(Call(Frame(0x0a, 0, "a1 " + kName + kTestVal)), Frame(0x0b, 0, "bf ff"));
@@ -122,7 +132,8 @@ TEST_F(SettingsGroupTest, ErrorsAsSettingsMgmtMapsThem) {
   EXPECT_EQ(Call(Frame(0x0a, 1, "a1 " + kName + "69 6e6f73746f72652f78")),
             Frame(0x0b, 1, GroupErr(3)));
   // v1: KEY_NOT_FOUND -> ENOENT, KEY_TOO_LONG -> EINVAL, ROOT_KEY_NOT_FOUND -> EUNKNOWN.
-  EXPECT_EQ(Call(Frame(0x00, 0, "a1 " + kName + "66 746573742f78")), Frame(0x01, 0, "bf 62 7263 05 ff"));
+  EXPECT_EQ(Call(Frame(0x00, 0, "a1 " + kName + "66 746573742f78")),
+            Frame(0x01, 0, "bf 62 7263 05 ff"));
   EXPECT_EQ(Call(Frame(0x00, 0, "a1 " + kName + "78 20 " + std::string(64, '6'))),
             Frame(0x01, 0, "bf 62 7263 03 ff"));
   EXPECT_EQ(Call(Frame(0x00, 0, "a1 " + kName + "63 782f79")), Frame(0x01, 0, "bf 62 7263 01 ff"));

@@ -13,10 +13,13 @@ using smp::Outcome;
 
 int32_t ShellErrToV1(uint16_t rc) {
   switch (static_cast<ShellErr>(rc)) {
-    case ShellErr::kOk: return 0;
+    case ShellErr::kOk:
+      return 0;
     case ShellErr::kCommandTooLong:
-    case ShellErr::kEmptyCommand: return static_cast<int32_t>(MgmtErr::kInval);
-    default: return static_cast<int32_t>(MgmtErr::kUnknown);
+    case ShellErr::kEmptyCommand:
+      return static_cast<int32_t>(MgmtErr::kInval);
+    default:
+      return static_cast<int32_t>(MgmtErr::kUnknown);
   }
 }
 
@@ -51,7 +54,8 @@ void ShellOutput::Printf(const char* format, ...) {
   va_start(ap, format);
   const int n = std::vsnprintf(tmp, sizeof(tmp), format, ap);
   va_end(ap);
-  if (n > 0) Print(std::string_view(tmp, std::min<size_t>(static_cast<size_t>(n), sizeof(tmp) - 1)));
+  if (n > 0)
+    Print(std::string_view(tmp, std::min<size_t>(static_cast<size_t>(n), sizeof(tmp) - 1)));
 }
 
 ShellGroup::ShellGroup(const ShellGroupConfig& config, ShellCommands& commands)
@@ -107,7 +111,8 @@ Outcome ShellGroup::Handle(const smp::Request& r, cbor::Writer& w) {
     }
   }
   if (!found) return Outcome::Rc(MgmtErr::kInval);
-  if (len == 0) return Outcome::GroupError(kGroupId, static_cast<uint16_t>(ShellErr::kEmptyCommand));
+  if (len == 0)
+    return Outcome::GroupError(kGroupId, static_cast<uint16_t>(ShellErr::kEmptyCommand));
 
   ShellOutput out(std::span<char>(output_.data(), config_.output_size));
   const int ret = Run(std::string_view(line_.data(), len), out);

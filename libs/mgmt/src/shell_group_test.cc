@@ -125,10 +125,10 @@ TEST_F(ShellGroupTest, OutputIsClippedSilentlyAtTheBuffer) {
 
 TEST_F(ShellGroupTest, ErrorsAsZephyr) {
   const std::string einval = Frame(0x0b, 0, "bf 62 7263 03 ff");
-  EXPECT_EQ(Exec("a0"), einval);                                 // no argv
-  EXPECT_EQ(Exec("a1 " + kArgv + Text("echo")), einval);         // argv not an array
-  EXPECT_EQ(Exec("81 " + Text("echo")), einval);                 // not a map
-  EXPECT_EQ(Exec("a1 01 " + Text("x")), einval);                 // a key that is not text
+  EXPECT_EQ(Exec("a0"), einval);                          // no argv
+  EXPECT_EQ(Exec("a1 " + kArgv + Text("echo")), einval);  // argv not an array
+  EXPECT_EQ(Exec("81 " + Text("echo")), einval);          // not a map
+  EXPECT_EQ(Exec("a1 01 " + Text("x")), einval);          // a key that is not text
   // Empty argv, or a first element that is not text: EMPTY_COMMAND (v1: EINVAL).
   const std::string empty = Frame(0x0b, 0, "bf 63 657272 bf 65 67726f7570 09 62 7263 03 ff ff");
   EXPECT_EQ(Exec("a1 " + kArgv + "80"), empty);

@@ -66,9 +66,9 @@ struct FsGroupConfig {
   // Where the FileSystem is mounted (Zephyr's littlefs samples: "/lfs1"). A name outside it
   // is not found (kMountPointNotFound for an upload, as Zephyr's fs_open answers -ENOENT).
   std::string_view mount = "/lfs1";
-  size_t path_len = 64;      // CONFIG_MCUMGR_GRP_FS_PATH_LEN: a longer name is EINVAL
-  bool large_files = true;   // CONFIG_MCUMGR_GRP_FS_MAX_FILE_SIZE_4GB (else _64KB)
-  size_t dl_chunk_size = 0;  // CONFIG_MCUMGR_GRP_FS_DL_CHUNK_SIZE (0: from the buffer size)
+  size_t path_len = 64;          // CONFIG_MCUMGR_GRP_FS_PATH_LEN: a longer name is EINVAL
+  bool large_files = true;       // CONFIG_MCUMGR_GRP_FS_MAX_FILE_SIZE_4GB (else _64KB)
+  size_t dl_chunk_size = 0;      // CONFIG_MCUMGR_GRP_FS_DL_CHUNK_SIZE (0: from the buffer size)
   bool file_status = true;       // CONFIG_MCUMGR_GRP_FS_FILE_STATUS
   bool checksum_hash = true;     // CONFIG_MCUMGR_GRP_FS_CHECKSUM_HASH (crc32 and sha256)
   bool supported_hashes = true;  // CONFIG_MCUMGR_GRP_FS_CHECKSUM_HASH_SUPPORTED_CMD

@@ -53,8 +53,7 @@ class ShellCommands {
  public:
   virtual ~ShellCommands() = default;
   // Runs argv (argv[0] is the command; argc >= 1). nullopt: no such root command.
-  virtual std::optional<int> Execute(std::span<const std::string_view> argv,
-                                     ShellOutput& out) = 0;
+  virtual std::optional<int> Execute(std::span<const std::string_view> argv, ShellOutput& out) = 0;
 };
 
 struct ShellGroupConfig {
