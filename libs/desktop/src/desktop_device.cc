@@ -110,6 +110,31 @@ struct DesktopDevice::Impl {
   EventBus bus;
   DfuLock lock;
   std::unique_ptr<DeviceHooksImpl> hooks;
+  // The statistics group's "ble" group (CONFIG_MCUMGR_GRP_STAT): events of the Bluetooth
+  // modules since the last boot, as Zephyr's RAM counters.
+  class BleStats : public mgmt::StatSource {
+   public:
+    explicit BleStats(const Impl& impl) : impl_(impl) {}
+    size_t GroupCount() const override { return 1; }
+    std::string_view GroupName(size_t) const override { return "ble"; }
+    size_t FieldCount(size_t) const override { return 4; }
+    mgmt::StatField Field(size_t, size_t f) const override {
+      const auto now = Counts();
+      static constexpr std::string_view kNames[] = {"peer_events", "conn_param_events",
+                                                    "smp_transfer_events", "smp_dropped_no_buffer"};
+      return {kNames[f < 4 ? f : 3], static_cast<uint32_t>(now[f < 4 ? f : 3] - base_[f < 4 ? f : 3])};
+    }
+    void Rebase() { base_ = Counts(); }
+
+   private:
+    std::array<uint64_t, 4> Counts() const {
+      return {impl_.bus.submitted<BlePeerEvent>(), impl_.bus.submitted<BlePeerConnParamsEvent>(),
+              impl_.bus.submitted<BleSmpTransferEvent>(), impl_.smp_dropped_no_buf};
+    }
+    const Impl& impl_;
+    std::array<uint64_t, 4> base_{};
+  };
+  BleStats ble_stats{*this};
   // The files of CONFIG_MCUMGR_GRP_FS: RAM, kept across resets (as a file system partition).
   mgmt::RamFileSystem files{64u << 10};
   std::optional<device::Device> dev;
@@ -237,6 +262,7 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   opt.device.img.image_check = opt.config.img_image_check;
   opt.device.os_group = opt.config.os_group;
   opt.device.stat_group = opt.config.stat_group;
+  opt.device.app_stats = &ble_stats;
   opt.device.enum_group = opt.config.enum_group;
   opt.device.fs_group = opt.config.fs_group;
   opt.device.file_system = &files;
@@ -458,6 +484,7 @@ Result<mcuboot::BootReport> DesktopDevice::Impl::PowerOn() {
   const uint64_t gen = ++boot_gen;
   const auto before = flash.elapsed();
   SMPKIT_ASSIGN_OR_RETURN(auto report, dev->Boot());
+  ble_stats.Rebase();
   // The bootloader's flash work (a swap: every sector erased and rewritten) takes the flash
   // model's time; the application starts when it is done.
   const sim::Duration boot_work = flash.elapsed() - before;

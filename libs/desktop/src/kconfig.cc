@@ -108,7 +108,7 @@ constexpr std::array kSymbols = {
     SymbolInfo{"MCUMGR_GRP_OS", B, 0, 0, "MCUMGR_CMD_OS_MGMT", false,
                "newer name of MCUMGR_CMD_OS_MGMT", "zephyr mcumgr grp/os_mgmt/Kconfig"},
     SymbolInfo{"MCUMGR_GRP_STAT", B, 0, 0, {}, true,
-               "the statistics group (smp, flash and img counters), dfu_mcumgr era only: the "
+               "the statistics group (smp, flash, img and ble counters), dfu_mcumgr era only: the "
                "seed's smp.c registers the image group alone", "zephyr mcumgr grp/stat_mgmt/Kconfig"},
     SymbolInfo{"MCUMGR_GRP_ENUM", B, 0, 0, {}, true,
                "the enumeration group (lists the groups registered), dfu_mcumgr era only",

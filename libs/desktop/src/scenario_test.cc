@@ -753,6 +753,45 @@ TEST_F(Scenario, ClientUploadOverBle) {
   EXPECT_EQ((*state)[0].hash, hash);
 }
 
+// CONFIG_MCUMGR_GRP_STAT in the newer era: the device's groups and its "ble" group, whose
+// counters are the Bluetooth modules' events since the last boot.
+TEST_F(Scenario, StatisticsCountTheBluetoothEventsOfAnUpload) {
+  DesktopConfig c = NewerEra();
+  c.stat_group = true;
+  Make(c);
+  BootClean();
+  ble::Link link(sched_, PhoneLink());
+  ASSERT_TRUE(link.Connect().ok());
+  ASSERT_TRUE(dev_->AttachLink(link).ok());
+  central::BleSmpCentral central;
+  ASSERT_TRUE(central.Attach(link).ok());
+  ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
+  client::SchedulerExecutor ex(sched_);
+  client::Session session(central, ex);
+  client::Client phone(session);
+  auto list = phone.StatList();
+  ASSERT_TRUE(list.ok()) << list.error().message();
+  EXPECT_EQ(*list, (std::vector<std::string>{"smp", "flash", "img", "ble"}));
+  auto field = [&](const client::StatGroupData& g, const std::string& name) -> uint64_t {
+    for (const auto& [k, v] : g.fields)
+      if (k == name) return v;
+    ADD_FAILURE() << "no field " << name;
+    return 0;
+  };
+  auto before = phone.StatShow("ble");
+  ASSERT_TRUE(before.ok());
+  EXPECT_GE(field(*before, "peer_events"), 1u);  // the connection
+  EXPECT_EQ(field(*before, "smp_transfer_events"), 0u);
+  client::UploadOptions uo;
+  ASSERT_TRUE(phone.Upload(Update("2.0.0", 20000), uo).ok());
+  auto after = phone.StatShow("ble");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(field(*after, "smp_transfer_events"),
+            dev_->bus().submitted<BleSmpTransferEvent>());
+  EXPECT_GT(field(*after, "smp_transfer_events"), 0u);
+  EXPECT_GE(field(*after, "conn_param_events"), 1u);  // the latency module lowered the latency
+}
+
 TEST_F(Scenario, PropagationTableMatchesSeed) {
   Make(EraA());
   Boot();

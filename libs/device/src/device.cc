@@ -43,16 +43,19 @@ class Device::OsHooksImpl : public mgmt::OsHooks {
 class Device::StatSourceImpl : public mgmt::StatSource {
  public:
   explicit StatSourceImpl(Device& d) : d_(d), base_(d.flash_.stats()) {}
-  size_t GroupCount() const override { return 3; }
+  size_t GroupCount() const override { return 3 + (App() ? App()->GroupCount() : 0); }
   std::string_view GroupName(size_t g) const override {
     static constexpr std::string_view kNames[] = {"smp", "flash", "img"};
-    return g < 3 ? kNames[g] : std::string_view();
+    if (g >= 3) return App() ? App()->GroupName(g - 3) : std::string_view();
+    return kNames[g];
   }
   size_t FieldCount(size_t g) const override {
     static constexpr size_t kCounts[] = {2 + 2 * kSmpGroups, 6, 1};
-    return g < 3 ? kCounts[g] : 0;
+    if (g >= 3) return App() ? App()->FieldCount(g - 3) : 0;
+    return kCounts[g];
   }
   mgmt::StatField Field(size_t g, size_t i) const override {
+    if (g >= 3) return App()->Field(g - 3, i);
     auto u32 = [](uint64_t v) { return static_cast<uint32_t>(v); };  // Zephyr's counters wrap
     if (g == 0) {
       const smp::ServerStats& st = d_.server_->stats();
@@ -82,6 +85,7 @@ class Device::StatSourceImpl : public mgmt::StatSource {
 
  private:
   static constexpr size_t kSmpGroups = 3;
+  const mgmt::StatSource* App() const { return d_.config_.app_stats; }
   Device& d_;
   flash::Stats base_;
 };

@@ -43,6 +43,8 @@ struct DeviceConfig {
   // Register the statistics group (CONFIG_MCUMGR_GRP_STAT): the device's own counters.
   bool stat_group = false;
   mgmt::StatGroupConfig stat;
+  // The application's own statistics groups, listed after the device's (must outlive it).
+  const mgmt::StatSource* app_stats = nullptr;
   // Register the enumeration group (CONFIG_MCUMGR_GRP_ENUM): lists the groups above.
   bool enum_group = false;
   mgmt::EnumGroupConfig enumeration;
