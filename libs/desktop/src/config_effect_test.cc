@@ -114,6 +114,10 @@ std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
   auto file = cl.FsUpload(AsBytes("settings"), "/lfs1/x", client::UploadOptions{});
   rec(file.ok() ? "fs upload: ok" : "fs upload: " + std::string(file.error().message()));
   const std::vector<std::string> uptime = {"kernel", "uptime"};
+  auto boot_count = cl.SettingsRead("dev/boots");
+  rec(boot_count.ok()
+          ? "settings dev/boots: " + std::string(boot_count->val.begin(), boot_count->val.end())
+          : "settings: " + std::string(boot_count.error().message()));
   auto sh = cl.ShellExec(uptime);
   rec(sh.ok() ? "shell: " + sh->output : "shell: " + std::string(sh.error().message()));
   client::UploadOptions uo;
@@ -213,6 +217,7 @@ const Flip kActs[] = {
     {"MCUMGR_GRP_ENUM", kNewer, "n", "y"},
     {"MCUMGR_GRP_FS", kNewer, "n", "y"},
     {"MCUMGR_GRP_SHELL", kNewer, "n", "y"},
+    {"MCUMGR_GRP_SETTINGS", kNewer, "n", "y"},
     {"CAF_BLE_SMP", "", "n", "y"},
     {"CAF_INIT_LOG_BLE_SMP_TRANSFER_EVENTS", "", "n", "y"},
     {"DESKTOP_INIT_LOG_BLE_SMP_TRANSFER_EVENT", "", "n", "y"},

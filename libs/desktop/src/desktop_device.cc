@@ -267,6 +267,7 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   opt.device.fs_group = opt.config.fs_group;
   opt.device.file_system = &files;
   opt.device.shell_group = opt.config.shell_group;
+  opt.device.settings_group = opt.config.settings_group;
   dev.emplace(flash, opt.device, hooks.get());
   smp_owner.name = cfg.smp == SmpEra::kMcumgr ? "MCUmgr" : "smp";
   smp_owner.id = kOwnerIdSmp;

@@ -117,6 +117,10 @@ constexpr std::array kSymbols = {
                "the file management group, over a 64 KiB RAM file system at /lfs1 (nRF Desktop "
                "has no file system partition), dfu_mcumgr era only",
                "zephyr mcumgr grp/fs_mgmt/Kconfig"},
+    SymbolInfo{"MCUMGR_GRP_SETTINGS", B, 0, 0, {}, true,
+               "the settings management group over the device's settings partition (app/* "
+               "read-write, dev/boots and dev/version read-only; saved ones survive resets), "
+               "dfu_mcumgr era only", "zephyr mcumgr grp/settings_mgmt/Kconfig"},
     SymbolInfo{"MCUMGR_GRP_SHELL", B, 0, 0, {}, true,
                "the shell management group (kernel uptime/reboot, mcuboot, dfu), dfu_mcumgr era "
                "only", "zephyr mcumgr grp/shell_mgmt/Kconfig"},
@@ -510,7 +514,8 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
            "params) is absent; a reset needs a power cycle");
     if (k.IsSet("OS_MGMT_RESET_MS"))
       warn("OS_MGMT_RESET_MS", "no OS group in the seed's era, so no remote reset");
-    for (const char* g : {"MCUMGR_GRP_STAT", "MCUMGR_GRP_ENUM", "MCUMGR_GRP_FS", "MCUMGR_GRP_SHELL"}) {
+    for (const char* g : {"MCUMGR_GRP_STAT", "MCUMGR_GRP_ENUM", "MCUMGR_GRP_FS",
+                          "MCUMGR_GRP_SHELL", "MCUMGR_GRP_SETTINGS"}) {
       if (k.Bool(g, false)) warn(g, "the seed's smp.c registers only the image group");
     }
   } else if (mcumgr) {
@@ -526,6 +531,7 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
     c.enum_group = k.Bool("MCUMGR_GRP_ENUM", false);
     c.fs_group = k.Bool("MCUMGR_GRP_FS", false);
     c.shell_group = k.Bool("MCUMGR_GRP_SHELL", false);
+    c.settings_group = k.Bool("MCUMGR_GRP_SETTINGS", false);
     if (k.IsSet("MCUMGR_CMD_OS_MGMT") && !k.Bool("MCUMGR_CMD_OS_MGMT", true))
       warn("MCUMGR_CMD_OS_MGMT", "CONFIG_DESKTOP_DFU_MCUMGR_ENABLE selects the OS group");
   } else {
@@ -533,7 +539,8 @@ Result<DesktopConfig> ResolveConfig(const Kconfig& k) {
     c.dfu_lock = k.Bool("DESKTOP_DFU_LOCK", false);
     if (k.IsSet("MCUMGR_CMD_OS_MGMT"))
       warn("MCUMGR_CMD_OS_MGMT", "no SMP module, so no MCUmgr groups");
-    for (const char* g : {"MCUMGR_GRP_STAT", "MCUMGR_GRP_ENUM", "MCUMGR_GRP_FS", "MCUMGR_GRP_SHELL"}) {
+    for (const char* g : {"MCUMGR_GRP_STAT", "MCUMGR_GRP_ENUM", "MCUMGR_GRP_FS",
+                          "MCUMGR_GRP_SHELL", "MCUMGR_GRP_SETTINGS"}) {
       if (k.IsSet(g)) warn(g, "no SMP module, so no MCUmgr groups");
     }
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -790,6 +791,46 @@ TEST_F(Scenario, StatisticsCountTheBluetoothEventsOfAnUpload) {
             dev_->bus().submitted<BleSmpTransferEvent>());
   EXPECT_GT(field(*after, "smp_transfer_events"), 0u);
   EXPECT_GE(field(*after, "conn_param_events"), 1u);  // the latency module lowered the latency
+}
+
+// CONFIG_MCUMGR_GRP_SETTINGS in the newer era: the mouse keeps saved settings in its settings
+// partition across a reboot; the image slots are not touched by them.
+TEST_F(Scenario, SettingsSurviveARebootInTheSettingsPartition) {
+  DesktopConfig c = NewerEra();
+  c.settings_group = true;
+  Make(c);
+  BootClean();
+  auto session_do = [&](const std::function<void(client::Client&)>& body) {
+    ble::Link link(sched_, PhoneLink());
+    ASSERT_TRUE(link.Connect().ok());
+    ASSERT_TRUE(dev_->AttachLink(link).ok());
+    central::BleSmpCentral central;
+    ASSERT_TRUE(central.Attach(link).ok());
+    ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
+    client::SchedulerExecutor ex(sched_);
+    client::Session session(central, ex);
+    client::Client phone(session);
+    body(phone);
+    (void)link.Disconnect(ble::Role::kCentral);
+    sched_.RunFor(Ms(100));
+  };
+  const std::vector<uint8_t> primary_before(flash_->contents().begin(),
+                                            flash_->contents().begin() + 0x20000 + 0xC000);
+  session_do([&](client::Client& phone) {
+    ASSERT_TRUE(phone.SettingsWrite("app/cpi", AsBytes("1600")).ok());
+    ASSERT_TRUE(phone.SettingsSave().ok());
+    auto boots = phone.SettingsRead("dev/boots");
+    ASSERT_TRUE(boots.ok()) << boots.error().message();
+    EXPECT_EQ(std::string(boots->val.begin(), boots->val.end()), "1");
+  });
+  EXPECT_TRUE(std::equal(primary_before.begin(), primary_before.end(), flash_->contents().begin()));
+  ASSERT_TRUE(dev_->Reboot().ok());
+  AwaitApplication();
+  session_do([&](client::Client& phone) {
+    auto cpi = phone.SettingsRead("app/cpi");
+    ASSERT_TRUE(cpi.ok()) << cpi.error().message();
+    EXPECT_EQ(std::string(cpi->val.begin(), cpi->val.end()), "1600");
+  });
 }
 
 TEST_F(Scenario, PropagationTableMatchesSeed) {

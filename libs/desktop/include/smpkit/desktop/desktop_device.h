@@ -45,6 +45,9 @@ struct DesktopTimings {
 };
 
 struct DesktopOptions {
+  // nRF Desktop boards keep a settings partition (Zephyr's storage_partition) after the
+  // image slots; CONFIG_MCUMGR_GRP_SETTINGS serves the device's settings from it.
+  DesktopOptions() { device.settings_size = 2 * device.page_size; }
   DesktopConfig config;
   device::DeviceConfig device;
   DesktopTimings timings;

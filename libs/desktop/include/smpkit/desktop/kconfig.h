@@ -108,7 +108,8 @@ struct DesktopConfig {
 
   bool config_channel = true;          // CONFIG_DESKTOP_CONFIG_CHANNEL_ENABLE
   bool os_group = false;               // Era A: never; dfu_mcumgr: selected
-  // CONFIG_MCUMGR_GRP_{STAT,ENUM,FS,SHELL} (dfu_mcumgr era; the seed's smp.c: never).
+  // CONFIG_MCUMGR_GRP_{STAT,ENUM,FS,SHELL,SETTINGS} (dfu_mcumgr era; the seed's smp.c: never).
+  bool settings_group = false;
   bool stat_group = false;
   bool enum_group = false;
   bool fs_group = false;
