@@ -792,12 +792,9 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
     cmd->add_flag("--require-v2", copt->require_v2,
                   "fail (exit 6) instead of falling back to SMP v1 for legacy devices");
   };
-  auto add_upload_opts = [copt, add_conn_opts](CLI::App* cmd) {
+  // Options of every pipelined transfer (image and file uploads, file downloads).
+  auto add_transfer_opts = [copt, add_conn_opts](CLI::App* cmd) {
     add_conn_opts(cmd);
-    cmd->add_option("--image", copt->image, "image number (multi-image devices)");
-    cmd->add_flag("--upgrade", copt->upgrade,
-                  "ask the device to refuse an image older than the running one");
-    cmd->add_flag("--no-skip", copt->no_skip, "upload even if the device already has the image");
     cmd->add_option("--window", copt->window,
                     "outstanding upload chunks at most (capped by the device's buf_count - 1)")
         ->check(CLI::Range(1, 64));
@@ -807,8 +804,15 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
                     "an error event) or none")
         ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}));
     cmd->add_option("--first-timeout", copt->first_timeout_s,
-                    "timeout of the first chunk, which erases the slot (seconds)")
+                    "timeout of the first chunk (an image's erases the slot) (seconds)")
         ->check(Seconds(3600));
+  };
+  auto add_upload_opts = [copt, add_transfer_opts](CLI::App* cmd) {
+    add_transfer_opts(cmd);
+    cmd->add_option("--image", copt->image, "image number (multi-image devices)");
+    cmd->add_flag("--upgrade", copt->upgrade,
+                  "ask the device to refuse an image older than the running one");
+    cmd->add_flag("--no-skip", copt->no_skip, "upload even if the device already has the image");
   };
 
   // echo
@@ -1511,7 +1515,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   fs_up->add_flag("--resume", fs_args->resume,
                   "carry on where the device's copy ends, when its bytes match the local "
                   "file's (crc32); else start over");
-  add_upload_opts(fs_up);
+  add_transfer_opts(fs_up);
   fs_up->callback([=, &global] {
     SetJsonlEvents(copt->progress == "jsonl");
     auto file = InputFile::Open(fs_args->local, /*raw=*/true);
@@ -1551,7 +1555,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
       ->required();
   fs_down->add_flag("--resume", fs_args->resume,
                     "append what the device's file has beyond the local file's size");
-  add_upload_opts(fs_down);
+  add_transfer_opts(fs_down);
   fs_down->callback([=, &global] {
     SetJsonlEvents(copt->progress == "jsonl");
     uint64_t have = 0;
