@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,9 +14,9 @@
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/ble/link.h"
 #include "smpkit/cbor/reader.h"
+#include "smpkit/central/ble_smp_central.h"
 #include "smpkit/client/client.h"
 #include "smpkit/client/session.h"
-#include "smpkit/central/ble_smp_central.h"
 #include "smpkit/desktop/config_dfu_host.h"
 #include "smpkit/desktop/desktop_device.h"
 #include "smpkit/flash/flash.h"
@@ -187,8 +187,8 @@ class Scenario : public ::testing::Test {
   // After a reset or power cycle: the bootloader's swap takes its flash time, then the
   // application starts.
   void AwaitApplication() {
-    ASSERT_TRUE(sched_.RunUntilCondition([&] { return dev_->running(); },
-                                         sched_.Now() + Ms(600000)));
+    ASSERT_TRUE(
+        sched_.RunUntilCondition([&] { return dev_->running(); }, sched_.Now() + Ms(600000)));
     sched_.RunFor(Ms(1));
   }
   void TestAndReset(const std::vector<uint8_t>& image) {
@@ -248,6 +248,20 @@ ble::LinkConfig PhoneLink() {
   lc.encrypted = true;  // bonded phone
   return lc;
 }
+
+// A phone connected over the BLE link model, with an SMP client on its GATT link.
+struct PhoneSession {
+  PhoneSession(sim::Scheduler& sched, DesktopDevice& dev) : link(sched, PhoneLink()), ex(sched) {
+    ok = link.Connect().ok() && dev.AttachLink(link).ok() && central.Attach(link).ok() &&
+         sched.RunUntilCondition([&] { return central.ready(); }, sched.Now() + Ms(5000));
+  }
+  ble::Link link;
+  central::BleSmpCentral central;
+  client::SchedulerExecutor ex;
+  client::Session session{central, ex};
+  client::Client phone{session};
+  bool ok = false;
+};
 
 // (1) An SMP DFU over the GATT SMP service completes; the latency drops to 0 after the first
 // chunk and returns to the preferred 99 between 5 and 10 s after the last one.
@@ -761,15 +775,9 @@ TEST_F(Scenario, StatisticsCountTheBluetoothEventsOfAnUpload) {
   c.stat_group = true;
   Make(c);
   BootClean();
-  ble::Link link(sched_, PhoneLink());
-  ASSERT_TRUE(link.Connect().ok());
-  ASSERT_TRUE(dev_->AttachLink(link).ok());
-  central::BleSmpCentral central;
-  ASSERT_TRUE(central.Attach(link).ok());
-  ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
-  client::SchedulerExecutor ex(sched_);
-  client::Session session(central, ex);
-  client::Client phone(session);
+  PhoneSession ps(sched_, *dev_);
+  ASSERT_TRUE(ps.ok);
+  client::Client& phone = ps.phone;
   auto list = phone.StatList();
   ASSERT_TRUE(list.ok()) << list.error().message();
   EXPECT_EQ(*list, (std::vector<std::string>{"smp", "flash", "img", "ble"}));
@@ -787,8 +795,7 @@ TEST_F(Scenario, StatisticsCountTheBluetoothEventsOfAnUpload) {
   ASSERT_TRUE(phone.Upload(Update("2.0.0", 20000), uo).ok());
   auto after = phone.StatShow("ble");
   ASSERT_TRUE(after.ok());
-  EXPECT_EQ(field(*after, "smp_transfer_events"),
-            dev_->bus().submitted<BleSmpTransferEvent>());
+  EXPECT_EQ(field(*after, "smp_transfer_events"), dev_->bus().submitted<BleSmpTransferEvent>());
   EXPECT_GT(field(*after, "smp_transfer_events"), 0u);
   EXPECT_GE(field(*after, "conn_param_events"), 1u);  // the latency module lowered the latency
 }
@@ -801,17 +808,10 @@ TEST_F(Scenario, SettingsSurviveARebootInTheSettingsPartition) {
   Make(c);
   BootClean();
   auto session_do = [&](const std::function<void(client::Client&)>& body) {
-    ble::Link link(sched_, PhoneLink());
-    ASSERT_TRUE(link.Connect().ok());
-    ASSERT_TRUE(dev_->AttachLink(link).ok());
-    central::BleSmpCentral central;
-    ASSERT_TRUE(central.Attach(link).ok());
-    ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
-    client::SchedulerExecutor ex(sched_);
-    client::Session session(central, ex);
-    client::Client phone(session);
-    body(phone);
-    (void)link.Disconnect(ble::Role::kCentral);
+    PhoneSession ps(sched_, *dev_);
+    ASSERT_TRUE(ps.ok);
+    body(ps.phone);
+    (void)ps.link.Disconnect(ble::Role::kCentral);
     sched_.RunFor(Ms(100));
   };
   const std::vector<uint8_t> primary_before(flash_->contents().begin(),
