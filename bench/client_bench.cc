@@ -31,20 +31,12 @@ namespace {
 
 using namespace smpkit;
 
-std::string SmpkitBinary() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  std::string self(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  std::string dir = self.substr(0, self.rfind('/'));
-  return dir + "/../apps/smpkit/smpkit";
-}
-
 // A `smpkit device` on its own flash file, removed afterwards.
 class BenchDevice {
  public:
   explicit BenchDevice(std::vector<std::string> args)
       : flash_("/tmp/smpkit-client-bench-" + std::to_string(getpid()) + ".flash"),
-        process_(SmpkitBinary(), WithFlash(flash_, std::move(args))) {}
+        process_(smpkit::testing::SmpkitBesideThisBinary(), WithFlash(flash_, std::move(args))) {}
   ~BenchDevice() {
     process_.Kill(SIGTERM);
     std::remove(flash_.c_str());

@@ -22,17 +22,10 @@ using namespace smpkit;
 
 constexpr size_t kFile = 16u << 20;
 
-std::string SmpkitBinary() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  std::string self(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  return self.substr(0, self.rfind('/')) + "/../apps/smpkit/smpkit";
-}
-
 struct Device {
   Device()
       : dir("/tmp/smpkit-fs-bench-" + std::to_string(getpid())),
-        process(SmpkitBinary(), Args(dir)) {}
+        process(smpkit::testing::SmpkitBesideThisBinary(), Args(dir)) {}
   ~Device() {
     process.Kill(SIGTERM);
     std::filesystem::remove_all(dir);

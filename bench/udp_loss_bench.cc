@@ -25,19 +25,12 @@ using namespace smpkit;
 
 constexpr uint32_t kImage = 400 * 1024;
 
-std::string SmpkitBinary() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  std::string self(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  return self.substr(0, self.rfind('/')) + "/../apps/smpkit/smpkit";
-}
-
 std::map<std::string, double> g_rates;
 
 struct Device {
   Device()
       : flash("/tmp/smpkit-udp-loss-bench-" + std::to_string(getpid()) + ".flash"),
-        process(SmpkitBinary(), Args(flash)) {}
+        process(smpkit::testing::SmpkitBesideThisBinary(), Args(flash)) {}
   ~Device() {
     process.Kill(SIGTERM);
     std::remove(flash.c_str());

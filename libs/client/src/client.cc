@@ -41,6 +41,12 @@ Request MakeRequest(uint8_t op, uint16_t group, uint8_t id, std::vector<uint8_t>
   return r;
 }
 
+// A command whose answer carries nothing: only whether it succeeded.
+Status Succeeded(Result<Reply> r) {
+  if (!r.ok()) return r.error();
+  return Ok();
+}
+
 Request ResetRequest(bool force) {
   auto payload = EncodeMap([&](cbor::Writer& w) {
     if (force) w.Key("force").Bool(true);
@@ -1332,9 +1338,7 @@ Result<std::vector<FsHashType>> Client::FsSupportedHashes() {
 }
 
 Status Client::FsClose() {
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kWrite, smp::kGroupFs, kFsClose, {0xa0})));
-  (void)reply;
-  return {};
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupFs, kFsClose, {0xa0})));
 }
 
 Result<UploadResult> Client::FsUpload(ConstByteSpan data, std::string_view name,
@@ -1562,11 +1566,6 @@ Result<SettingValue> DecodeSettingsReadResponse(ConstByteSpan payload) {
 
 namespace {
 constexpr uint8_t kSetReadWrite = 0, kSetDelete = 1, kSetCommit = 2, kSetLoadSave = 3;
-// A command whose answer carries nothing: only whether it succeeded.
-Status Done(Result<Reply> r) {
-  if (!r.ok()) return r.error();
-  return Ok();
-}
 }  // namespace
 
 Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<uint32_t> max_size) {
@@ -1584,22 +1583,22 @@ Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<u
 Status Client::SettingsWrite(std::string_view name, ConstByteSpan value) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name).Key("val").Bytes(value); },
                            name.size() + value.size() + 32);
-  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetReadWrite, std::move(payload))));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetReadWrite, std::move(payload))));
 }
 
 Status Client::SettingsDelete(std::string_view name) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
-  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetDelete, std::move(payload))));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetDelete, std::move(payload))));
 }
 
 Status Client::SettingsCommit() {
-  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetCommit, {0xa0})));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetCommit, {0xa0})));
 }
 Status Client::SettingsLoad() {
-  return Done(Call(MakeRequest(kRead, smp::kGroupSettings, kSetLoadSave, {0xa0})));
+  return Succeeded(Call(MakeRequest(kRead, smp::kGroupSettings, kSetLoadSave, {0xa0})));
 }
 Status Client::SettingsSave() {
-  return Done(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetLoadSave, {0xa0})));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetLoadSave, {0xa0})));
 }
 
 // ------------------------------------------------------------------------------------------

@@ -3,13 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 
 #include "smpkit/flash/flash.h"
 #include "smpkit/mcuboot/boot.h"
+#include "smpkit/mgmt/fs_group.h"
 #include "smpkit/mgmt/img_group.h"
 #include "smpkit/mgmt/os_group.h"
+#include "smpkit/mgmt/ram_fs.h"
+#include "smpkit/mgmt/settings_group.h"
+#include "smpkit/mgmt/shell_group.h"
 #include "smpkit/smp/message.h"
 #include "test_util.h"
 
@@ -110,6 +115,75 @@ TEST(ZeroAllocation, UploadChunks) {
   const long after = g_allocations.load();
   EXPECT_EQ(after - before, 0) << "heap allocations per upload chunk";
   EXPECT_EQ(img.upload_offset(), 15u * 4096);
+}
+
+// The file, shell and settings groups answer without heap allocations of their own: file
+// downloads, status and crc32 over a file system that only reads, shell commands over one
+// that only prints, settings over fixed storage. (Their backends are the owner's: smpkit's
+// RAM file system allocates when a file grows; `smpkit device`'s directory opens files.)
+TEST(ZeroAllocation, FileShellAndSettingsRequests) {
+  RamFileSystem files(1 << 20);
+  files.files()["f"] = std::vector<uint8_t>(20000, 0x42);
+  class Echo : public ShellCommands {
+   public:
+    std::optional<int> Execute(std::span<const std::string_view> argv, ShellOutput& out) override {
+      for (auto a : argv) out.Print(a);
+      return 0;
+    }
+  } echo;
+  class Fixed : public SettingsBackend {
+   public:
+    int RuntimeGet(std::string_view, ByteSpan out) override {
+      const size_t n = std::min<size_t>(out.size(), 4);
+      for (size_t i = 0; i < n; ++i) out[i] = value[i];
+      return static_cast<int>(n);
+    }
+    int RuntimeSet(std::string_view, ConstByteSpan v) override {
+      for (size_t i = 0; i < v.size() && i < 4; ++i) value[i] = v[i];
+      return 0;
+    }
+    int Delete(std::string_view) override { return 0; }
+    int Commit() override { return 0; }
+    int Load() override { return 0; }
+    int Save() override { return 0; }
+    uint8_t value[4] = {1, 2, 3, 4};
+  } settings;
+  smp::ServerConfig config;
+  config.buf_size = 1024;
+  FsGroup fs(FsGroupConfig{}, config, files);
+  ShellGroup shell(ShellGroupConfig{}, echo);
+  SettingsGroup set(SettingsGroupConfig{}, settings);
+  smp::Registry registry;
+  ASSERT_TRUE(registry.Register(fs).ok());
+  ASSERT_TRUE(registry.Register(shell).ok());
+  ASSERT_TRUE(registry.Register(set).ok());
+  smp::Server server(registry, config);
+  // Download at 1024, status, crc32, shell exec ["echo", "hi"], settings write and read.
+  // Header (its length from the payload) + payload, from hex.
+  auto frame = [](unsigned op, unsigned group, unsigned id, const char* payload) {
+    const size_t len = testing::FromHex(payload).size();
+    char header[32];
+    std::snprintf(header, sizeof(header), "%02x00%04zx%04x01%02x", op, len, group, id);
+    return testing::FromHex(std::string(header) + payload);
+  };
+  const auto download = frame(0x08, 8, 0, "a2 63 6f6666 19 0400 64 6e616d65 67 2f6c6673312f66");
+  const auto status = frame(0x08, 8, 1, "a1 64 6e616d65 67 2f6c6673312f66");
+  const auto crc = frame(0x08, 8, 2, "a1 64 6e616d65 67 2f6c6673312f66");
+  const auto exec = frame(0x0a, 9, 0, "a1 64 61726776 82 64 6563686f 62 6869");
+  const auto write = frame(0x0a, 3, 0, "a2 64 6e616d65 63 612f62 63 76616c 42 0909");
+  const auto read = frame(0x08, 3, 0, "a1 64 6e616d65 63 612f62");
+  uint8_t scratch[1024];
+  FixedSink sink;
+  const long before = g_allocations.load();
+  for (int i = 0; i < 50; ++i) {
+    for (const auto* req : {&download, &status, &crc, &exec, &write, &read}) {
+      server.Process(*req, scratch, sink);
+    }
+  }
+  const long after = g_allocations.load();
+  EXPECT_EQ(after - before, 0) << "heap allocations in the request path";
+  EXPECT_EQ(sink.count, 300);
+  EXPECT_EQ(server.stats().errors, 0u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "smpkit/base/crc.h"
 #include "smpkit/cbor/reader.h"
@@ -97,8 +98,6 @@ size_t FsGroup::DownloadChunkSize() const {
   }
   return computed;
 }
-
-void FsGroup::CloseIdle() { CloseFile(); }
 
 void FsGroup::CloseFile() {
   if (state_ != State::kNone) fs_.Close();
@@ -299,8 +298,9 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
 
   std::array<uint8_t, 1024> buf;
   uint32_t crc = 0;
-  mcuboot::Hasher sha(mcuboot::HashAlg::kSha256);
   const bool is_crc = ht->format == 0;
+  std::optional<mcuboot::Hasher> sha;  // OpenSSL's context: only for sha256
+  if (!is_crc) sha.emplace(mcuboot::HashAlg::kSha256);
   for (uint64_t pos = 0; pos < n;) {
     const size_t step = static_cast<size_t>(std::min<uint64_t>(buf.size(), n - pos));
     size_t got = 0;
@@ -312,7 +312,7 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
     const ConstByteSpan chunk(buf.data(), step);
     if (is_crc) {
       crc = Crc32(chunk, crc);
-    } else if (!sha.Update(chunk).ok()) {
+    } else if (!sha->Update(chunk).ok()) {
       return Err(FsErr::kUnknown);
     }
     pos += step;
@@ -325,7 +325,7 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
   if (is_crc) {
     w.Uint(crc);
   } else {
-    auto digest = sha.Final();
+    auto digest = sha->Final();
     if (!digest.ok()) return Err(FsErr::kUnknown);
     w.Bytes(digest->view());
   }

@@ -93,9 +93,6 @@ class FsGroup : public smp::Group {
 
   // Data bytes in a full download answer (Zephyr's MCUMGR_GRP_FS_DL_CHUNK_SIZE).
   size_t DownloadChunkSize() const;
-  // Closes the open file, as Zephyr's idle timer does (CONFIG_MCUMGR_GRP_FS_FILE_
-  // AUTOMATIC_IDLE_CLOSE_TIME): the owner calls it when the group has been idle that long.
-  void CloseIdle();
 
  private:
   enum class State : uint8_t { kNone, kUpload, kDownload };

@@ -13,6 +13,15 @@
 
 namespace smpkit::testing {
 
+// The smpkit executable of the build tree this program belongs to (benchmarks live in
+// <build>/bench/, the CLI in <build>/apps/smpkit/).
+inline std::string SmpkitBesideThisBinary() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  const std::string self(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  return self.substr(0, self.rfind('/')) + "/../apps/smpkit/smpkit";
+}
+
 class DeviceProcess {
  public:
   // `binary` is the smpkit executable; `args` follow `device`.
