@@ -20,6 +20,7 @@
 #include "smpkit/device/device.h"
 #include "smpkit/flash/flash.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/simlink/scheduler_executor.h"
 
 namespace smpkit::cli {
 
@@ -201,7 +202,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   tl.Print("phone", "link idle: interval {:.2f} ms, peripheral latency {}",
            links.back()->params().interval * 1.25, links.back()->params().latency);
 
-  client::SchedulerExecutor exec(sched);
+  simlink::SchedulerExecutor exec(sched);
   client::SessionConfig sc;
   sc.timeout = std::chrono::seconds(opt.timeout_s);
   client::Session session(phone, exec, sc);

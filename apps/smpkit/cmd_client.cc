@@ -25,18 +25,19 @@
 
 #include "commands.h"
 #include "smpkit/base/crc.h"
-#include "smpkit/mgmt/ram_fs.h"
+#include "smpkit/bluez/ble_link.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
-#include "smpkit/bluez/ble_link.h"
 #include "smpkit/client/client.h"
-#include "smpkit/client/device_link.h"
 #include "smpkit/client/session.h"
 #include "smpkit/device/device.h"
 #include "smpkit/flash/flash.h"
 #include "smpkit/io/asio_link.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/mgmt/ram_fs.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/simlink/device_link.h"
+#include "smpkit/simlink/scheduler_executor.h"
 #include "smpkit/smp/errors.h"
 #include "smpkit/smp/message.h"
 
@@ -215,8 +216,8 @@ class Context {
       SMPKIT_TRY(device_->Provision(*factory));
       SMPKIT_TRY(device_->Boot());
       scheduler_ = std::make_unique<sim::Scheduler>();
-      executor_ = std::make_unique<client::SchedulerExecutor>(*scheduler_);
-      link_ = std::make_unique<client::DevicePacketLink>(*device_, *executor_);
+      executor_ = std::make_unique<simlink::SchedulerExecutor>(*scheduler_);
+      link_ = std::make_unique<simlink::DevicePacketLink>(*device_, *executor_);
       if (global.mtu != 0) {
         inner_ = std::move(link_);
         link_ = std::make_unique<client::CappedLink>(*inner_, global.mtu);

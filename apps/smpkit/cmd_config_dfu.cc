@@ -22,6 +22,7 @@
 #include "smpkit/desktop/kconfig.h"
 #include "smpkit/device/device.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/simlink/scheduler_executor.h"
 
 namespace smpkit::cli {
 
@@ -77,7 +78,7 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
     central::BleSmpCentral phone;
     (void)phone.Attach(link);
     sched.RunUntilCondition([&] { return phone.ready(); }, sched.Now() + sim::Ms(5000));
-    client::SchedulerExecutor exec(sched);
+    simlink::SchedulerExecutor exec(sched);
     client::Session session(phone, exec);
     client::Client cl(session);
     client::UploadOptions uo;

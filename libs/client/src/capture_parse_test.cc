@@ -15,6 +15,7 @@
 #include "smpkit/client/client.h"
 #include "smpkit/client/session.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/simlink/scheduler_executor.h"
 #include "smpkit/testing/vectors.h"
 
 namespace smpkit::client {
@@ -76,7 +77,7 @@ class ReplayExecutor : public Executor {
   ReplayLink* link = nullptr;
 
  private:
-  SchedulerExecutor inner_;
+  simlink::SchedulerExecutor inner_;
 };
 
 std::string Match(const std::string& text, const std::string& pattern) {

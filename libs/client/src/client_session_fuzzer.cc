@@ -12,6 +12,7 @@
 #include "smpkit/client/session.h"
 #include "smpkit/device/device.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/simlink/scheduler_executor.h"
 
 namespace {
 
@@ -69,7 +70,7 @@ const std::vector<uint8_t>& Image() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sim::Scheduler sched;
-  client::SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   FuzzLink link(ex, data, size);
   client::SessionConfig config;
   config.timeout = std::chrono::milliseconds(20);

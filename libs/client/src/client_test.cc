@@ -8,9 +8,9 @@
 #include <fstream>
 #include <iterator>
 
+#include "smpkit/base/crc.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
-#include "smpkit/client/device_link.h"
 #include "smpkit/client/link_filter.h"
 #include "smpkit/client/serial_link.h"
 #include "smpkit/client/session.h"
@@ -19,8 +19,9 @@
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mcuboot/image_create.h"
 #include "smpkit/mgmt/ram_fs.h"
-#include "smpkit/base/crc.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/simlink/device_link.h"
+#include "smpkit/simlink/scheduler_executor.h"
 #include "smpkit/testing/vectors.h"
 
 namespace smpkit::client {
@@ -53,7 +54,7 @@ struct Bench {
   flash::RamFlash flash;
   device::Device dev;
   sim::Scheduler sched;
-  SchedulerExecutor ex{sched};
+  simlink::SchedulerExecutor ex{sched};
 };
 
 // A test image of `size` bytes (hash-only MCUboot image) with a version.
@@ -115,7 +116,7 @@ std::string EchoText(const Result<Reply>& r) {
 
 TEST(SessionTest, LateAndDuplicateResponsesAreNeverTakenForTheNextRequest) {
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   ScriptLink link;
   Session s(link, ex, {.timeout = sim::Ms(100), .retries = 2});
   std::optional<Result<Reply>> first, second;
@@ -149,7 +150,7 @@ TEST(SessionTest, LateAndDuplicateResponsesAreNeverTakenForTheNextRequest) {
 
 TEST(SessionTest, TimeoutNamesTheCommandAndAttempts) {
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   ScriptLink link;
   Session s(link, ex, {.timeout = sim::Ms(100), .retries = 2});
   auto r = s.Call(EchoRequest("x"));
@@ -165,7 +166,7 @@ TEST(SessionTest, TimeoutNamesTheCommandAndAttempts) {
 
 TEST(SessionTest, FallsBackToV1OnTooNewAndOnVersion0Answers) {
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   ScriptLink link;
   Session s(link, ex, {.timeout = sim::Ms(100), .retries = 1});
   std::optional<Result<Reply>> got;
@@ -192,7 +193,7 @@ TEST(SessionTest, FallsBackToV1OnTooNewAndOnVersion0Answers) {
 
 TEST(SessionTest, TooOldSwitchesToV2AndBothRefusalsFail) {
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   ScriptLink link;
   Session s(link, ex, {.timeout = sim::Ms(100), .retries = 1, .start_v2 = false});
   std::optional<Result<Reply>> got;
@@ -210,7 +211,7 @@ TEST(SessionTest, TooOldSwitchesToV2AndBothRefusalsFail) {
 
 TEST(SessionTest, BothErrorShapesAreDescribed) {
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   ScriptLink link;
   Session s(link, ex);
   std::optional<Result<Reply>> got;
@@ -272,7 +273,7 @@ TEST(UpgradeTest, VectorImageAllModes) {
        {UpgradeMode::kTestAndConfirm, UpgradeMode::kConfirmOnly, UpgradeMode::kTestOnly}) {
     SCOPED_TRACE(std::string(UpgradeModeName(mode)));
     Bench b(SmallDevice(384));
-    DevicePacketLink dlink(b.dev, b.ex);
+    simlink::DevicePacketLink dlink(b.dev, b.ex);
     LinkFilter link(dlink, b.ex, {}, {}, 1);
     Session session(link, b.ex);
     Client client(session);
@@ -344,7 +345,7 @@ TEST(FaultTest, Udp200UploadsWithLossDuplicationReordering) {
   int ok = 0;
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     Bench b(SmallDevice(512, 5));
-    DevicePacketLink dlink(b.dev, b.ex);
+    simlink::DevicePacketLink dlink(b.dev, b.ex);
     LinkFilter link(dlink, b.ex, faults, faults, seed);
     auto image =
         TestImage("2.0.0", 6000 + static_cast<uint32_t>(seed * 37), static_cast<uint32_t>(seed));
@@ -360,9 +361,9 @@ TEST(FaultTest, Serial200UploadsWithCorruptedLinesAndLogOutput) {
   int ok = 0;
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     Bench b(SmallDevice(512, 5));
-    SerialLineFaults faults{
+    simlink::SerialLineFaults faults{
         .corrupt_line = 0.03, .drop_line = 0.01, .log_lines = true, .seed = seed};
-    DeviceSerialStream stream(b.dev, b.ex, faults);
+    simlink::DeviceSerialStream stream(b.dev, b.ex, faults);
     SerialLink link(stream);
     auto image =
         TestImage("2.0.0", 4000 + static_cast<uint32_t>(seed * 13), static_cast<uint32_t>(seed));
@@ -376,7 +377,7 @@ TEST(FaultTest, Serial200UploadsWithCorruptedLinesAndLogOutput) {
 
 TEST(UploadTest, ChunksFillTheServerBufferAndTheWindowGrows) {
   Bench b(SmallDevice(384, 5));
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   // Record frame sizes going to the device.
   class Tap : public Link {
    public:
@@ -409,7 +410,7 @@ TEST(UploadTest, ChunksFillTheServerBufferAndTheWindowGrows) {
 
 TEST(UploadTest, ResumesAfterTheClientRestartedAndSkipsWhenPresent) {
   Bench b;
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   auto image = TestImage("2.0.0", 30000, 9);
   {
     // First client: stops after ~10 KiB (the progress callback throws the client away by
@@ -449,7 +450,7 @@ TEST(UploadTest, ResumesAfterTheClientRestartedAndSkipsWhenPresent) {
 
 TEST(UploadTest, RejectedChunkAndTooLargeImageAndWrongFile) {
   Bench b;
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   Session session(dlink, b.ex);
   Client client(session);
   // Not an image: the device rejects the first chunk (IMG 23 bad magic) -- a named error.
@@ -482,7 +483,7 @@ TEST(UpgradeTest, DeviceWithoutOsGroupSaysHowTheImageGetsBooted) {
   auto config = SmallDevice(384);
   config.os_group = false;
   Bench b(config);
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   Session session(dlink, b.ex);
   Client client(session);
   auto r = client.Upgrade(ReadVector("unsigned-hashonly.bin"), {});
@@ -514,7 +515,7 @@ TEST(UploadTest, V1OnlyDeviceStillUpgradesThroughFallback) {
     Link& in_;
   };
   Bench b;
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   Legacy legacy(dlink);
   Session session(legacy, b.ex);
   Client client(session);
@@ -567,7 +568,7 @@ class LossyScriptLink : public Link {
 
 TEST(SessionTest, RetransmitsAtTheMeasuredRtoAndKeepsTheConfiguredPatience) {
   Bench b;
-  DevicePacketLink dlink(b.dev, b.ex, {.latency = sim::Ms(1)});
+  simlink::DevicePacketLink dlink(b.dev, b.ex, {.latency = sim::Ms(1)});
   LossyScriptLink link(dlink);
   link.now = [&] { return b.ex.Now(); };
   Session s(link, b.ex, {.timeout = sim::Ms(3000), .retries = 3});
@@ -606,7 +607,7 @@ TEST(UploadTest, LossCostsRoundTripsNotTimeouts) {
   uint64_t gaps = 0, timeouts = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     Bench b(SmallDevice(1024, 4));
-    DevicePacketLink dlink(b.dev, b.ex, {.latency = sim::Us(10)});
+    simlink::DevicePacketLink dlink(b.dev, b.ex, {.latency = sim::Us(10)});
     LinkFilter link(dlink, b.ex, faults, faults, seed);
     Session session(link, b.ex);
     Client client(session);
@@ -655,7 +656,7 @@ TEST(UploadTest, FallsBackWhenFullSizeRequestsAreAnsweredRc9OrLost) {
       if (silent && !probe) continue;  // covered by the probe: the upload never starts there
       SCOPED_TRACE(std::string(silent ? "dropped" : "rc 9") + (probe ? ", probe" : ", no probe"));
       Bench b(SmallDevice(2475, 4));
-      DevicePacketLink dlink(b.dev, b.ex, {.mtu = 4096});
+      simlink::DevicePacketLink dlink(b.dev, b.ex, {.mtu = 4096});
       SmallPathLink link(dlink, 2400, 1500, silent);
       Session session(link, b.ex, {.timeout = sim::Ms(200), .retries = 2});
       Client client(session);
@@ -685,7 +686,7 @@ TEST(UploadTest, FallsBackWhenFullSizeRequestsAreAnsweredRc9OrLost) {
 
 TEST(UploadTest, FallbackStopsAtTheFloorWithAClearError) {
   Bench b(SmallDevice(2475, 4));
-  DevicePacketLink dlink(b.dev, b.ex, {.mtu = 4096});
+  simlink::DevicePacketLink dlink(b.dev, b.ex, {.mtu = 4096});
   SmallPathLink link(dlink, 2400, 100, false);  // nothing above 100 bytes gets through
   Session session(link, b.ex, {.timeout = sim::Ms(200), .retries = 1});
   Client client(session);
@@ -701,7 +702,7 @@ TEST(UploadTest, AnotherUploadTakingOverIsNamed) {
   // Zephyr keeps one upload; a new first chunk restarts it. The client that loses the
   // device's upload state says so instead of writing its data at the other's offsets.
   Bench b(SmallDevice(1024, 4));
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   Session session(dlink, b.ex);
   Client client(session);
   auto mine = TestImage("2.0.0", 40000, 1);
@@ -750,7 +751,7 @@ TEST(StatTest, DeviceCountsItsUploadRequestsAndFlashWrites) {
   device::DeviceConfig config = SmallDevice(1024);
   config.stat_group = true;
   Bench b(config);
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   Session session(dlink, b.ex);
   Client client(session);
   auto list = client.StatList();
@@ -823,7 +824,7 @@ TEST(EnumTest, DeviceListsTheGroupsItHas) {
   config.stat_group = true;
   config.enum_group = true;
   Bench b(config);
-  DevicePacketLink dlink(b.dev, b.ex);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
   Session session(dlink, b.ex);
   Client client(session);
   auto count = client.EnumCount();
@@ -845,7 +846,7 @@ TEST(EnumTest, DeviceListsTheGroupsItHas) {
   // Without the OS group (the seed's nRF Desktop): not listed.
   config.os_group = false;
   Bench b2(config);
-  DevicePacketLink dlink2(b2.dev, b2.ex);
+  simlink::DevicePacketLink dlink2(b2.dev, b2.ex);
   Session session2(dlink2, b2.ex);
   Client client2(session2);
   auto list2 = client2.EnumList();
@@ -876,7 +877,7 @@ std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed) {
 
 TEST(FsTest, UploadStatHashAndDownloadRoundTrip) {
   FsBench f;
-  DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+  simlink::DevicePacketLink dlink(f.bench.dev, f.bench.ex);
   Session session(dlink, f.bench.ex);
   Client client(session);
   const auto data = RandomBytes(100000, 3);
@@ -923,7 +924,7 @@ TEST(FsTest, UploadStatHashAndDownloadRoundTrip) {
 
 TEST(FsTest, DeviceErrorsAreNamed) {
   FsBench f(1000);
-  DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+  simlink::DevicePacketLink dlink(f.bench.dev, f.bench.ex);
   Session session(dlink, f.bench.ex);
   Client client(session);
   auto missing = client.FsStatus("/lfs1/nope");
@@ -945,7 +946,7 @@ TEST(FsTest, DeviceErrorsAreNamed) {
 
 TEST(FsTest, UploadAndDownloadResume) {
   FsBench f;
-  DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+  simlink::DevicePacketLink dlink(f.bench.dev, f.bench.ex);
   Session session(dlink, f.bench.ex);
   Client client(session);
   const auto data = RandomBytes(30000, 5);
@@ -980,7 +981,7 @@ TEST(FsTest, LossyLinkTransfersLand) {
   uint64_t retransmits = 0;
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     FsBench f(1u << 20, 512, 5);
-    DevicePacketLink dlink(f.bench.dev, f.bench.ex);
+    simlink::DevicePacketLink dlink(f.bench.dev, f.bench.ex);
     LinkFilter link(dlink, f.bench.ex, faults, faults, seed);
     SessionConfig sc;
     sc.retries = 8;
@@ -1067,7 +1068,7 @@ TEST(NewGroupDecoders, HandWrittenZephyrAnswers) {
 // return value as "rc": the client reports it as the command's, not as a device error.
 TEST(NewGroupDecoders, ShellExecTakesTheLegacyRcAsTheCommandsReturnValue) {
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
+  simlink::SchedulerExecutor ex(sched);
   ScriptLink link;
   Session s(link, ex, {.timeout = sim::Ms(100), .retries = 0});
   Client c(s);

@@ -9,11 +9,12 @@
 
 #include "smpkit/cbor/writer.h"
 #include "smpkit/client/client.h"
-#include "smpkit/client/device_link.h"
 #include "smpkit/client/session.h"
 #include "smpkit/device/device.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/sim/scheduler.h"
+#include "smpkit/simlink/device_link.h"
+#include "smpkit/simlink/scheduler_executor.h"
 
 namespace smpkit::client {
 namespace {
@@ -35,8 +36,8 @@ TEST(UploadTakeoverTest, TheClientWhoseSessionWasTakenOverSaysSo) {
   ASSERT_TRUE(dev.Provision(*factory).ok());
   ASSERT_TRUE(dev.Boot().ok());
   sim::Scheduler sched;
-  SchedulerExecutor ex(sched);
-  DevicePacketLink link_a(dev, ex), link_b(dev, ex);
+  simlink::SchedulerExecutor ex(sched);
+  simlink::DevicePacketLink link_a(dev, ex), link_b(dev, ex);
   Session session_a(link_a, ex), session_b(link_b, ex);
   Client a(session_a), b(session_b);
 

@@ -25,6 +25,7 @@
 #include "smpkit/desktop/desktop_device.h"
 #include "smpkit/desktop/kconfig.h"
 #include "smpkit/flash/flash.h"
+#include "smpkit/simlink/scheduler_executor.h"
 
 namespace smpkit::desktop {
 namespace {
@@ -91,7 +92,7 @@ std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
   rec(fmt::format("phone ready {}, ATT MTU {}", phone.ready(), phone.mtu()));
   sched.RunFor(Ms(1500));
 
-  client::SchedulerExecutor exec(sched);
+  simlink::SchedulerExecutor exec(sched);
   client::SessionConfig sc;
   sc.timeout = std::chrono::milliseconds(1500);
   sc.retries = 2;

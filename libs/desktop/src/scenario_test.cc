@@ -21,6 +21,7 @@
 #include "smpkit/desktop/desktop_device.h"
 #include "smpkit/flash/flash.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/simlink/scheduler_executor.h"
 #include "smpkit/smp/message.h"
 #include "smpkit/transport/ble_sar.h"
 
@@ -257,7 +258,7 @@ struct PhoneSession {
   }
   ble::Link link;
   central::BleSmpCentral central;
-  client::SchedulerExecutor ex;
+  simlink::SchedulerExecutor ex;
   client::Session session{central, ex};
   client::Client phone{session};
   bool ok = false;
@@ -723,7 +724,7 @@ TEST_F(Scenario, ClientUploadOverBle) {
     central::BleSmpCentral central;
     ASSERT_TRUE(central.Attach(link).ok());
     ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
-    client::SchedulerExecutor ex(sched_);
+    simlink::SchedulerExecutor ex(sched_);
     client::Session session(central, ex);
     client::Client phone(session);
     client::UploadOptions uo;
@@ -756,7 +757,7 @@ TEST_F(Scenario, ClientUploadOverBle) {
   central::BleSmpCentral central;
   ASSERT_TRUE(central.Attach(link).ok());
   ASSERT_TRUE(sched_.RunUntilCondition([&] { return central.ready(); }, sched_.Now() + Ms(5000)));
-  client::SchedulerExecutor ex(sched_);
+  simlink::SchedulerExecutor ex(sched_);
   client::Session session(central, ex);
   client::Client phone(session);
   auto state = phone.ImageState();

@@ -2,7 +2,7 @@
 // The seam between the SMP client session and a transport. A Link carries whole SMP packets
 // (header + CBOR payload) in both directions; an Executor gives the session its clock and
 // timers. Both are small interfaces so that the same session runs on Asio in real time
-// (libs/io) and on a virtual-time sim::Scheduler in tests (SchedulerExecutor below), without
+// (libs/io) and on a virtual-time sim::Scheduler in tests (simlink::SchedulerExecutor), without
 // depending on either.
 //
 // Threading: everything happens on one thread, the one running the executor. A Link calls
@@ -17,10 +17,6 @@
 
 #include "smpkit/base/bytes.h"
 #include "smpkit/base/result.h"
-
-namespace smpkit::sim {
-class Scheduler;
-}
 
 namespace smpkit::client {
 
@@ -97,19 +93,6 @@ class CappedLink final : public Link {
  private:
   Link& inner_;
   size_t max_packet_;
-};
-
-// An Executor on a virtual-time sim::Scheduler (for tests and simulations).
-class SchedulerExecutor final : public Executor {
- public:
-  explicit SchedulerExecutor(sim::Scheduler& scheduler) : scheduler_(scheduler) {}
-  Time Now() const override;
-  TimerId PostAfter(Duration delay, std::function<void()> fn) override;
-  bool Cancel(TimerId id) override;
-  bool RunUntil(const std::function<bool()>& done) override;
-
- private:
-  sim::Scheduler& scheduler_;
 };
 
 }  // namespace smpkit::client

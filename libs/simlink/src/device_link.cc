@@ -1,10 +1,10 @@
-#include "smpkit/client/device_link.h"
+#include "smpkit/simlink/device_link.h"
 
 #include <string>
 
-namespace smpkit::client {
+namespace smpkit::simlink {
 
-DeviceRunner::DeviceRunner(device::Device& device, Executor& executor)
+DeviceRunner::DeviceRunner(device::Device& device, client::Executor& executor)
     : device_(device), executor_(executor), alive_(std::make_shared<bool>(true)) {}
 
 DeviceRunner::~DeviceRunner() { *alive_ = false; }
@@ -30,7 +30,7 @@ void DeviceRunner::SendResponse(ConstByteSpan frame) {
   if (sink_) (*sink_)(frame);
 }
 
-DevicePacketLink::DevicePacketLink(device::Device& device, Executor& executor,
+DevicePacketLink::DevicePacketLink(device::Device& device, client::Executor& executor,
                                    DeviceLinkConfig config)
     : runner_(device, executor),
       executor_(executor),
@@ -60,7 +60,7 @@ Status DevicePacketLink::Send(ConstByteSpan packet) {
   return {};
 }
 
-DeviceSerialStream::DeviceSerialStream(device::Device& device, Executor& executor,
+DeviceSerialStream::DeviceSerialStream(device::Device& device, client::Executor& executor,
                                        SerialLineFaults faults, DeviceLinkConfig config)
     : runner_(device, executor),
       executor_(executor),
@@ -131,4 +131,4 @@ void DeviceSerialStream::DeviceReceive(std::vector<uint8_t> bytes) {
   }
 }
 
-}  // namespace smpkit::client
+}  // namespace smpkit::simlink

@@ -14,17 +14,17 @@
 #include "smpkit/client/serial_link.h"
 #include "smpkit/device/device.h"
 
-namespace smpkit::client {
+namespace smpkit::simlink {
 
 struct DeviceLinkConfig {
-  Duration latency = std::chrono::microseconds(50);  // one way
+  client::Duration latency = std::chrono::microseconds(50);  // one way
   size_t mtu = 1500;                                 // packet link: one datagram
 };
 
 // Shared: runs the device and its resets.
 class DeviceRunner : public smp::ResponseSink {
  public:
-  DeviceRunner(device::Device& device, Executor& executor);
+  DeviceRunner(device::Device& device, client::Executor& executor);
   ~DeviceRunner() override;
   // Feeds one packet; responses go to `on_response`.
   void Handle(ConstByteSpan packet, const std::function<void(ConstByteSpan)>& on_response);
@@ -33,25 +33,25 @@ class DeviceRunner : public smp::ResponseSink {
  private:
   void SendResponse(ConstByteSpan frame) override;
   device::Device& device_;
-  Executor& executor_;
+  client::Executor& executor_;
   const std::function<void(ConstByteSpan)>* sink_ = nullptr;
   bool reboot_scheduled_ = false;
   uint32_t reboots_ = 0;
   std::shared_ptr<bool> alive_;
 };
 
-class DevicePacketLink final : public Link {
+class DevicePacketLink final : public client::Link {
  public:
-  DevicePacketLink(device::Device& device, Executor& executor, DeviceLinkConfig config = {});
+  DevicePacketLink(device::Device& device, client::Executor& executor, DeviceLinkConfig config = {});
   ~DevicePacketLink() override;
   Status Send(ConstByteSpan packet) override;
   void SetReceiveHandler(ReceiveHandler handler) override { handler_ = std::move(handler); }
-  LinkInfo Info() const override { return {config_.mtu, false, 0}; }
+  client::LinkInfo Info() const override { return {config_.mtu, false, 0}; }
   DeviceRunner& runner() { return runner_; }
 
  private:
   DeviceRunner runner_;
-  Executor& executor_;
+  client::Executor& executor_;
   DeviceLinkConfig config_;
   ReceiveHandler handler_;
   std::shared_ptr<bool> alive_;
@@ -65,9 +65,9 @@ struct SerialLineFaults {
 };
 
 // The host end of a simulated serial line to the device (a ByteStream for SerialLink).
-class DeviceSerialStream final : public ByteStream {
+class DeviceSerialStream final : public client::ByteStream {
  public:
-  DeviceSerialStream(device::Device& device, Executor& executor, SerialLineFaults faults = {},
+  DeviceSerialStream(device::Device& device, client::Executor& executor, SerialLineFaults faults = {},
                      DeviceLinkConfig config = {});
   ~DeviceSerialStream() override;
   Status Write(ConstByteSpan bytes) override;
@@ -80,7 +80,7 @@ class DeviceSerialStream final : public ByteStream {
   void DeviceReceive(std::vector<uint8_t> bytes);
 
   DeviceRunner runner_;
-  Executor& executor_;
+  client::Executor& executor_;
   SerialLineFaults faults_;
   DeviceLinkConfig config_;
   std::mt19937_64 rng_;
@@ -92,4 +92,4 @@ class DeviceSerialStream final : public ByteStream {
   std::shared_ptr<bool> alive_;
 };
 
-}  // namespace smpkit::client
+}  // namespace smpkit::simlink
