@@ -18,7 +18,7 @@ namespace smpkit::simlink {
 
 struct DeviceLinkConfig {
   client::Duration latency = std::chrono::microseconds(50);  // one way
-  size_t mtu = 1500;                                 // packet link: one datagram
+  size_t mtu = 1500;                                         // packet link: one datagram
 };
 
 // Shared: runs the device and its resets.
@@ -42,7 +42,8 @@ class DeviceRunner : public smp::ResponseSink {
 
 class DevicePacketLink final : public client::Link {
  public:
-  DevicePacketLink(device::Device& device, client::Executor& executor, DeviceLinkConfig config = {});
+  DevicePacketLink(device::Device& device, client::Executor& executor,
+                   DeviceLinkConfig config = {});
   ~DevicePacketLink() override;
   Status Send(ConstByteSpan packet) override;
   void SetReceiveHandler(ReceiveHandler handler) override { handler_ = std::move(handler); }
@@ -67,8 +68,8 @@ struct SerialLineFaults {
 // The host end of a simulated serial line to the device (a ByteStream for SerialLink).
 class DeviceSerialStream final : public client::ByteStream {
  public:
-  DeviceSerialStream(device::Device& device, client::Executor& executor, SerialLineFaults faults = {},
-                     DeviceLinkConfig config = {});
+  DeviceSerialStream(device::Device& device, client::Executor& executor,
+                     SerialLineFaults faults = {}, DeviceLinkConfig config = {});
   ~DeviceSerialStream() override;
   Status Write(ConstByteSpan bytes) override;
   void SetReadHandler(ReadHandler handler) override { handler_ = std::move(handler); }
