@@ -126,6 +126,12 @@ SmpErrorInfo SmpInfoOf(uint16_t header_group, int32_t rc,
   return info;
 }
 
+SmpErrorInfo SmpInfoOf(const Error& e) {
+  if (e.smp_mgmt_rc()) return SmpInfoOf(e.smp_group(), e.smp_rc(), std::nullopt);
+  return SmpInfoOf(e.smp_group(), 0,
+                   smp::GroupError{e.smp_group(), static_cast<uint16_t>(e.smp_rc())});
+}
+
 // Watches what the device sends: the last SMP error reply (for error reports) and how many
 // packets in a row the session could not use (garbage, wrong sequence numbers, undecodable
 // payloads), so that a timeout after such answers is reported as an unusable answer (exit 6),
@@ -322,7 +328,13 @@ int DeviceFail(const GlobalOptions& global, Context& ctx, std::string_view what,
   }
   const int code = ExitCodeFor(e);
   std::optional<SmpErrorInfo> smp;
-  if (e.code() == Errc::kRemote) smp = ctx.watch().last_error();
+  // The device's group and rc travel in the error; an error made from another one (with
+  // more context) may have left them behind, then the last error answer seen stands in.
+  if (e.has_smp()) {
+    smp = SmpInfoOf(e);
+  } else if (e.code() == Errc::kRemote) {
+    smp = ctx.watch().last_error();
+  }
   std::string message = fmt::format("{}: {}", what, e.message());
   if (code == kExitProtocol && e.code() != Errc::kNotSupported) {
     message = fmt::format("{}: device at {} answered something unusable: {}", what, ctx.conn(),

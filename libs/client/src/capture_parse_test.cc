@@ -132,15 +132,26 @@ void CheckCase(const nlohmann::json& c, Outcome& out) {
     EXPECT_EQ(std::to_string(reply->err->group), Match(diag, R"("group": (\d+))"));
     EXPECT_EQ(std::to_string(reply->err->rc),
               Match(diag, R"("err": \{_? ?"group": \d+, "rc": (\d+))"));
-    EXPECT_FALSE(ReplyStatus(*reply).ok());
+    const Status st = ReplyStatus(*reply);
+    ASSERT_FALSE(st.ok());
+    // The device's group and rc reach the caller in the error itself.
+    EXPECT_TRUE(st.error().has_smp());
+    EXPECT_FALSE(st.error().smp_mgmt_rc());
+    EXPECT_EQ(std::to_string(st.error().smp_group()), Match(diag, R"("group": (\d+))"));
+    EXPECT_EQ(std::to_string(st.error().smp_rc()),
+              Match(diag, R"("err": \{_? ?"group": \d+, "rc": (\d+))"));
     ++out.errors;
     return;
   }
   if (!rc.empty() && rc != "0") {
     EXPECT_EQ(std::to_string(reply->rc), rc);
     EXPECT_FALSE(reply->ok());
-    EXPECT_THAT(std::string(ReplyStatus(*reply).error().message()),
-                ::testing::HasSubstr("rc " + rc));
+    const Status st = ReplyStatus(*reply);
+    ASSERT_FALSE(st.ok());
+    EXPECT_THAT(std::string(st.error().message()), ::testing::HasSubstr("rc " + rc));
+    EXPECT_TRUE(st.error().has_smp() && st.error().smp_mgmt_rc());
+    EXPECT_EQ(std::to_string(st.error().smp_rc()), rc);
+    EXPECT_EQ(st.error().smp_group(), group);
     ++out.errors;
     return;
   }

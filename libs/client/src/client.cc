@@ -1745,9 +1745,10 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       if (reply.rc == kRcNotSupported && !reply.err) {
         // No OS group (e.g. nRF Desktop's seed-era smp module registers the image group only):
         // the image is in place and marked; only a power cycle boots it.
-        return Error(Errc::kRemote,
-                     "image uploaded and marked, but the device has no remote reset (no OS "
-                     "group): power-cycle it to boot the new image, then run `image confirm`");
+        return Error::Remote(reply.header.group, reply.rc, true,
+                             "image uploaded and marked, but the device has no remote reset (no "
+                             "OS group): power-cycle it to boot the new image, then run `image "
+                             "confirm`");
       }
       SMPKIT_TRY(ReplyStatus(reply));
     }

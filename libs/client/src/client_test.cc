@@ -225,6 +225,10 @@ TEST(SessionTest, BothErrorShapesAreDescribed) {
   EXPECT_EQ(st.error().code(), Errc::kRemote);
   EXPECT_THAT(std::string(st.error().message()), HasSubstr("os echo: "));
   EXPECT_THAT(std::string(st.error().message()), HasSubstr("9"));
+  EXPECT_TRUE(st.error().has_smp());
+  EXPECT_EQ(st.error().smp_group(), 1);
+  EXPECT_EQ(st.error().smp_rc(), 9);
+  EXPECT_FALSE(st.error().smp_mgmt_rc());
   got.reset();
   s.Submit(EchoRequest("b"), [&](Result<Reply> r) { got = std::move(r); });
   link.Reply(link.sent[1], 1, [](cbor::Writer& w) { w.Key("rc").Uint(8); });
@@ -232,6 +236,9 @@ TEST(SessionTest, BothErrorShapesAreDescribed) {
   st = ReplyStatus(**got);
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(std::string(st.error().message()), HasSubstr("8"));
+  EXPECT_TRUE(st.error().smp_mgmt_rc());
+  EXPECT_EQ(st.error().smp_group(), 0);  // the echo's group
+  EXPECT_EQ(st.error().smp_rc(), 8);
 }
 
 TEST(ChunkSizingTest, FramesFillThePacketLimitExactly) {

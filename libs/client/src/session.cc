@@ -88,7 +88,8 @@ Status ReplyStatus(const Reply& reply) {
   if (!reply.reason.empty() && text.find(reply.reason) == std::string::npos) {
     text += ": " + reply.reason;
   }
-  return Error(Errc::kRemote, text);
+  if (reply.err) return Error::Remote(reply.err->group, reply.err->rc, false, text);
+  return Error::Remote(reply.header.group, reply.rc, true, text);
 }
 
 Session::Session(Link& link, Executor& executor, SessionConfig config)

@@ -2,7 +2,6 @@
 // Result<T>: a value or an Error, shaped like std::expected (C++23) for g++ 12.
 
 #include <cassert>
-#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -42,18 +41,19 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)) {}  // NOLINT
-  bool ok() const { return !error_.has_value(); }
+  // An Error of category kOk is no error: it makes a successful Status.
+  Result(Error error) : error_(error) {}  // NOLINT
+  bool ok() const { return error_.code() == Errc::kOk; }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { assert(!ok()); return *error_; }
+  const Error& error() const { assert(!ok()); return error_; }
 
  private:
-  // Empty on success, so that returning Ok() does not build a whole Error.
-  std::optional<Error> error_;
+  Error error_;  // category kOk on success
 };
 
 using Status = Result<void>;
 inline Status Ok() { return {}; }
+static_assert(sizeof(Status) <= 16, "Status is returned everywhere: keep it two words");
 
 }  // namespace smpkit
 
