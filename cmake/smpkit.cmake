@@ -11,6 +11,11 @@ if(SMPKIT_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# The device side (what an embedded SMP server is made of) builds as firmware would: without
+# exceptions or RTTI, so that nothing there comes to rely on them.
+set(SMPKIT_DEVICE_LIBS base cbor smp transport flash mcuboot mgmt device)
+option(SMPKIT_DEVICE_NO_EXCEPTIONS "Build the device-side libraries with -fno-exceptions -fno-rtti" ON)
+
 # smpkit_library(NAME SOURCES ... DEPS ...)
 # Defines smpkit_<name> with alias smpkit::<name>, public include dir include/.
 function(smpkit_library name)
@@ -25,6 +30,9 @@ function(smpkit_library name)
   target_include_directories(smpkit_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
   target_link_libraries(smpkit_${name} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
   target_compile_options(smpkit_${name} PRIVATE ${SMPKIT_WARNINGS})
+  if(SMPKIT_DEVICE_NO_EXCEPTIONS AND name IN_LIST SMPKIT_DEVICE_LIBS)
+    target_compile_options(smpkit_${name} PRIVATE -fno-exceptions -fno-rtti)
+  endif()
   add_library(smpkit::${name} ALIAS smpkit_${name})
 endfunction()
 
