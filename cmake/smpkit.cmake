@@ -16,6 +16,9 @@ endif()
 set(SMPKIT_DEVICE_LIBS base cbor smp transport flash mcuboot mgmt device)
 option(SMPKIT_DEVICE_NO_EXCEPTIONS "Build the device-side libraries with -fno-exceptions -fno-rtti" ON)
 
+# Libraries that are test support only: not installed.
+set(SMPKIT_UNINSTALLED_LIBS testing)
+
 # smpkit_library(NAME SOURCES ... DEPS ...)
 # Defines smpkit_<name> with alias smpkit::<name>, public include dir include/.
 function(smpkit_library name)
@@ -27,13 +30,23 @@ function(smpkit_library name)
     set(A_SOURCES ${CMAKE_CURRENT_BINARY_DIR}/smpkit_${name}_empty.cc)
   endif()
   add_library(smpkit_${name} STATIC ${A_SOURCES})
-  target_include_directories(smpkit_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_include_directories(smpkit_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  set_target_properties(smpkit_${name} PROPERTIES EXPORT_NAME ${name})
   target_link_libraries(smpkit_${name} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
   target_compile_options(smpkit_${name} PRIVATE ${SMPKIT_WARNINGS})
   if(SMPKIT_DEVICE_NO_EXCEPTIONS AND name IN_LIST SMPKIT_DEVICE_LIBS)
     target_compile_options(smpkit_${name} PRIVATE -fno-exceptions -fno-rtti)
   endif()
   add_library(smpkit::${name} ALIAS smpkit_${name})
+  # Installed as smpkit::<name> (see smpkitConfig.cmake), except test support.
+  if(NOT name IN_LIST SMPKIT_UNINSTALLED_LIBS)
+    install(TARGETS smpkit_${name} EXPORT smpkitTargets
+      ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+    install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+      COMPONENT dev)
+  endif()
 endfunction()
 
 # smpkit_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
