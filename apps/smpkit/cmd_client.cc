@@ -25,6 +25,7 @@
 
 #include "commands.h"
 #include "smpkit/base/crc.h"
+#include "smpkit/base/hex.h"
 #include "smpkit/bluez/ble_link.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
@@ -79,36 +80,6 @@ int ExitCodeFor(const Error& e) {
     default:
       return kExitFailure;
   }
-}
-
-std::string Hex(ConstByteSpan b) {
-  std::string s;
-  for (uint8_t c : b) s += fmt::format("{:02x}", c);
-  return s;
-}
-
-Result<std::vector<uint8_t>> ParseHex(std::string_view text) {
-  if (text.size() % 2 != 0 || text.empty()) {
-    return Error(Errc::kInvalidArgument, "hex must be an even number of hex digits");
-  }
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i < text.size(); i += 2) {
-    unsigned v = 0;
-    for (size_t j = 0; j < 2; ++j) {
-      char c = text[i + j];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        v |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        v |= static_cast<unsigned>(c - 'A' + 10);
-      else
-        return Error(Errc::kInvalidArgument, "hex contains a non-hex character");
-    }
-    out.push_back(static_cast<uint8_t>(v));
-  }
-  return out;
 }
 
 SmpErrorInfo SmpInfoOf(uint16_t header_group, int32_t rc,
@@ -349,7 +320,7 @@ json StateJson(const std::vector<client::ImageSlotState>& state) {
     arr.push_back({{"image", s.image},
                    {"slot", s.slot},
                    {"version", s.version},
-                   {"hash", Hex(s.hash)},
+                   {"hash", HexEncode(s.hash)},
                    {"bootable", s.bootable},
                    {"pending", s.pending},
                    {"confirmed", s.confirmed},
@@ -370,7 +341,7 @@ void PrintState(const std::vector<client::ImageSlotState>& state) {
       if (on) flags += std::string(flags.empty() ? "" : " ") + name;
     }
     fmt::print("image {} slot {}: version {}  [{}]\n  hash {}\n", s.image, s.slot, s.version, flags,
-               Hex(s.hash));
+               HexEncode(s.hash));
   }
   if (state.empty()) fmt::print("no images\n");
 }
@@ -565,7 +536,7 @@ Status JsonToCbor(const json& j, cbor::Writer& w, int depth) {
   if (depth > 16) return Error(Errc::kInvalidArgument, "JSON nested too deeply");
   if (j.is_object()) {
     if (j.size() == 1 && j.contains("$hex") && j["$hex"].is_string()) {
-      SMPKIT_ASSIGN_OR_RETURN(auto bytes, ParseHex(j["$hex"].get<std::string>()));
+      SMPKIT_ASSIGN_OR_RETURN(auto bytes, HexDecode(j["$hex"].get<std::string>()));
       w.Bytes(bytes);
       return {};
     }
@@ -607,7 +578,7 @@ Result<json> CborToJson(cbor::Reader& r, const cbor::Item& item, int depth) {
       }
       return json(-1.0 - static_cast<double>(item.raw));
     case cbor::Type::kBytes:
-      return json(Hex(item.bytes));
+      return json(HexEncode(item.bytes));
     case cbor::Type::kText:
       return json(std::string(item.text()));
     case cbor::Type::kBytesIndef:
@@ -616,7 +587,7 @@ Result<json> CborToJson(cbor::Reader& r, const cbor::Item& item, int depth) {
       while (true) {
         SMPKIT_ASSIGN_OR_RETURN(cbor::Item chunk, r.Next());
         if (chunk.type == cbor::Type::kBreak) break;
-        out += item.type == cbor::Type::kBytesIndef ? Hex(chunk.bytes) : std::string(chunk.text());
+        out += item.type == cbor::Type::kBytesIndef ? HexEncode(chunk.bytes) : std::string(chunk.text());
       }
       return json(out);
     }
@@ -1254,7 +1225,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
                                          const char* what) {
     std::optional<std::vector<uint8_t>> hash;
     if (!hash_text.empty()) {
-      auto h = ParseHex(hash_text);
+      auto h = HexDecode(hash_text);
       if (!h.ok()) {
         *exit_code =
             ReportError(global, kExitUsage, fmt::format("{}: hash: {}", what, h.error().message()));
@@ -1386,7 +1357,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
         return DeviceFail(global, ctx, "upgrade", r.error());
       }
       json j = {{"mode", *mode},
-                {"hash", Hex(r->hash)},
+                {"hash", HexEncode(r->hash)},
                 {"version", r->version},
                 {"already_running", r->already_running},
                 {"upload", UploadJson(r->upload)}};
@@ -1395,10 +1366,10 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
         PrintResult(global, *copt, j);
       } else if (r->already_running) {
         fmt::print("the device already runs {} ({}): nothing to do\n", r->version,
-                   Hex(r->hash).substr(0, 16));
+                   HexEncode(r->hash).substr(0, 16));
       } else {
         fmt::print(
-            "upgraded to {} ({}, {}){}\n", r->version, Hex(r->hash).substr(0, 16), *mode,
+            "upgraded to {} ({}, {}){}\n", r->version, HexEncode(r->hash).substr(0, 16), *mode,
             r->upload.skipped ? "; upload skipped, the image was already on the device" : "");
         PrintState(r->final_state);
       }
@@ -1428,12 +1399,12 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
           !sa->hex && std::all_of(r->val.begin(), r->val.end(), [](uint8_t c) { return c >= 0x20 && c < 0x7f; });
       const std::string as_text(r->val.begin(), r->val.end());
       if (global.json) {
-        json j = {{"name", sa->name}, {"val", Hex(r->val)}};
+        json j = {{"name", sa->name}, {"val", HexEncode(r->val)}};
         if (printable) j["text"] = as_text;
         if (r->max_size) j["max_size"] = *r->max_size;
         fmt::print("{}\n", j.dump());
       } else {
-        fmt::print("{}\n", printable ? as_text : Hex(r->val));
+        fmt::print("{}\n", printable ? as_text : HexEncode(r->val));
         if (r->max_size) {
           fmt::print(stderr, "smpkit: the device returns at most {} bytes of a setting\n", *r->max_size);
         }
@@ -1449,7 +1420,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   st_set->callback([=, &global] {
     std::vector<uint8_t> bytes(sa->value.begin(), sa->value.end());
     if (sa->hex) {
-      auto h = ParseHex(sa->value);
+      auto h = HexDecode(sa->value);
       if (!h.ok()) {
         *exit_code = ReportError(global, kExitUsage, fmt::format("settings set: value: {}", h.error().message()));
         return;
@@ -1629,7 +1600,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
       auto r = ctx.client().FsHash(fs_args->remote, fs_args->type, fs_args->off, fs_args->len);
       if (!r.ok()) return DeviceFail(global, ctx, "fs hash " + fs_args->remote, r.error());
-      const std::string out = r->crc ? fmt::format("{:08x}", *r->crc) : Hex(r->output);
+      const std::string out = r->crc ? fmt::format("{:08x}", *r->crc) : HexEncode(r->output);
       if (global.json) {
         json j = {{"name", fs_args->remote}, {"type", r->type}, {"off", r->off},
                   {"len", r->len},           {"output", out}};

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "smpkit/base/hex.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mcuboot/image_create.h"
 #include "smpkit/mcuboot/image_info.h"
@@ -239,16 +240,6 @@ int RunSign(const SignArgs& a) {
   return kExitOk;
 }
 
-std::string Hex(ConstByteSpan b) {
-  std::string s;
-  char buf[3];
-  for (uint8_t c : b) {
-    std::snprintf(buf, sizeof(buf), "%02x", c);
-    s += buf;
-  }
-  return s;
-}
-
 int RunVerify(const std::string& file, const std::string& key_file, bool json) {
   int code = kExitOk;
   std::optional<mb::PublicKey> key;
@@ -272,7 +263,7 @@ int RunVerify(const std::string& file, const std::string& key_file, bool json) {
     nlohmann::ordered_json j = {{"file", file},
                                 {"ok", true},
                                 {"version", r->version.ToString()},
-                                {"hash", Hex(r->digest.view())},
+                                {"hash", HexEncode(r->digest.view())},
                                 {"signature", std::string(mb::SignatureTypeName(r->signature))}};
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -281,7 +272,7 @@ int RunVerify(const std::string& file, const std::string& key_file, bool json) {
         key ? (" (" + std::string(mb::SignatureTypeName(r->signature)) + " signature)").c_str()
             : " (hash only)");
     std::printf("Image version: %s\n", r->version.ToImgtoolString().c_str());
-    std::printf("Image digest: %s\n", Hex(r->digest.view()).c_str());
+    std::printf("Image digest: %s\n", HexEncode(r->digest.view()).c_str());
   }
   return kExitOk;
 }
@@ -390,7 +381,7 @@ int RunGetpub(const std::string& file, const std::string& encoding, const std::s
   if (Json()) {
     // One JSON document: the text forms as they are, raw bytes as hex.
     nlohmann::ordered_json j = {{"encoding", encoding},
-                                {"key", encoding == "raw" ? Hex(AsBytes(out)) : out}};
+                                {"key", encoding == "raw" ? HexEncode(AsBytes(out)) : out}};
     std::printf("%s\n", j.dump().c_str());
     return kExitOk;
   }

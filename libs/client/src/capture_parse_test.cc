@@ -16,18 +16,13 @@
 #include "smpkit/client/session.h"
 #include "smpkit/sim/scheduler.h"
 #include "smpkit/simlink/scheduler_executor.h"
+#include "smpkit/testing/hex.h"
 #include "smpkit/testing/vectors.h"
 
 namespace smpkit::client {
 namespace {
 
-std::vector<uint8_t> FromHex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+using smpkit::testing::FromHex;
 
 // Answers the one request it expects with the captured response, under the sequence
 // number the session chose (the only byte that differs from the capture).
@@ -106,7 +101,7 @@ void CheckCase(const nlohmann::json& c, Outcome& out) {
   const int op = rq["op"], group = rq["group"], id = rq["id"], ver = rq["ver"];
   if (op != 0 && op != 2) return;
   if (rq["flags"] != 0) return;  // a session sends flags 0
-  const auto request = FromHex(c["request_hex"]);
+  const auto request = FromHex(c["request_hex"].get<std::string>());
   if (request.size() != 8u + rq["len"].get<size_t>()) return;  // deliberately malformed
   SCOPED_TRACE(c["name"].get<std::string>());
   ++out.total;
@@ -221,7 +216,7 @@ void CheckCase(const nlohmann::json& c, Outcome& out) {
       const ImageSlotState& s = (*state)[i];
       EXPECT_EQ(std::to_string(s.slot), m[1]);
       EXPECT_EQ(s.version, m[2]);
-      EXPECT_EQ(s.hash, FromHex(m[3]));
+      EXPECT_EQ(s.hash, FromHex(m[3].str()));
       EXPECT_EQ(s.bootable, m[4] == "true");
       EXPECT_EQ(s.pending, m[5] == "true");
       EXPECT_EQ(s.confirmed, m[6] == "true");

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "smpkit/base/hex.h"
 #include "smpkit/ble/link.h"
 #include "smpkit/central/ble_smp_central.h"
 #include "smpkit/client/client.h"
@@ -35,12 +36,6 @@ using sim::Ms;
 struct RunOptions {
   bool encrypted = true;  // the phone's link is encrypted (bonded) from the start
 };
-
-std::string Hex(ConstByteSpan b) {
-  std::string s;
-  for (uint8_t x : b) s += fmt::format("{:02x}", x);
-  return s;
-}
 
 // The scenario; returns its trace, or "config error: ..." when the configuration is refused.
 std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
@@ -175,7 +170,7 @@ std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
     rec(fmt::format("config {}: {}", DfuOptionName(opt),
                     !sent  ? std::string("no config channel")
                     : rsp ? fmt::format("status {} data {}", static_cast<int>(rsp->status),
-                                        Hex(rsp->payload()))
+                                        HexEncode(rsp->payload()))
                           : std::string("no answer")));
   }
   sched.RunFor(Ms(150000));  // idle: latency back up, power manager

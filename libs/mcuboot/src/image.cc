@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "smpkit/base/hex.h"
 #include "smpkit/mcuboot/keys.h"
 
 namespace smpkit::mcuboot {
@@ -595,15 +596,6 @@ bool HashAllowedForKey(HashAlg alg, KeyType key) {
   return false;
 }
 
-std::string Hex(ConstByteSpan b, size_t max) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < b.size() && i < max; ++i) {
-    s += kDigits[b[i] >> 4];
-    s += kDigits[b[i] & 15];
-  }
-  return s;
-}
 }  // namespace
 
 Result<VerifyResult> Verify(const ParsedImage& image, const PublicKey* key) {
@@ -613,7 +605,7 @@ Result<VerifyResult> Verify(const ParsedImage& image, const PublicKey* key) {
   if (!(stored == computed)) {
     return Error::Format(Errc::kCrypto, "image hash mismatch: %.*s TLV %s... != computed %s...",
                          static_cast<int>(hash_name.size()), hash_name.data(),
-                         Hex(stored.view(), 8).c_str(), Hex(computed.view(), 8).c_str());
+                         HexEncode(stored.view(), 8).c_str(), HexEncode(computed.view(), 8).c_str());
   }
   VerifyResult result;
   result.digest = computed;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "smpkit/base/hex.h"
 #include "smpkit/mcuboot/image.h"
 
 namespace smpkit::mcuboot {
@@ -11,17 +12,6 @@ namespace smpkit::mcuboot {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::string Hex(ConstByteSpan b) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    s += kDigits[c >> 4];
-    s += kDigits[c & 15];
-  }
-  return s;
-}
 
 constexpr uint8_t kClassicMagic[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
                                        0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
@@ -69,7 +59,7 @@ Json TlvList(const TlvBlock& block) {
     list.push_back({{"type", t.type},
                     {"type_name", std::string(TlvTypeName(t.type))},
                     {"len", t.value.size()},
-                    {"data", Hex(t.value)}});
+                    {"data", HexEncode(t.value)}});
   }
   return list;
 }
@@ -106,7 +96,7 @@ Result<std::string> ImageInfoJson(ConstByteSpan file, std::string_view filename,
   j["tlv_area"] = area;
   Json trailer = Json::object();
   if (std::optional<DumpTrailer> t = ReadTrailer(img, file)) {
-    trailer["magic"] = Hex(t->magic);
+    trailer["magic"] = HexEncode(t->magic);
     if (t->max_align) {
       trailer["image_ok"] = t->image_ok;
       trailer["copy_done"] = t->copy_done;
@@ -154,7 +144,7 @@ Result<std::string> ImageInfoText(ConstByteSpan file, std::string_view filename)
       h.version.ToImgtoolString().c_str());
   add("image size:         0x%zx (header + body + TLVs)\n", img.size());
   if (Result<Digest> d = StoredHash(img); d.ok()) {
-    add("hash:               %s\n", Hex(d->view()).c_str());
+    add("hash:               %s\n", HexEncode(d->view()).c_str());
   }
   auto dump_block = [&](const char* name, const TlvBlock& b) {
     add("%s (offset 0x%zx, magic 0x%04x, size 0x%x):\n", name, b.offset(), unsigned{b.magic()},
@@ -162,13 +152,13 @@ Result<std::string> ImageInfoText(ConstByteSpan file, std::string_view filename)
     for (const Tlv& t : b) {
       std::string_view n = TlvTypeName(t.type);
       add("  %-16.*s (0x%02x) len 0x%-4zx %s\n", static_cast<int>(n.size()), n.data(),
-          unsigned{t.type}, t.value.size(), Hex(t.value).c_str());
+          unsigned{t.type}, t.value.size(), HexEncode(t.value).c_str());
     }
   };
   if (img.protected_tlvs.present()) dump_block("protected TLVs", img.protected_tlvs);
   dump_block("TLVs", img.tlvs);
   if (std::optional<DumpTrailer> t = ReadTrailer(img, file)) {
-    add("trailer magic:      %s%s\n", Hex(t->magic).c_str(),
+    add("trailer magic:      %s%s\n", HexEncode(t->magic).c_str(),
         t->max_align ? "" : " (not a valid trailer magic)");
     if (t->max_align) {
       add("  max_align %u, image_ok 0x%02x, copy_done 0x%02x, swap_info 0x%02x, "

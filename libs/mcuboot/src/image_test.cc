@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "smpkit/mcuboot/keys.h"
+#include "smpkit/testing/hex.h"
 #include "smpkit/testing/vectors.h"
 
 namespace smpkit::mcuboot {
@@ -25,13 +26,7 @@ std::string ReadText(const std::string& name) {
   return smpkit::testing::ReadVectorText("mcuboot/" + name);
 }
 
-std::vector<uint8_t> FromHex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+using smpkit::testing::FromHex;
 
 constexpr std::string_view kDigest =
     "9863d04619fbb2c886c21c8571e18c795c16e4d27e01ec421253218634456c5a";

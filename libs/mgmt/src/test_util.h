@@ -1,33 +1,14 @@
 #pragma once
-// Helpers shared by the mgmt tests: hex conversion and a sink that records responses.
+// Helpers shared by the mgmt tests: a sink that records responses (hex from smpkit/testing).
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "smpkit/smp/server.h"
+#include "smpkit/testing/hex.h"
 
 namespace smpkit::testing {
-
-inline std::vector<uint8_t> FromHex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  std::string digits;
-  for (char c : hex)
-    if (c != ' ' && c != '\n') digits += c;
-  for (size_t i = 0; i + 1 < digits.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-inline std::string ToHex(ConstByteSpan b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t c : b) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
-}
 
 class RecordingSink : public smp::ResponseSink {
  public:

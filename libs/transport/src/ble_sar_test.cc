@@ -1,3 +1,4 @@
+#include "smpkit/testing/hex.h"
 #include "smpkit/transport/ble_sar.h"
 
 #include <gmock/gmock.h>
@@ -13,23 +14,7 @@ using Bytes = std::vector<uint8_t>;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-Bytes FromHex(std::string_view hex) {
-  Bytes out;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < hex.size();) {
-    if (hex[i] == ' ' || hex[i] == '\n') {
-      ++i;
-      continue;
-    }
-    out.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-    i += 2;
-  }
-  return out;
-}
+using smpkit::testing::FromHex;
 
 // smp-protocol.md §12.2 E: first upload chunk, 105 bytes.
 Bytes SpecEUploadRequest() {

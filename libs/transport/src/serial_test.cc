@@ -10,6 +10,7 @@
 
 #include "smpkit/base/base64.h"
 #include "smpkit/base/crc.h"
+#include "smpkit/testing/hex.h"
 
 namespace smpkit::transport {
 namespace test_support {
@@ -22,24 +23,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-Bytes FromHex(std::string_view hex) {
-  Bytes out;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < hex.size();) {
-    if (hex[i] == ' ') {
-      ++i;
-      continue;
-    }
-    out.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-    i += 2;
-  }
-  return out;
-}
+using smpkit::testing::FromHex;
 
 Bytes Concat(std::initializer_list<Bytes> parts) {
   Bytes out;
