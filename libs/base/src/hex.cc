@@ -38,9 +38,8 @@ Result<std::vector<uint8_t>> HexDecode(std::string_view text, bool skip_whitespa
     if (skip_whitespace && high < 0 && Space(c)) continue;
     const int v = Nibble(c);
     if (v < 0) {
-      return Error::Format(Errc::kInvalidArgument,
-                           "hex: character %zu ('%c') is not a hex digit", i + 1,
-                           c >= 0x20 && c < 0x7f ? c : '?');
+      return Error::Format(Errc::kInvalidArgument, "hex: character %zu ('%c') is not a hex digit",
+                           i + 1, c >= 0x20 && c < 0x7f ? c : '?');
     }
     if (high < 0) {
       high = v;
