@@ -11,6 +11,7 @@
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mgmt/ram_fs.h"
 #include "smpkit/mcuboot/trailer.h"
+#include "smpkit/smp/frame_collector.h"
 #include "smpkit/transport/ble_sar.h"
 
 namespace smpkit::desktop {
@@ -24,12 +25,6 @@ constexpr uint8_t kOwnerIdDfu = 1;
 constexpr uint8_t kOwnerIdSmp = 2;
 constexpr uint16_t kConnHandle = 0;
 constexpr uint16_t kLlpmIntervalMask = 0x0d00;
-
-class FrameCollector : public smp::ResponseSink {
- public:
-  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
-  std::vector<std::vector<uint8_t>> frames;
-};
 
 }  // namespace
 
@@ -647,7 +642,7 @@ void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
   const ConstByteSpan packet = **r;
   const auto before = flash.elapsed();
   const uint64_t erases_before = flash.stats().page_erases;
-  auto frames = std::make_shared<FrameCollector>();
+  auto frames = std::make_shared<smp::FrameCollector>();
   dev->HandlePacket(packet, *frames);
   // The CPU work (smp_packet_base) runs alongside the radio; only flash operations need the
   // radio to be idle (the SoftDevice grants flash timeslots between radio events). Responses

@@ -22,6 +22,7 @@
 #include "smpkit/flash/flash.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/simlink/scheduler_executor.h"
+#include "smpkit/smp/frame_collector.h"
 #include "smpkit/smp/message.h"
 #include "smpkit/transport/ble_sar.h"
 
@@ -30,11 +31,7 @@ namespace {
 
 using sim::Ms;
 
-class Capture : public smp::ResponseSink {
- public:
-  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
-  std::vector<std::vector<uint8_t>> frames;
-};
+using Capture = smp::FrameCollector;
 
 struct Reply {
   int64_t rc = 0;

@@ -10,6 +10,7 @@
 #include "smpkit/cbor/reader.h"
 #include "smpkit/device/device.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/smp/frame_collector.h"
 #include "smpkit/smp/message.h"
 #include "smpkit/testing/vectors.h"
 
@@ -18,11 +19,7 @@ namespace {
 
 using smpkit::testing::ReadVector;
 
-class Capture : public smp::ResponseSink {
- public:
-  void SendResponse(ConstByteSpan f) override { frames.emplace_back(f.begin(), f.end()); }
-  std::vector<std::vector<uint8_t>> frames;
-};
+using Capture = smp::FrameCollector;
 
 class DeviceTest : public ::testing::Test {
  protected:

@@ -183,7 +183,7 @@ TEST_P(CaptureReplay, EveryUdpExchangeByteExact) {
     RecordingSink sink;
     uint8_t scratch[2048];
     server_.Process(request, scratch, sink);
-    EXPECT_EQ(sink.JoinedHex(), step["response_hex"].get<std::string>())
+    EXPECT_EQ(testing::JoinedHex(sink), step["response_hex"].get<std::string>())
         << "step " << step["step"] << " " << step["name"];
     ++replayed;
   }

@@ -47,7 +47,7 @@ class OsGroupTest : public ::testing::Test {
     auto req = FromHex(request_hex);
     uint8_t scratch[2048];
     server_.Process(req, scratch, sink);
-    return sink.JoinedHex();
+    return testing::JoinedHex(sink);
   }
   smp::ServerConfig server_config_;
   FakeHooks hooks_;

@@ -5,24 +5,23 @@
 #include <string_view>
 #include <vector>
 
+#include "smpkit/smp/frame_collector.h"
 #include "smpkit/smp/server.h"
 #include "smpkit/testing/hex.h"
 
 namespace smpkit::testing {
 
-class RecordingSink : public smp::ResponseSink {
- public:
-  void SendResponse(ConstByteSpan frame) override { frames.emplace_back(frame.begin(), frame.end()); }
-  std::string JoinedHex() const {
-    std::string s;
-    for (const auto& f : frames) {
-      if (!s.empty()) s += ' ';
-      s += ToHex(f);
-    }
-    return s;
+using RecordingSink = smp::FrameCollector;
+
+// The frames as hex, separated by spaces.
+inline std::string JoinedHex(const RecordingSink& sink) {
+  std::string s;
+  for (const auto& f : sink.frames) {
+    if (!s.empty()) s += ' ';
+    s += ToHex(f);
   }
-  std::vector<std::vector<uint8_t>> frames;
-};
+  return s;
+}
 
 // A response frame as hex: the 8-byte header (op/version byte, group, seq, id; the length
 // field from the payload) and the hand-written CBOR payload.
@@ -48,7 +47,7 @@ inline std::string ProcessHex(smp::Registry& registry, const smp::ServerConfig& 
   RecordingSink sink;
   std::vector<uint8_t> scratch(config.buf_size);
   server.Process(FromHex(request_hex), scratch, sink);
-  return sink.JoinedHex();
+  return JoinedHex(sink);
 }
 
 }  // namespace smpkit::testing
