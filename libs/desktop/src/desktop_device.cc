@@ -1096,16 +1096,7 @@ SyncInfo DesktopDevice::Impl::DfuSync() {
 
 Status DesktopDevice::Impl::DfuWrite(uint32_t off, ConstByteSpan data) {
   // 1-byte write emulation: read-modify-write of the aligned words around the range.
-  const flash::Partition& slot = DfuSlot();
-  const uint32_t a = slot.write_align();
-  const uint32_t start = off / a * a;
-  const uint32_t end = (off + static_cast<uint32_t>(data.size()) + a - 1) / a * a;
-  std::array<uint8_t, 64> tmp{};
-  if (end - start > tmp.size()) return Error(Errc::kInternal, "store chunk too large");
-  ByteSpan w(tmp.data(), end - start);
-  SMPKIT_TRY(slot.Read(start, w));
-  std::copy(data.begin(), data.end(), w.begin() + (off - start));
-  return slot.Write(start, w);
+  return DfuSlot().WriteUnaligned(off, data);
 }
 
 void DesktopDevice::Impl::DfuStoreStep() {

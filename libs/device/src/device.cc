@@ -324,17 +324,8 @@ Status Device::Provision(ConstByteSpan image) {
                          image.size(), primary.size());
   }
   SMPKIT_TRY(primary.EraseAll());
-  const uint32_t align = std::max<uint32_t>(1, primary.write_align());
-  if (align > 64) return Error::Format(Errc::kNotSupported, "flash write unit %u > 64", align);
-  const size_t whole = image.size() / align * align;
-  SMPKIT_TRY(primary.Write(0, image.first(whole)));
-  if (whole < image.size()) {
-    std::array<uint8_t, 64> tail;
-    tail.fill(0xff);
-    std::copy(image.begin() + static_cast<std::ptrdiff_t>(whole), image.end(), tail.begin());
-    SMPKIT_TRY(primary.Write(static_cast<uint32_t>(whole), ConstByteSpan(tail.data(), align)));
-  }
-  return Ok();
+  // The last write unit, if the image ends inside it, keeps its erased bytes after the image.
+  return primary.WriteUnaligned(0, image);
 }
 
 Result<mcuboot::BootReport> Device::Boot() {

@@ -374,6 +374,28 @@ TEST(PartitionTest, CopyFrom) {
   EXPECT_EQ(ReadAll(f, 2048 + 8, 100), data);
 }
 
+TEST(PartitionTest, WriteUnalignedPatchesPartialUnitsAndKeepsTheirOtherBytes) {
+  RamFlash f({.size = 8 * 1024, .page_size = 1024, .write_align = 8});
+  auto p = *Partition::Make(f, 1024, 4096);
+  std::vector<uint8_t> data(150);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i + 1);
+  // A short range inside two units: one read-modify-write.
+  ASSERT_TRUE(p.WriteUnaligned(5, std::span(data).first(6)).ok());
+  EXPECT_EQ(ReadAll(f, 1024, 16), (std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4,
+                                                        5, 6, 0xff, 0xff, 0xff, 0xff, 0xff}));
+  // Head, whole units and tail: everything lands, the bytes around are left erased.
+  ASSERT_TRUE(p.WriteUnaligned(203, data).ok());
+  EXPECT_EQ(ReadAll(f, 1024 + 203, 150), data);
+  EXPECT_EQ(ReadAll(f, 1024 + 200, 3), (std::vector<uint8_t>(3, 0xff)));
+  EXPECT_EQ(ReadAll(f, 1024 + 353, 7), (std::vector<uint8_t>(7, 0xff)));
+  // Aligned data is written as it is.
+  ASSERT_TRUE(p.WriteUnaligned(400, std::span(data).first(16)).ok());
+  EXPECT_EQ(ReadAll(f, 1024 + 400, 16), std::vector<uint8_t>(data.begin(), data.begin() + 16));
+  EXPECT_TRUE(p.WriteUnaligned(300, {}).ok());
+  EXPECT_EQ(p.WriteUnaligned(4090, std::span(data).first(8)).error().code(),
+            Errc::kInvalidArgument);
+}
+
 TEST(LayoutTest, PlacesPartitionsInOrder) {
   RamFlash f({.size = 64 * 4096, .page_size = 4096, .write_align = 4});
   auto l = MakeLayout(f, {.bootloader_size = 2 * 4096, .slot_size = 12 * 4096, .images = 2,

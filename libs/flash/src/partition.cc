@@ -1,6 +1,7 @@
 #include "smpkit/flash/partition.h"
 
 #include <algorithm>
+#include <array>
 
 namespace smpkit::flash {
 
@@ -36,6 +37,44 @@ Status Partition::Read(uint32_t offset, ByteSpan out) const {
 Status Partition::Write(uint32_t offset, ConstByteSpan data) const {
   SMPKIT_TRY(Check("write", offset, data.size()));
   return flash_->Write(offset_ + offset, data);
+}
+
+Status Partition::WriteUnaligned(uint32_t offset, ConstByteSpan data) const {
+  SMPKIT_TRY(Check("write", offset, data.size()));
+  const uint32_t a = std::max<uint32_t>(1, write_align());
+  if (a > kMaxPatchBytes) {
+    return Error::Format(Errc::kNotSupported, "flash write unit %u > %u bytes", a,
+                         kMaxPatchBytes);
+  }
+  std::array<uint8_t, kMaxPatchBytes> unit;
+  // Reads the units [start, end), patches `part` in at `at` and writes them.
+  auto patch = [&](uint32_t start, uint32_t end, uint32_t at, ConstByteSpan part) -> Status {
+    const ByteSpan w(unit.data(), end - start);
+    SMPKIT_TRY(Read(start, w));
+    std::copy(part.begin(), part.end(), w.begin() + (at - start));
+    return Write(start, w);
+  };
+  const uint64_t end64 = uint64_t{offset} + data.size();
+  const uint32_t start = offset / a * a;
+  const auto end = static_cast<uint32_t>((end64 + a - 1) / a * a);
+  if (data.empty()) return Ok();
+  if (end - start <= kMaxPatchBytes) return patch(start, end, offset, data);
+  // A partial head unit, the whole units, a partial tail unit.
+  uint32_t pos = offset;
+  if (pos != start) {
+    const size_t k = start + a - pos;
+    SMPKIT_TRY(patch(start, start + a, pos, data.first(k)));
+    data = data.subspan(k);
+    pos = start + a;
+  }
+  const size_t whole = data.size() / a * a;
+  if (whole > 0) {
+    SMPKIT_TRY(Write(pos, data.first(whole)));
+    data = data.subspan(whole);
+    pos += static_cast<uint32_t>(whole);
+  }
+  if (!data.empty()) SMPKIT_TRY(patch(pos, pos + a, pos, data));
+  return Ok();
 }
 
 Status Partition::ErasePage(uint32_t offset) const {

@@ -182,11 +182,10 @@ Status ImgGroup::WriteData(ConstByteSpan data) {
 
 Status ImgGroup::Flush() {
   if (session_.tail_len == 0) return Ok();
-  const flash::Partition& part = SlotPartition(session_.slot);
-  const uint32_t align = std::max<uint32_t>(1, part.write_align());
-  std::fill(session_.tail.begin() + session_.tail_len, session_.tail.begin() + align, 0xff);
-  SMPKIT_TRY(
-      part.Write(session_.off - session_.tail_len, ConstByteSpan(session_.tail.data(), align)));
+  // The last unit keeps its erased bytes after the image.
+  SMPKIT_TRY(SlotPartition(session_.slot)
+                 .WriteUnaligned(session_.off - session_.tail_len,
+                                 ConstByteSpan(session_.tail.data(), session_.tail_len)));
   session_.tail_len = 0;
   return Ok();
 }

@@ -41,6 +41,12 @@ class Partition {
   // Errors: kNotFound (absent), kInvalidArgument (range), plus those of Flash.
   Status Read(uint32_t offset, ByteSpan out) const;
   Status Write(uint32_t offset, ConstByteSpan data) const;
+  // Writes `data` at any offset and length: the write units only partly covered are read,
+  // patched and written whole (their other bytes must be erased or be left as they are, as
+  // NOR flash allows), in one write when the whole range spans at most kMaxPatchBytes.
+  // Errors: as Read and Write; kNotSupported for a write unit above kMaxPatchBytes.
+  static constexpr uint32_t kMaxPatchBytes = 64;
+  Status WriteUnaligned(uint32_t offset, ConstByteSpan data) const;
   Status ErasePage(uint32_t offset) const;
   Status Erase(uint32_t offset, uint32_t length) const;
   Status EraseAll() const { return Erase(0, size_); }
