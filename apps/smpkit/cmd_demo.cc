@@ -3,7 +3,6 @@
 // phone running the nRF Connect Device Manager flow (upload, test, reset, reconnect, check,
 // confirm) over the BLE link model. Prints a timeline, then the same DFU with the BLE
 // latency module disabled for comparison.
-#include <fstream>
 #include <iterator>
 #include <fmt/core.h>
 
@@ -30,16 +29,12 @@ struct DemoOptions {
 int RunDemo(const DemoOptions& opt) {
   if (opt.print_config) {
     // Each line marked: whether the symbol changes what the simulated device does.
-    std::string text(desktop::DefaultPrjConf());
-    if (!opt.setup.prj_conf.empty()) {
-      std::ifstream in(opt.setup.prj_conf);
-      if (!in) {
-        fmt::print(stderr, "smpkit demo: cannot read {}\n", opt.setup.prj_conf);
-        return kExitBadInput;
-      }
-      text.assign(std::istreambuf_iterator<char>(in), {});
+    auto text = desktop::ReadPrjConf(opt.setup.prj_conf);
+    if (!text.ok()) {
+      fmt::print(stderr, "smpkit demo: {}\n", text.error().message());
+      return kExitBadInput;
     }
-    fmt::print("{}", desktop::AnnotatePrjConf(text));
+    fmt::print("{}", desktop::AnnotatePrjConf(*text));
     return kExitOk;
   }
   if (!opt.quiet) {

@@ -632,14 +632,15 @@ Result<DesktopConfig> ParsePrjConf(std::string_view text) {
   return ResolveConfig(k);
 }
 
+Result<std::string> ReadPrjConf(std::string_view path) {
+  if (path.empty()) return std::string(DefaultPrjConf());
+  std::ifstream in{std::string(path)};
+  if (!in) return Error::Format(Errc::kNotFound, "cannot read %s", Short(path).c_str());
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 Result<DesktopConfig> LoadPrjConf(std::string_view path, std::string_view extra) {
-  std::string text(DefaultPrjConf());
-  if (!path.empty()) {
-    std::ifstream in{std::string(path)};
-    if (!in)
-      return Error::Format(Errc::kNotFound, "cannot read %s", Short(path).c_str());
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  SMPKIT_ASSIGN_OR_RETURN(std::string text, ReadPrjConf(path));
   text += extra;
   auto c = ParsePrjConf(text);
   if (!c.ok())

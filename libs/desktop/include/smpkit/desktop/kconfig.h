@@ -146,6 +146,9 @@ std::string_view DefaultPrjConf();
 Result<DesktopConfig> ResolveConfig(const Kconfig& kconfig);
 // Parse + resolve.
 Result<DesktopConfig> ParsePrjConf(std::string_view text);
+// The text of the prj.conf at `path`, or the seed's when `path` is empty. Errors: the file
+// cannot be read (kNotFound, naming it).
+Result<std::string> ReadPrjConf(std::string_view path);
 // The seed's prj.conf, or the file at `path` when not empty, plus `extra` lines appended
 // (Kconfig fragments), parsed and resolved. Errors: the file cannot be read (kNotFound, naming
 // it), or the parser's/resolver's, prefixed with the file name.
