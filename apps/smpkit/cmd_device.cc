@@ -79,8 +79,7 @@ class DeviceHandler final : public io::PacketHandler {
     dev_.HandlePacket(packet, sink);
   }
   std::optional<std::chrono::milliseconds> RestartRequested() override {
-    if (!dev_.reset_requested()) return std::nullopt;
-    return dev_.config().reset_delay;
+    return dev_.PendingReboot();
   }
   Status Restart() override {
     auto r = dev_.Boot();

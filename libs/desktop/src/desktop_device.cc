@@ -514,11 +514,13 @@ Result<mcuboot::BootReport> DesktopDevice::Impl::Reboot() {
 }
 
 void DesktopDevice::Impl::CheckResetRequest() {
-  if (!dev->reset_requested()) return;
-  Log(ModuleId::kSmp, "OS reset accepted, rebooting in %u ms", cfg.os_reset_ms);
+  const auto reboot = dev->PendingReboot();  // CONFIG_MCUMGR_GRP_OS_RESET_MS
+  if (!reboot) return;
+  Log(ModuleId::kSmp, "OS reset accepted, rebooting in %u ms",
+      static_cast<unsigned>(reboot->count()));
   std::weak_ptr<bool> guard = alive;
   const uint32_t boots = dev->boot_count();
-  sched.PostAfter(sim::Ms(cfg.os_reset_ms), [this, guard, boots] {
+  sched.PostAfter(*reboot, [this, guard, boots] {
     if (guard.expired() || dev->boot_count() != boots) return;
     (void)Reboot();
   });

@@ -14,10 +14,11 @@ void DeviceRunner::Handle(ConstByteSpan packet,
   sink_ = &on_response;
   device_.HandlePacket(packet, *this);
   sink_ = nullptr;
-  if (device_.reset_requested() && !reboot_scheduled_) {
+  const auto reboot = device_.PendingReboot();
+  if (reboot && !reboot_scheduled_) {
     reboot_scheduled_ = true;
     std::weak_ptr<bool> alive = alive_;
-    executor_.PostAfter(device_.config().reset_delay, [this, alive] {
+    executor_.PostAfter(*reboot, [this, alive] {
       if (auto a = alive.lock(); !a || !*a) return;
       reboot_scheduled_ = false;
       ++reboots_;

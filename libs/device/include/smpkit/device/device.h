@@ -106,6 +106,12 @@ class Device : public smp::ResponseSink {
 
   // Set when an OS reset was accepted; the runner calls Boot() after reset_delay.
   bool reset_requested() const { return reset_requested_; }
+  // What every runner asks after a packet: after how long it must call Boot() (an accepted
+  // reset: reset_delay, CONFIG_MCUMGR_GRP_OS_RESET_MS), or nothing to do.
+  std::optional<std::chrono::milliseconds> PendingReboot() const {
+    if (!reset_requested_) return std::nullopt;
+    return config_.reset_delay;
+  }
 
   // Image state as the SMP image group reports it.
   Result<mcuboot::ImageStateList> ImageState();
