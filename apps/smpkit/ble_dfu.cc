@@ -232,7 +232,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   std::vector<std::pair<double, double>> acks;  // (seconds, offset) from 10 % to 90 %
   sim::Time first_ack{-1};
   uo.progress = [&](const client::Progress& p) {
-    if (p.phase != "upload" || p.total == 0) return;
+    if (p.phase != client::Phase::kUpload || p.total == 0) return;
     if (first_ack < sim::Time(0) && p.offset > 0) first_ack = sched.Now();
     // Steady state: between the first acknowledgements past 10 % and past 90 % of the image,
     // so that the first chunk, the latency module's parameter update and the pipeline's fill

@@ -364,7 +364,7 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
   };
   auto st = std::make_shared<RateState>();
   auto rate = [st](const client::Progress& p) {
-    if (p.phase != "upload" && p.phase != "download") return 0.0;
+    if (p.phase != client::Phase::kUpload && p.phase != client::Phase::kDownload) return 0.0;
     if (!st->first_offset) {
       st->first_offset = p.offset;
       st->first_elapsed = p.elapsed_s;
@@ -376,7 +376,7 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
   };
   if (mode == "jsonl") {
     return [rate](const client::Progress& p) {
-      json e = {{"event", "progress"},      {"phase", p.phase},
+      json e = {{"event", "progress"},      {"phase", client::PhaseName(p.phase)},
                 {"offset", p.offset},       {"total", p.total},
                 {"elapsed_s", p.elapsed_s}, {"rate_bps", rate(p)},
                 {"window", p.window},       {"retransmits", p.retransmits}};
@@ -386,8 +386,9 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
   }
   if (mode == "bar") {
     return [st, rate](const client::Progress& p) {
-      if (p.phase != "upload" && p.phase != "download") {
-        fmt::print(stderr, "\r\033[K{}...{}", p.phase, p.phase == "done" ? "\n" : "");
+      if (p.phase != client::Phase::kUpload && p.phase != client::Phase::kDownload) {
+        fmt::print(stderr, "\r\033[K{}...{}", client::PhaseName(p.phase),
+                   p.phase == client::Phase::kDone ? "\n" : "");
         return;
       }
       const double bps = rate(p);
@@ -397,7 +398,7 @@ client::ProgressFn MakeProgress(const GlobalOptions& global, const ClientOptions
       double frac = p.total ? static_cast<double>(p.offset) / static_cast<double>(p.total) : 0;
       int width = 30, filled = static_cast<int>(frac * width);
       double eta = bps > 0 ? static_cast<double>(p.total - p.offset) / bps : 0;
-      fmt::print(stderr, "\r\033[K{} [{}{}] {:3.0f}% {}/{} {}/s ETA {:.0f}s{}", p.phase,
+      fmt::print(stderr, "\r\033[K{} [{}{}] {:3.0f}% {}/{} {}/s ETA {:.0f}s{}", client::PhaseName(p.phase),
                  std::string(filled, '#'), std::string(width - filled, '.'), frac * 100,
                  HumanBytes(static_cast<double>(p.offset)),
                  HumanBytes(static_cast<double>(p.total)), HumanBytes(bps), eta, final ? "\n" : "");

@@ -87,7 +87,7 @@ int RunConfigDfu(ConfigDfuOptions opt, const GlobalOptions& global) {
     size_t chunks = 0;
     uint64_t acked = 0;
     uo.progress = [&](const client::Progress& p) {
-      if (p.phase == "upload" && p.offset > acked) {
+      if (p.phase == client::Phase::kUpload && p.offset > acked) {
         ++chunks;
         acked = p.offset;
       }

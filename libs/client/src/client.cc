@@ -12,6 +12,21 @@
 
 namespace smpkit::client {
 
+std::string_view PhaseName(Phase phase) {
+  switch (phase) {
+    case Phase::kProbe: return "probe";
+    case Phase::kUpload: return "upload";
+    case Phase::kDownload: return "download";
+    case Phase::kMark: return "mark";
+    case Phase::kReset: return "reset";
+    case Phase::kWait: return "wait";
+    case Phase::kCheck: return "check";
+    case Phase::kConfirm: return "confirm";
+    case Phase::kDone: return "done";
+  }
+  return "unknown";
+}
+
 namespace {
 
 constexpr uint8_t kStatShow = 0, kStatList = 1;
@@ -1035,7 +1050,7 @@ class Uploader {
   void Report() {
     if (!options_.progress) return;
     Progress p;
-    p.phase = "upload";
+    p.phase = Phase::kUpload;
     p.offset = acked_;
     p.total = image_.size();
     p.elapsed_s = Seconds(session_.executor().Now() - start_);
@@ -1505,7 +1520,7 @@ class Downloader {
   void Report() {
     if (!options_.progress) return;
     Progress p;
-    p.phase = "download";
+    p.phase = Phase::kDownload;
     p.offset = options_.start_offset + got_;
     p.total = size_;
     p.elapsed_s = Seconds(session_.executor().Now() - start_);
@@ -1690,15 +1705,15 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
   }
   Executor& ex = session_.executor();
   Time start = ex.Now();
-  auto report = [&](std::string_view phase) {
+  auto report = [&](Phase phase) {
     if (!options.upload.progress) return;
     Progress p;
-    p.phase = std::string(phase);
+    p.phase = phase;
     p.total = image.size();
     p.elapsed_s = Seconds(ex.Now() - start);
     options.upload.progress(p);
   };
-  report("probe");
+  report(Phase::kProbe);
   SMPKIT_TRY(ProbeParams());
   SMPKIT_ASSIGN_OR_RETURN(auto state, ImageState());
   const ImageSlotState* present = FindHash(state, result.hash);
@@ -1707,7 +1722,7 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
     if (present->confirmed || !need_confirm) {
       result.already_running = true;
       result.final_state = state;
-      report("done");
+      report(Phase::kDone);
       return result;
     }
   } else {
@@ -1733,13 +1748,13 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       result.upload.skipped = true;
       result.upload.size = image.size();
     }
-    report("mark");
+    report(Phase::kMark);
     if (options.mode == UpgradeMode::kConfirmOnly) {
       SMPKIT_TRY(ImageConfirm(ConstByteSpan(result.hash)));
     } else {
       SMPKIT_TRY(ImageTest(result.hash));
     }
-    report("reset");
+    report(Phase::kReset);
     {
       SMPKIT_ASSIGN_OR_RETURN(Reply reply, session_.Call(ResetRequest(false)));
       if (reply.rc == kRcNotSupported && !reply.err) {
@@ -1752,7 +1767,7 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       }
       SMPKIT_TRY(ReplyStatus(reply));
     }
-    report("wait");
+    report(Phase::kWait);
     // The device answers once more before it restarts: poll until the new image runs.
     Time deadline = ex.Now() + options.reset_wait;
     while (true) {
@@ -1783,13 +1798,13 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       }
     }
   }
-  report("check");
+  report(Phase::kCheck);
   present = FindHash(state, result.hash);
   if (!present || !present->active) {
     return Error(Errc::kBadState, "the new image is not active after the reset");
   }
   if (need_confirm && !present->confirmed) {
-    report("confirm");
+    report(Phase::kConfirm);
     SMPKIT_ASSIGN_OR_RETURN(state, ImageConfirm());
     present = FindHash(state, result.hash);
     if (!present || !present->active || !present->confirmed) {
@@ -1797,7 +1812,7 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
     }
   }
   result.final_state = state;
-  report("done");
+  report(Phase::kDone);
   return result;
 }
 

@@ -288,7 +288,8 @@ TEST(UpgradeTest, VectorImageAllModes) {
     UpgradeOptions opt;
     opt.mode = mode;
     opt.upload.progress = [&](const Progress& p) {
-      if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+      if (phases.empty() || phases.back() != PhaseName(p.phase))
+        phases.push_back(std::string(PhaseName(p.phase)));
     };
     auto r = client.Upgrade(image, opt);
     ASSERT_TRUE(r.ok()) << r.error().message();

@@ -51,7 +51,7 @@ TEST(UploadTakeoverTest, TheClientWhoseSessionWasTakenOverSaysSo) {
   std::optional<uint64_t> b_first_off;
   UploadOptions opt;
   opt.progress = [&](const Progress& p) {
-    if (injected || p.phase != "upload" || p.offset < p.total / 2) return;
+    if (injected || p.phase != Phase::kUpload || p.offset < p.total / 2) return;
     injected = true;
     Request req;
     req.op = static_cast<uint8_t>(smp::Op::kWrite);

@@ -137,7 +137,7 @@ std::string RunScenario(const std::string& extra, RunOptions ro = {}) {
     std::optional<sim::Time> first_ack;
     client::UploadOptions uo2 = uo;
     uo2.progress = [&](const client::Progress& p) {
-      if (p.phase == "upload" && p.offset > 0 && !first_ack) first_ack = sched.Now();
+      if (p.phase == client::Phase::kUpload && p.offset > 0 && !first_ack) first_ack = sched.Now();
     };
     const uint64_t erases1 = flash.stats().page_erases;
     up = cl.Upload(*second, uo2);

@@ -117,8 +117,23 @@ struct FsHashType {
 };
 
 // Progress of an upload or upgrade, for progress bars and JSON-lines events.
+// The steps of a transfer and of the upgrade flow, in order.
+enum class Phase : uint8_t {
+  kProbe,     // the device's parameters and image state
+  kUpload,    // image or file chunks
+  kDownload,  // file chunks
+  kMark,      // image test / confirm
+  kReset,     // the OS reset
+  kWait,      // until the device answers again
+  kCheck,     // the image state after the reboot
+  kConfirm,   // the running image confirmed
+  kDone,
+};
+// "probe", "upload", "download", "mark", "reset", "wait", "check", "confirm", "done".
+std::string_view PhaseName(Phase phase);
+
 struct Progress {
-  std::string phase;  // "probe", "upload", "mark", "reset", "wait", "check", "confirm", "done"
+  Phase phase = Phase::kProbe;
   uint64_t offset = 0;
   uint64_t total = 0;
   double elapsed_s = 0;
