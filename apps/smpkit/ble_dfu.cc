@@ -279,123 +279,103 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     }
     tl.Print("demo", "update slot holds an old image ({} bytes): not blank", old->size());
   }
-  uploading = true;
-  result.latency_during_upload = latency;
-  result.interval_during_upload = interval;
-  const sim::Time up_start = sched.Now();
-  const ble::LinkStats stats0 = links.back()->stats();
-  auto up = cl.Upload(*update, uo);
-  const sim::Time up_end = sched.Now();
-  const ble::LinkStats stats1 = links.back()->stats();
-  result.link_events = stats1.events - stats0.events;
-  result.central_pdus = stats1.central_data_pdus - stats0.central_data_pdus;
-  result.retransmits = up.ok() ? up->retransmits : 0;
-  uploading = false;
-  if (!up.ok()) {
-    result.error = fmt::format("upload: {}", up.error().message());
-    return result;
-  }
-  result.upload_s = sim::ToSeconds(up_end - up_start);
-  if (first_ack >= sim::Time(0)) result.first_response_s = sim::ToSeconds(first_ack - up_start);
-  if (steady_start >= sim::Time(0) && steady_end > steady_start) {
-    result.steady_s = sim::ToSeconds(steady_end - steady_start);
-    // The least-squares slope of offset over time through every acknowledgement in the
-    // window: acknowledgements come in bursts at connection events, and the slope is not
-    // biased by where in a burst the window happens to start and end.
-    double mt = 0, mo = 0;
-    for (const auto& [t, off] : acks) {
-      mt += t;
-      mo += off;
+  // The upgrade flow of the client (nRF Connect Device Manager's "test and confirm"), with
+  // this scenario measuring the upload, narrating the steps and power-cycling a device
+  // without remote reset.
+  client::UpgradeOptions ug;
+  ug.upload = uo;
+  ug.reset_wait = Ms(600000);  // the swap takes its flash time: tens of seconds on an nRF52
+  sim::Time up_start{0};
+  ble::LinkStats stats0;
+  ug.on_upload_start = [&] {
+    uploading = true;
+    result.latency_during_upload = latency;
+    result.interval_during_upload = interval;
+    up_start = sched.Now();
+    stats0 = links.back()->stats();
+  };
+  ug.on_upload_done = [&](const client::UploadResult& up) {
+    const ble::LinkStats stats1 = links.back()->stats();
+    result.link_events = stats1.events - stats0.events;
+    result.central_pdus = stats1.central_data_pdus - stats0.central_data_pdus;
+    result.retransmits = up.retransmits;
+    uploading = false;
+    result.upload_s = sim::ToSeconds(sched.Now() - up_start);
+    if (first_ack >= sim::Time(0)) result.first_response_s = sim::ToSeconds(first_ack - up_start);
+    if (steady_start >= sim::Time(0) && steady_end > steady_start) {
+      result.steady_s = sim::ToSeconds(steady_end - steady_start);
+      // The least-squares slope of offset over time through every acknowledgement in the
+      // window: acknowledgements come in bursts at connection events, and the slope is not
+      // biased by where in a burst the window happens to start and end.
+      double mt = 0, mo = 0;
+      for (const auto& [t, off] : acks) {
+        mt += t;
+        mo += off;
+      }
+      mt /= static_cast<double>(acks.size());
+      mo /= static_cast<double>(acks.size());
+      double num = 0, den = 0;
+      for (const auto& [t, off] : acks) {
+        num += (t - mt) * (off - mo);
+        den += (t - mt) * (t - mt);
+      }
+      result.steady_bytes_per_s =
+          den > 0 ? num / den
+                  : static_cast<double>(steady_end_offset - steady_offset) / result.steady_s;
+      if (steady_link != nullptr) {
+        result.steady_radio_s =
+            sim::ToSeconds(steady_end_stats.radio_guarded - steady_stats.radio_guarded);
+        result.steady_flash_s =
+            sim::ToSeconds(steady_end_stats.processing - steady_stats.processing);
+      }
     }
-    mt /= static_cast<double>(acks.size());
-    mo /= static_cast<double>(acks.size());
-    double num = 0, den = 0;
-    for (const auto& [t, off] : acks) {
-      num += (t - mt) * (off - mo);
-      den += (t - mt) * (t - mt);
+    result.bytes = update->size();
+    result.chunk = up.chunk_data;
+    result.window_used = up.max_window_used;
+    result.att_mtu = phone.mtu();
+    result.transfer_events =
+        static_cast<uint32_t>(dev.bus().submitted<desktop::BleSmpTransferEvent>());
+    result.requests_dropped_no_buffer = dev.status().smp_dropped_no_buffer;
+    tl.Print("phone", "upload done: {} bytes in {:.2f} s, match {}", update->size(),
+             result.upload_s, up.match ? (*up.match ? "true" : "false") : "n/a");
+  };
+  const auto upload_progress = ug.upload.progress;
+  bool confirm_sent = false;
+  ug.upload.progress = [&, upload_progress](const client::Progress& p) {
+    switch (p.phase) {
+      case client::Phase::kUpload: upload_progress(p); break;
+      case client::Phase::kMark: tl.Print("phone", "image test (mark slot 1 for a test swap)"); break;
+      case client::Phase::kReset: tl.Print("phone", "reset"); break;
+      case client::Phase::kConfirm:
+        confirm_sent = true;
+        tl.Print("phone", "new image 1.1.0 runs; confirm");
+        break;
+      case client::Phase::kDone:
+        if (!confirm_sent) {
+          tl.Print("phone", "new image 1.1.0 runs, already confirmed (by the device at boot)");
+        }
+        break;
+      default: break;
     }
-    result.steady_bytes_per_s =
-        den > 0 ? num / den
-                : static_cast<double>(steady_end_offset - steady_offset) / result.steady_s;
-    if (steady_link != nullptr) {
-      result.steady_radio_s =
-          sim::ToSeconds(steady_end_stats.radio_guarded - steady_stats.radio_guarded);
-      result.steady_flash_s =
-          sim::ToSeconds(steady_end_stats.processing - steady_stats.processing);
-    }
-  }
-  result.bytes = update->size();
-  result.chunk = up->chunk_data;
-  result.window_used = up->max_window_used;
-  result.att_mtu = phone.mtu();
-  result.transfer_events = static_cast<uint32_t>(dev.bus().submitted<desktop::BleSmpTransferEvent>());
-  result.requests_dropped_no_buffer = dev.status().smp_dropped_no_buffer;
-  tl.Print("phone", "upload done: {} bytes in {:.2f} s, match {}", update->size(), result.upload_s,
-           up->match ? (*up->match ? "true" : "false") : "n/a");
-
-  auto hash = client::ImageHashOf(*update);
-  if (!hash.ok()) {
-    result.error = std::string(hash.error().message());
-    return result;
-  }
-  tl.Print("phone", "image test (mark slot 1 for a test swap)");
-  if (auto t = cl.ImageTest(*hash); !t.ok()) {
-    result.error = fmt::format("test: {}", t.error().message());
-    return result;
-  }
-  tl.Print("phone", "reset");
-  const uint32_t boots = dev.boot_count();
-  if (auto r = cl.Reset(); !r.ok()) {
-    if (cfg->os_group) {
-      result.error = fmt::format("reset: {}", r.error().message());
-      return result;
-    }
+  };
+  ug.power_cycle = [&](const Error& refused) -> Status {
     // The seed's smp module registers the image group only: no remote reset. The image is
     // marked for a test swap; it boots when the device restarts (nrf-desktop.md §4.1).
-    tl.Print("phone", "reset refused: {}", r.error().message());
+    tl.Print("phone", "reset refused: {}", refused.message());
     tl.Print("demo", "no OS group in this configuration: the user switches the mouse off and on");
     result.power_cycled = true;
-    if (auto b = dev.Reboot(); !b.ok()) {
-      result.error = fmt::format("power cycle: {}", b.error().message());
-      return result;
-    }
+    auto b = dev.Reboot();
+    if (!b.ok()) return Error::Format(Errc::kIo, "power cycle: %.*s",
+                                      static_cast<int>(b.error().message().size()),
+                                      b.error().message().data());
+    return Ok();
+  };
+  auto upgraded = cl.Upgrade(*update, ug);
+  if (!upgraded.ok()) {
+    result.error = std::string(upgraded.error().message());
+    return result;
   }
-  // The swap takes its flash time (tens of seconds for a large image on an nRF52).
-  sched.RunUntilCondition(
-      [&] { return dev.boot_count() > boots && dev.running() && phone.ready(); },
-                          sched.Now() + Ms(600000));
   result.swap_s = sim::ToSeconds(dev.last_boot_work());
-  if (auto w = cl.WaitForDevice(std::chrono::seconds(60), std::chrono::milliseconds(500)); !w.ok()) {
-    result.error = fmt::format("device did not come back: {}", w.error().message());
-    return result;
-  }
-  auto state = cl.ImageState();
-  if (!state.ok()) {
-    result.error = fmt::format("state: {}", state.error().message());
-    return result;
-  }
-  bool runs_new = false;
-  for (const auto& s : *state) {
-    if (s.active && s.hash == *hash) runs_new = true;
-  }
-  if (!runs_new) {
-    result.error = "the new image is not running after the reset";
-    return result;
-  }
-  tl.Print("phone", "new image 1.1.0 runs; confirm");
-  auto confirm = cl.ImageConfirm();
-  if (!confirm.ok()) {
-    result.error = fmt::format("confirm: {}", confirm.error().message());
-    return result;
-  }
-  bool confirmed = false;
-  for (const auto& s : *confirm) {
-    if (s.active && s.hash == *hash && s.confirmed) confirmed = true;
-  }
-  if (!confirmed) {
-    result.error = "the new image is not confirmed";
-    return result;
-  }
   result.dfu_s = sim::ToSeconds(sched.Now() - dfu_start);
   tl.Print("phone", "DFU complete: 1.1.0 active and confirmed");
   // Let the timeline show the latency going back to the preferred value.

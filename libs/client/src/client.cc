@@ -1743,7 +1743,9 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
     if (!present || !options.upload.skip_if_present) {
       UploadOptions up = options.upload;
       up.skip_if_present = false;
+      if (options.on_upload_start) options.on_upload_start();
       SMPKIT_ASSIGN_OR_RETURN(result.upload, Upload(image, up));
+      if (options.on_upload_done) options.on_upload_done(result.upload);
     } else {
       result.upload.skipped = true;
       result.upload.size = image.size();
@@ -1760,12 +1762,16 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
       if (reply.rc == kRcNotSupported && !reply.err) {
         // No OS group (e.g. nRF Desktop's seed-era smp module registers the image group only):
         // the image is in place and marked; only a power cycle boots it.
-        return Error::Remote(reply.header.group, reply.rc, true,
-                             "image uploaded and marked, but the device has no remote reset (no "
-                             "OS group): power-cycle it to boot the new image, then run `image "
-                             "confirm`");
+        if (!options.power_cycle) {
+          return Error::Remote(reply.header.group, reply.rc, true,
+                               "image uploaded and marked, but the device has no remote reset "
+                               "(no OS group): power-cycle it to boot the new image, then run "
+                               "`image confirm`");
+        }
+        SMPKIT_TRY(options.power_cycle(ReplyStatus(reply).error()));
+      } else {
+        SMPKIT_TRY(ReplyStatus(reply));
       }
-      SMPKIT_TRY(ReplyStatus(reply));
     }
     report(Phase::kWait);
     // The device answers once more before it restarts: poll until the new image runs.

@@ -216,6 +216,15 @@ struct UpgradeOptions {
   UploadOptions upload;
   Duration reset_wait = std::chrono::seconds(90);  // for the device to come back (swap)
   Duration poll_interval = std::chrono::milliseconds(500);
+  // Called as the upload starts and once it is done (before the image is marked), e.g. to
+  // measure it.
+  std::function<void()> on_upload_start;
+  std::function<void(const UploadResult&)> on_upload_done;
+  // The device has no remote reset (its reset answers MGMT_ERR_ENOTSUP: no OS group, as nRF
+  // Desktop's seed-era smp module): called with that answer to power-cycle it (a person, a
+  // relay, a simulation); the flow then waits for the device as after a reset. Without it,
+  // the upgrade ends there with that error (kRemote).
+  std::function<Status(const Error& refused)> power_cycle;
 };
 
 struct UpgradeResult {
