@@ -486,6 +486,42 @@ TEST(UploadTest, RejectedChunkAndTooLargeImageAndWrongFile) {
   EXPECT_THAT(std::string(r.error().message()), HasSubstr("error 30 (INVALID_IMAGE_TOO_LARGE)"));
 }
 
+TEST(UpgradeTest, APowerCycleHookFinishesTheUpgradeOfADeviceWithoutRemoteReset) {
+  auto config = SmallDevice(384);
+  config.os_group = false;
+  Bench b(config);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  UpgradeOptions opt;
+  opt.poll_interval = std::chrono::milliseconds(50);
+  int uploads_started = 0, uploads_done = 0, cycles = 0;
+  std::string refusal;
+  opt.on_upload_start = [&] { ++uploads_started; };
+  opt.on_upload_done = [&](const UploadResult& u) {
+    ++uploads_done;
+    EXPECT_GT(u.size, 0u);
+  };
+  opt.power_cycle = [&](const Error& refused) -> Status {
+    ++cycles;
+    refusal = std::string(refused.message());
+    EXPECT_TRUE(refused.has_smp() && refused.smp_mgmt_rc());
+    EXPECT_EQ(refused.smp_rc(), 8);  // MGMT_ERR_ENOTSUP
+    return b.dev.Boot().ok() ? Ok() : Error(Errc::kIo, "boot failed");
+  };
+  auto r = client.Upgrade(ReadVector("unsigned-hashonly.bin"), opt);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(uploads_started, 1);
+  EXPECT_EQ(uploads_done, 1);
+  EXPECT_EQ(cycles, 1);
+  EXPECT_THAT(refusal, HasSubstr("os reset"));
+  EXPECT_EQ(b.dev.boot_count(), 2u);
+  const ImageSlotState* s0 = Slot(r->final_state, 0);
+  ASSERT_NE(s0, nullptr);
+  EXPECT_TRUE(s0->active && s0->confirmed);
+  EXPECT_EQ(s0->hash, r->hash);
+}
+
 TEST(UpgradeTest, DeviceWithoutOsGroupSaysHowTheImageGetsBooted) {
   // The image group only (nRF Desktop's seed-era smp module): no params, no reset.
   auto config = SmallDevice(384);
