@@ -94,7 +94,9 @@ set(SMPKIT_SHARED_DIR "${SMPKIT_SHARED_DIR_DEFAULT}" CACHE PATH "Path to the sha
 # can add sources to one library without touching its CMakeLists.txt.
 function(smpkit_component name)
   cmake_parse_arguments(A "" "" "DEPS;PRIVATE_DEPS;TEST_DEPS" ${ARGN})
-  file(GLOB all_cc CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cc)
+  # src/modules/: a library's parts as their own objects (nRF Desktop's modules).
+  file(GLOB all_cc CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/src/modules/*.cc)
   set(lib_src)
   set(test_src)
   set(fuzz_src)

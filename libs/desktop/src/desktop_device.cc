@@ -7,6 +7,9 @@
 #include <deque>
 #include <vector>
 
+#include "modules/ble_latency.h"
+#include "modules/context.h"
+#include "modules/power_manager.h"
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mgmt/ram_fs.h"
@@ -24,11 +27,10 @@ namespace {
 constexpr uint8_t kOwnerIdDfu = 1;
 constexpr uint8_t kOwnerIdSmp = 2;
 constexpr uint16_t kConnHandle = 0;
-constexpr uint16_t kLlpmIntervalMask = 0x0d00;
 
 }  // namespace
 
-struct DesktopDevice::Impl {
+struct DesktopDevice::Impl : modules::BtHost {
   class DeviceHooksImpl;
   Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o);
 
@@ -47,6 +49,14 @@ struct DesktopDevice::Impl {
   Result<mcuboot::BootReport> Reboot();
   void CheckResetRequest();
   void Restrict(ModuleId m, PowerLevel level) { Submit(m, PowerManagerRestrictEvent{m, level}); }
+
+  // modules::BtHost, for the modules
+  const ble::Link* conn() const override { return link; }
+  Status RequestParams(const ble::ConnParamRequest& req) override { return BleRequestParams(req); }
+  Status Disconnect() override {
+    if (link == nullptr) return Error(Errc::kBadState, "not connected");
+    return link->Disconnect(ble::Role::kPeripheral, ble::kReasonRemoteUserTerminated);
+  }
 
   // --- ble_state (and the Bluetooth host facade) ---
   bool BleOnModuleState(const ModuleStateEvent& e);
@@ -83,19 +93,6 @@ struct DesktopDevice::Impl {
   Status DfuWrite(uint32_t off, ConstByteSpan data);
   const flash::Partition& DfuSlot();
   const flash::Partition& RunningSlot();
-
-  // --- ble_latency ---
-  bool LatOnModuleState(const ModuleStateEvent& e);
-  bool LatOnPeer(const BlePeerEvent& e);
-  bool LatOnParams(const BlePeerConnParamsEvent& e);
-  void LatUseLowLatency();
-  void LatSetConnLatency(bool low);
-  void LatCheck();
-
-  // --- power manager ---
-  void PmKeepAlive();
-  void PmTimeout();
-  PowerLevel PmAllowed() const;
 
   sim::Scheduler& sched;
   flash::Flash& flash;
@@ -179,16 +176,10 @@ struct DesktopDevice::Impl {
   size_t descr_index = 0;
   std::vector<uint8_t> sync_buf;
 
-  // ble_latency
-  bool lat_enabled = false, lat_required = false, lat_locked = false, lat_llpm = false;
-  bool lat_connected = false, lat_secured = false;
-  sim::DelayableWork security_timeout;
-  sim::DelayableWork latency_check;
-
-  // power manager
-  std::array<PowerLevel, kModuleCount> restrictions{};
-  bool suspended = false;
-  sim::TaskId pm_task = sim::kNoTask;
+  // The modules that are objects: built at every start, destroyed at power-off.
+  modules::Context ctx{sched, bus, lock, cfg, tm, logger};
+  std::optional<modules::BleLatency> latency;
+  std::optional<modules::PowerManager> power_manager;
 
   // config-channel transport
   struct PendingConfig {
@@ -236,19 +227,7 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
                     (void)Reboot();
                   }),
       erase_work(s, [this] { DfuEraseStep(); }),
-      store_work(s, [this] { DfuStoreStep(); }),
-      security_timeout(
-          s,
-          [this] {
-            Log(ModuleId::kBleLatency, "security not established in time, disconnecting");
-            if (link != nullptr) {
-              auto st = link->Disconnect(ble::Role::kPeripheral, ble::kReasonRemoteUserTerminated);
-              if (!st.ok())
-                Submit(ModuleId::kBleLatency,
-                       ModuleStateEvent{ModuleId::kBleLatency, ModuleState::kError});
-            }
-          }),
-      latency_check(s, [this] { LatCheck(); }) {
+      store_work(s, [this] { DfuStoreStep(); }) {
   // The configuration decides the MCUmgr surface (nrf-desktop.md §4, §9).
   opt.device.reset_delay = std::chrono::milliseconds(opt.config.os_reset_ms);
   opt.device.server.buf_size = opt.config.mcumgr_buf_size;
@@ -280,7 +259,6 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   };
   sync_buf.resize(size_t{cfg.sync_buffer_words} * 4);
   reasm_buf.resize(opt.device.server.buf_size);
-  restrictions.fill(PowerLevel::kMax);
 }
 
 void DesktopDevice::Impl::Log(ModuleId m, const char* fmt, ...) {
@@ -300,12 +278,12 @@ void DesktopDevice::Impl::StopModules() {
   running = false;
   bus.Reset();
   lock.Reset();
-  for (auto* w : {&mcumgr_timeout, &dfu_timeout, &reboot_work, &erase_work, &store_work,
-                  &security_timeout, &latency_check})
+  latency.reset();
+  power_manager.reset();
+  for (auto* w : {&mcumgr_timeout, &dfu_timeout, &reboot_work, &erase_work, &store_work})
     w->Cancel();
   if (window_task != sim::kNoTask) sched.Cancel(window_task);
-  if (pm_task != sim::kNoTask) sched.Cancel(pm_task);
-  window_task = pm_task = sim::kNoTask;
+  window_task = sim::kNoTask;
   ble_ready = smp_hooks_registered = smp_service_registered = smp_started = false;
   mcumgr_event_active = false;
   transfer_open = false;
@@ -313,9 +291,6 @@ void DesktopDevice::Impl::StopModules() {
   device_in_use = flash_clean = other_used_slot = false;
   erase_postponed = 0;
   descr_index = 0;
-  lat_enabled = lat_required = lat_locked = lat_llpm = lat_connected = lat_secured = false;
-  restrictions.fill(PowerLevel::kMax);
-  suspended = false;
   for (auto& p : config_pending) p = PendingConfig{};
   deferred_req.reset();
   queued_req.reset();
@@ -356,47 +331,7 @@ void DesktopDevice::Impl::StartModules() {
                                          });
     }
   }
-  if (cfg.ble_latency) {
-    bus.DeclareSource<ModuleStateEvent>(M::kBleLatency);
-    bus.Subscribe<ModuleStateEvent>(
-        M::kBleLatency, Priority::kNormal,
-        [this](const ModuleStateEvent& e) { return LatOnModuleState(e); }, {M::kMain});
-    bus.Subscribe<BlePeerEvent>(M::kBleLatency, Priority::kNormal,
-                                [this](const BlePeerEvent& e) { return LatOnPeer(e); });
-    bus.Subscribe<BlePeerConnParamsEvent>(
-        M::kBleLatency, Priority::kNormal,
-        [this](const BlePeerConnParamsEvent& e) { return LatOnParams(e); });
-    if (smp_on)
-      bus.Subscribe<BleSmpTransferEvent>(M::kBleLatency, Priority::kNormal,
-                                         [this](const BleSmpTransferEvent&) {
-                                           LatUseLowLatency();
-                                           return false;
-                                         });
-    if (cfg.config_channel_dfu)
-      bus.Subscribe<ConfigEvent>(M::kBleLatency, Priority::kEarly, [this](const ConfigEvent&) {
-        LatUseLowLatency();
-        return false;
-      });
-    if (cfg.low_latency_lock && cfg.latency_pm_events) {
-      bus.Subscribe<PowerDownEvent>(M::kBleLatency, Priority::kNormal,
-                                    [this](const PowerDownEvent& e) {
-                                      if (!e.error) {
-                                        lat_locked = false;
-                                        if (lat_enabled) {
-                                          lat_required = false;
-                                          latency_check.Reschedule(tm.low_latency_check);
-                                        }
-                                      }
-                                      return false;
-                                    });
-      bus.Subscribe<WakeUpEvent>(M::kBleLatency, Priority::kNormal, [this](const WakeUpEvent&) {
-        lat_locked = true;
-        if (lat_llpm && !lat_enabled) LatSetConnLatency(true);
-        if (lat_llpm) latency_check.Cancel();
-        return false;
-      });
-    }
-  }
+  if (cfg.ble_latency) latency.emplace(ctx, *this);
   if (cfg.config_channel_dfu) {
     bus.DeclareSource<ConfigEvent>(M::kDfu);
     bus.DeclareSource<PowerManagerRestrictEvent>(M::kDfu);
@@ -437,40 +372,7 @@ void DesktopDevice::Impl::StartModules() {
                                return true;
                              },
                              {M::kDfu});
-  if (cfg.power_manager) {
-    bus.DeclareSource<PowerDownEvent>(M::kPowerManager);
-    bus.DeclareSource<WakeUpEvent>(M::kPowerManager);
-    bus.Subscribe<PowerManagerRestrictEvent>(
-        M::kPowerManager, Priority::kNormal, [this](const PowerManagerRestrictEvent& e) {
-          const PowerLevel before = PmAllowed();
-          restrictions[static_cast<size_t>(e.module)] = e.level;
-          const PowerLevel after = PmAllowed();
-          if (suspended && after < PowerLevel::kSuspended) {
-            suspended = false;
-            Submit(ModuleId::kPowerManager, WakeUpEvent{});
-          }
-          if (before != after) PmKeepAlive();
-          return false;
-        });
-    bus.Subscribe<KeepAliveEvent>(M::kPowerManager, Priority::kNormal,
-                                  [this](const KeepAliveEvent&) {
-                                    if (suspended) {
-                                      suspended = false;
-                                      Log(ModuleId::kPowerManager, "wake up");
-                                      Submit(ModuleId::kPowerManager, WakeUpEvent{});
-                                    }
-                                    PmKeepAlive();
-                                    return false;
-                                  });
-    bus.Subscribe<ModuleStateEvent>(M::kPowerManager, Priority::kNormal,
-                                    [this](const ModuleStateEvent& e) {
-                                      if (e.state == ModuleState::kError)
-                                        Log(ModuleId::kPowerManager, "module %s reported ERROR",
-                                            std::string(ModuleName(e.module)).c_str());
-                                      return false;
-                                    });
-    PmKeepAlive();
-  }
+  if (cfg.power_manager) power_manager.emplace(ctx);
   running = true;
   Submit(M::kMain, ModuleStateEvent{M::kMain, ModuleState::kReady});
 }
@@ -1149,112 +1051,6 @@ void DesktopDevice::Impl::DfuTerminate() {
 }
 
 // ---------------------------------------------------------------------------------------
-// ble_latency
-
-bool DesktopDevice::Impl::LatOnModuleState(const ModuleStateEvent&) { return false; }
-
-bool DesktopDevice::Impl::LatOnPeer(const BlePeerEvent& e) {
-  switch (e.state) {
-    case PeerState::kConnected: {
-      lat_connected = true;
-      if (cfg.low_latency_lock) lat_locked = true;
-      (void)BleRequestParams({6, 6, 0, cfg.pref_timeout});
-      security_timeout.Reschedule(sim::Ms(int64_t{cfg.security_fail_timeout_s} * 1000));
-      break;
-    }
-    case PeerState::kSecured:
-      lat_secured = true;
-      security_timeout.Cancel();
-      break;
-    case PeerState::kDisconnected:
-      lat_connected = lat_secured = lat_enabled = lat_required = lat_locked = lat_llpm = false;
-      security_timeout.Cancel();
-      latency_check.Cancel();
-      break;
-    default:
-      break;
-  }
-  return false;
-}
-
-bool DesktopDevice::Impl::LatOnParams(const BlePeerConnParamsEvent& e) {
-  if (!e.updated) return false;
-  lat_llpm = (e.interval_max & kLlpmIntervalMask) != 0;
-  if (e.latency == 0) {
-    lat_enabled = true;
-    lat_required = false;
-    latency_check.Reschedule(tm.low_latency_check);
-  } else {
-    lat_enabled = false;
-    latency_check.Cancel();
-  }
-  if (lat_locked && lat_llpm) {
-    if (!lat_enabled) LatSetConnLatency(true);
-    latency_check.Cancel();
-  }
-  return false;
-}
-
-void DesktopDevice::Impl::LatUseLowLatency() {
-  if (!lat_connected || link == nullptr) return;
-  if (lat_enabled) {
-    lat_required = true;
-    return;
-  }
-  LatSetConnLatency(true);
-}
-
-void DesktopDevice::Impl::LatSetConnLatency(bool low) {
-  if (link == nullptr) return;
-  const auto p = link->params();
-  if ((low && p.latency == 0) || (!low && p.latency == cfg.pref_latency)) return;
-  const uint16_t interval = (p.interval & kLlpmIntervalMask) ? uint16_t{6} : p.interval;
-  Log(ModuleId::kBleLatency, "%s", low ? "requesting low latency (0)" : "low latency timed out");
-  auto st = BleRequestParams({interval, interval, low ? uint16_t{0} : cfg.pref_latency, p.timeout});
-  if (st.ok()) lat_enabled = low;
-}
-
-void DesktopDevice::Impl::LatCheck() {
-  if (!lat_secured) {
-    latency_check.Reschedule(tm.low_latency_check);
-  } else if (lat_required) {
-    lat_required = false;
-    latency_check.Reschedule(tm.low_latency_check);
-  } else {
-    LatSetConnLatency(false);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// power manager
-
-PowerLevel DesktopDevice::Impl::PmAllowed() const {
-  PowerLevel l = PowerLevel::kMax;
-  for (auto r : restrictions) l = std::min(l, r);
-  return l;
-}
-
-void DesktopDevice::Impl::PmKeepAlive() {
-  if (pm_task != sim::kNoTask) sched.Cancel(pm_task);
-  std::weak_ptr<bool> guard = alive;
-  pm_task = sched.PostAfter(
-      sim::Ms(int64_t{cfg.power_manager_timeout_s} * 1000),
-      [this, guard] {
-        if (guard.expired()) return;
-        pm_task = sim::kNoTask;
-        PmTimeout();
-      },
-      sim::TaskKind::kBackground);
-}
-
-void DesktopDevice::Impl::PmTimeout() {
-  if (suspended || PmAllowed() < PowerLevel::kSuspended) return;
-  suspended = true;
-  Log(ModuleId::kPowerManager, "idle for %u s: suspending", cfg.power_manager_timeout_s);
-  Submit(ModuleId::kPowerManager, PowerDownEvent{false});
-}
-
-// ---------------------------------------------------------------------------------------
 // DesktopDevice
 
 DesktopDevice::DesktopDevice(sim::Scheduler& scheduler, flash::Flash& flash, DesktopOptions options)
@@ -1337,15 +1133,17 @@ DesktopStatus DesktopDevice::status() const {
   s.dfu_sync_offset = im.sync_offset;
   s.dfu_erase_postponed = im.erase_postponed;
   s.connected = im.link != nullptr;
-  s.secured = im.lat_secured;
-  s.low_latency_enabled = im.lat_enabled;
-  s.low_latency_required = im.lat_required;
+  if (im.latency) {
+    s.secured = im.latency->secured();
+    s.low_latency_enabled = im.latency->enabled();
+    s.low_latency_required = im.latency->required();
+  }
   if (im.link != nullptr) {
     s.link_latency = im.link->params().latency;
     s.link_interval = im.link->params().interval;
   }
-  s.power_restriction = im.PmAllowed();
-  s.suspended = im.suspended;
+  s.power_restriction = im.power_manager ? im.power_manager->Allowed() : PowerLevel::kMax;
+  s.suspended = im.power_manager && im.power_manager->suspended();
   s.lock_assertion_failures = im.lock.assertion_failures();
   s.smp_dropped_no_buffer = im.smp_dropped_no_buf;
   return s;
