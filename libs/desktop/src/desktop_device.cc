@@ -9,6 +9,7 @@
 
 #include "modules/ble_latency.h"
 #include "modules/context.h"
+#include "modules/dfu.h"
 #include "modules/power_manager.h"
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/mcuboot/image.h"
@@ -24,8 +25,6 @@ namespace smpkit::desktop {
 constexpr sim::Duration kPartialEraseSlice = std::chrono::milliseconds(3);
 namespace {
 
-constexpr uint8_t kOwnerIdDfu = 1;
-constexpr uint8_t kOwnerIdSmp = 2;
 constexpr uint16_t kConnHandle = 0;
 
 }  // namespace
@@ -76,23 +75,6 @@ struct DesktopDevice::Impl : modules::BtHost {
   smp::Outcome SmpOnReset();
   smp::Outcome McumgrDfuCommand(bool may_transfer, bool answer_honoured = true);
   void SmpSubmitTransfer();
-
-  // --- dfu (config channel) ---
-  bool DfuOnModuleState(const ModuleStateEvent& e);
-  bool DfuOnConfig(const ConfigEvent& e);
-  void DfuRespond(const ConfigEvent& req, ConstByteSpan data,
-                  ConfigStatus status = ConfigStatus::kSuccess);
-  bool DfuClaim();
-  void DfuRelease();
-  void DfuEraseStep();
-  void DfuStoreStep();
-  void DfuStart(ConstByteSpan data);
-  void DfuData(ConstByteSpan data);
-  SyncInfo DfuSync();
-  void DfuTerminate();
-  Status DfuWrite(uint32_t off, ConstByteSpan data);
-  const flash::Partition& DfuSlot();
-  const flash::Partition& RunningSlot();
 
   sim::Scheduler& sched;
   flash::Flash& flash;
@@ -160,25 +142,10 @@ struct DesktopDevice::Impl : modules::BtHost {
   bool mcumgr_event_active = false;  // newer era: one transfer event in flight
   sim::DelayableWork mcumgr_timeout;
 
-  // dfu
-  DfuLockOwner dfu_owner;
-  sim::DelayableWork dfu_timeout;
-  sim::DelayableWork reboot_work;
-  sim::DelayableWork erase_work;
-  sim::DelayableWork store_work;
-  bool transfer_open = false;
-  uint32_t cur_offset = 0, img_csum = 0, img_length = 0;
-  uint32_t sync_offset = 0, store_offset = 0, erase_offset = 0;
-  bool device_in_use = false;
-  bool flash_clean = false;
-  bool other_used_slot = false;
-  uint32_t erase_postponed = 0;
-  size_t descr_index = 0;
-  std::vector<uint8_t> sync_buf;
-
   // The modules that are objects: built at every start, destroyed at power-off.
   modules::Context ctx{sched, bus, lock, cfg, tm, logger};
   std::optional<modules::BleLatency> latency;
+  std::optional<modules::Dfu> dfu;
   std::optional<modules::PowerManager> power_manager;
 
   // config-channel transport
@@ -214,20 +181,7 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
                      [this] {
                        Log(ModuleId::kSmp, "MCUmgr DFU timed out, releasing the DFU lock");
                        (void)lock.Release(smp_owner);
-                     }),
-      dfu_timeout(s,
-                  [this] {
-                    Log(ModuleId::kDfu, "DFU timed out");
-                    DfuTerminate();
-                  }),
-      reboot_work(s,
-                  [this] {
-                    if (transfer_open) DfuTerminate();
-                    Log(ModuleId::kDfu, "rebooting");
-                    (void)Reboot();
-                  }),
-      erase_work(s, [this] { DfuEraseStep(); }),
-      store_work(s, [this] { DfuStoreStep(); }) {
+                     }) {
   // The configuration decides the MCUmgr surface (nrf-desktop.md §4, §9).
   opt.device.reset_delay = std::chrono::milliseconds(opt.config.os_reset_ms);
   opt.device.server.buf_size = opt.config.mcumgr_buf_size;
@@ -244,20 +198,12 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   opt.device.settings_group = opt.config.settings_group;
   dev.emplace(flash, opt.device, hooks.get());
   smp_owner.name = cfg.smp == SmpEra::kMcumgr ? "MCUmgr" : "smp";
-  smp_owner.id = kOwnerIdSmp;
+  smp_owner.id = modules::kOwnerIdSmp;
   smp_owner.owner_changed = [this](const DfuLockOwner* n) {
     Log(ModuleId::kSmp, "DFU lock taken by %s: resetting the MCUmgr upload",
         std::string(n->name).c_str());
     dev->img_group().ResetSession();
   };
-  dfu_owner.name = "Config Channel";
-  dfu_owner.id = kOwnerIdDfu;
-  dfu_owner.owner_changed = [this](const DfuLockOwner* n) {
-    Log(ModuleId::kDfu, "DFU lock taken by %s: slot must be erased before the next transfer",
-        std::string(n->name).c_str());
-    other_used_slot = true;
-  };
-  sync_buf.resize(size_t{cfg.sync_buffer_words} * 4);
   reasm_buf.resize(opt.device.server.buf_size);
 }
 
@@ -279,18 +225,13 @@ void DesktopDevice::Impl::StopModules() {
   bus.Reset();
   lock.Reset();
   latency.reset();
+  dfu.reset();
   power_manager.reset();
-  for (auto* w : {&mcumgr_timeout, &dfu_timeout, &reboot_work, &erase_work, &store_work})
-    w->Cancel();
+  mcumgr_timeout.Cancel();
   if (window_task != sim::kNoTask) sched.Cancel(window_task);
   window_task = sim::kNoTask;
   ble_ready = smp_hooks_registered = smp_service_registered = smp_started = false;
   mcumgr_event_active = false;
-  transfer_open = false;
-  cur_offset = img_csum = img_length = sync_offset = store_offset = erase_offset = 0;
-  device_in_use = flash_clean = other_used_slot = false;
-  erase_postponed = 0;
-  descr_index = 0;
   for (auto& p : config_pending) p = PendingConfig{};
   deferred_req.reset();
   queued_req.reset();
@@ -333,21 +274,12 @@ void DesktopDevice::Impl::StartModules() {
   }
   if (cfg.ble_latency) latency.emplace(ctx, *this);
   if (cfg.config_channel_dfu) {
-    bus.DeclareSource<ConfigEvent>(M::kDfu);
-    bus.DeclareSource<PowerManagerRestrictEvent>(M::kDfu);
-    bus.Subscribe<ModuleStateEvent>(
-        M::kDfu, Priority::kNormal,
-        [this](const ModuleStateEvent& e) { return DfuOnModuleState(e); }, {M::kMain});
-    bus.Subscribe<ConfigEvent>(M::kDfu, Priority::kEarly,
-                               [this](const ConfigEvent& e) { return DfuOnConfig(e); },
-                               {M::kConfigChannel});
-    bus.Subscribe<HidReportEvent>(M::kDfu, Priority::kNormal, [this](const HidReportEvent&) {
-      device_in_use = true;
-      return false;
-    });
-    bus.Subscribe<BlePeerEvent>(M::kDfu, Priority::kNormal, [this](const BlePeerEvent&) {
-      device_in_use = true;
-      return false;
+    // The reboot runs from the scheduler: it destroys the modules, this one included.
+    dfu.emplace(ctx, *dev, flash, [this] {
+      std::weak_ptr<bool> guard = alive;
+      sched.PostAfter(sim::Duration(0), [this, guard] {
+        if (!guard.expired()) (void)Reboot();
+      });
     });
   }
   // Config-channel transport: responses back to the host; requests nobody consumed time out.
@@ -723,334 +655,6 @@ smp::Outcome DesktopDevice::Impl::SmpOnReset() {
 }
 
 // ---------------------------------------------------------------------------------------
-// dfu (config channel)
-
-const flash::Partition& DesktopDevice::Impl::RunningSlot() {
-  const auto& pair = dev->layout().images[0];
-  return dev->bootloader().active_slot(0) == 0 ? pair.primary : pair.secondary;
-}
-
-const flash::Partition& DesktopDevice::Impl::DfuSlot() {
-  const auto& pair = dev->layout().images[0];
-  return dev->bootloader().active_slot(0) == 0 ? pair.secondary : pair.primary;
-}
-
-bool DesktopDevice::Impl::DfuClaim() {
-  if (!cfg.dfu_lock) return true;
-  return lock.Claim(dfu_owner).ok();
-}
-
-void DesktopDevice::Impl::DfuRelease() {
-  if (!cfg.dfu_lock || reboot_work.IsPending()) return;
-  (void)lock.Release(dfu_owner);
-}
-
-bool DesktopDevice::Impl::DfuOnModuleState(const ModuleStateEvent& e) {
-  if (e.module != ModuleId::kMain || e.state != ModuleState::kReady) return false;
-  if (!cfg.direct_xip && cfg.confirm_at_boot) {
-    auto st = dev->bootloader().ConfirmRunning(0);
-    if (st.ok())
-      Log(ModuleId::kDfu, "running image confirmed");
-    else
-      Log(ModuleId::kDfu, "image confirm failed: %s", std::string(st.error().message()).c_str());
-  }
-  if (!cfg.dfu_lock) {
-    Log(ModuleId::kDfu, "background erase of the update slot");
-  } else if (!lock.Claim(dfu_owner).ok()) {
-    Log(ModuleId::kDfu, "assertion: DFU lock not free at boot");
-  } else {
-    Log(ModuleId::kDfu, "DFU lock taken by Config Channel: background erase of the update slot");
-  }
-  erase_offset = 0;
-  erase_work.Reschedule(sim::Duration(0));
-  return false;
-}
-
-void DesktopDevice::Impl::DfuEraseStep() {
-  if (device_in_use) {
-    device_in_use = false;
-    ++erase_postponed;
-    Log(ModuleId::kDfu, "device in use: background erase postponed by %.0f s",
-        sim::ToSeconds(tm.erase_postpone));
-    erase_work.Reschedule(tm.erase_postpone);
-    return;
-  }
-  const flash::Partition& slot = DfuSlot();
-  const uint32_t page = slot.page_size();
-  const auto before = flash.elapsed();
-  sim::Duration cost = tm.blank_check_per_page;
-  auto blank = slot.IsErased(erase_offset, page);
-  Status st = blank.ok() ? Status() : Status(blank.error());
-  if (st.ok() && !*blank) st = slot.ErasePage(erase_offset);
-  cost += flash.elapsed() - before;
-  if (!st.ok()) {
-    Log(ModuleId::kDfu, "background erase failed: %s", std::string(st.error().message()).c_str());
-    DfuRelease();
-    return;
-  }
-  erase_offset += page;
-  if (erase_offset < slot.size()) {
-    erase_work.Reschedule(cost);
-    return;
-  }
-  Log(ModuleId::kDfu, "%s", cfg.dfu_lock ? "secondary slot is clean; DFU lock released"
-                                          : "secondary slot is clean");
-  flash_clean = true;
-  erase_offset = 0;
-  DfuRelease();
-}
-
-void DesktopDevice::Impl::DfuRespond(const ConfigEvent& req, ConstByteSpan data,
-                                     ConfigStatus status) {
-  ConfigEvent rsp = req;
-  rsp.is_request = false;
-  rsp.status = status;
-  rsp.SetPayload(data);
-  Submit(ModuleId::kDfu, rsp);
-}
-
-bool DesktopDevice::Impl::DfuOnConfig(const ConfigEvent& e) {
-  if (!e.is_request || e.recipient != 0 || e.module_id != kConfigModIdDfu) return false;
-  auto cmd = DecodeDfuCommand(e.option, e.status, e.payload());
-  if (!cmd.ok()) {
-    if (e.option == OptionField(DfuOption::kStart) && e.status == ConfigStatus::kSet &&
-        cmd.error().code() == Errc::kTruncated) {
-      Log(ModuleId::kDfu, "start: %s (ignored)", std::string(cmd.error().message()).c_str());
-      sync_offset = 0;
-      DfuRespond(e, {});
-      return true;
-    }
-    Log(ModuleId::kDfu, "config request rejected: %s", std::string(cmd.error().message()).c_str());
-    DfuRespond(e, {}, ConfigStatus::kReject);
-    return true;
-  }
-  std::array<uint8_t, kConfigDataMax> out{};
-  if (std::holds_alternative<DescriptorFetch>(*cmd)) {
-    std::string_view s = descr_index == 0 ? kDfuModuleName
-                         : descr_index <= kDfuOptionCount
-                             ? DfuOptionName(static_cast<DfuOption>(descr_index - 1))
-                             : std::string_view("\n");
-    descr_index = descr_index > kDfuOptionCount ? 0 : descr_index + 1;
-    DfuRespond(e, ConstByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-  } else if (std::holds_alternative<StartCommand>(*cmd)) {
-    DfuStart(e.payload());
-    DfuRespond(e, {});
-  } else if (auto* d = std::get_if<DataCommand>(&*cmd)) {
-    DfuData(d->data);
-    DfuRespond(e, {});
-  } else {
-    const DfuOption o = std::get<FetchCommand>(*cmd).option;
-    size_t n = 0;
-    switch (o) {
-      case DfuOption::kSync: {
-        n = EncodeSync(DfuSync(), out).value_or(0);
-        break;
-      }
-      case DfuOption::kReboot: {
-        // Era A's lock guards flash work only (dfu.rst of the era: lock before erasing or
-        // transferring); the claim on reboot came with the newer lock (nrf-desktop.md §5.9).
-        const bool can = cfg.smp == SmpEra::kEraA || DfuClaim();
-        if (can) {
-          Restrict(ModuleId::kDfu, PowerLevel::kSuspended);
-          reboot_work.Reschedule(tm.dfu_reboot_delay);
-          Log(ModuleId::kDfu, "reboot requested");
-        } else {
-          Log(ModuleId::kDfu, "reboot refused: DFU lock held by another transport");
-        }
-        out[0] = can ? 1 : 0;
-        n = 1;
-        break;
-      }
-      case DfuOption::kFwInfo: {
-        FwInfo fi;
-        fi.slot = dev->bootloader().active_slot(0);
-        std::array<uint8_t, mcuboot::kImageHeaderSize> hb{};
-        if (RunningSlot().Read(0, hb).ok()) {
-          if (auto h = mcuboot::ImageHeader::Decode(hb); h.ok()) {
-            fi.image_size = h->img_size;
-            fi.major = h->version.major;
-            fi.minor = h->version.minor;
-            fi.revision = h->version.revision;
-            fi.build = h->version.build;
-          }
-        }
-        n = EncodeFwInfo(fi, out).value_or(0);
-        break;
-      }
-      case DfuOption::kModuleVariant: {
-        std::string_view v = cfg.direct_xip ? "MCUBOOT+XIP" : "MCUBOOT";
-        std::copy(v.begin(), v.end(), out.begin());
-        n = v.size();
-        break;
-      }
-      case DfuOption::kDevInfo:
-        n = EncodeDevInfo(cfg.vid, cfg.pid, cfg.generation, out).value_or(0);
-        break;
-      default:
-        break;
-    }
-    DfuRespond(e, ConstByteSpan(out.data(), n));
-  }
-  return true;
-}
-
-void DesktopDevice::Impl::DfuStart(ConstByteSpan data) {
-  // dfu.c clears the RAM buffer first. A store still running would then compute
-  // sync_offset - store_offset below zero (found by the config_dfu fuzzer): the buffer is gone,
-  // so the store stops too.
-  sync_offset = 0;
-  store_offset = 0;
-  store_work.Cancel();
-  auto s = DecodeStart(data);
-  if (!s.ok()) return;
-  if (!DfuClaim()) {
-    Log(ModuleId::kDfu, "start refused: another DFU transport is active (lock held by %s)",
-        lock.owner() ? std::string(lock.owner()->name).c_str() : "?");
-    return;
-  }
-  if (other_used_slot) {
-    other_used_slot = false;
-    flash_clean = false;
-    cur_offset = img_length = img_csum = 0;
-    erase_offset = 0;
-    Log(ModuleId::kDfu, "slot was used by another transport: erasing before the transfer");
-    erase_work.Reschedule(sim::Duration(0));
-    return;
-  }
-  if (!flash_clean) {
-    Log(ModuleId::kDfu, "start ignored: update slot not clean yet");
-    return;
-  }
-  if (transfer_open) {
-    Log(ModuleId::kDfu, "start ignored: transfer already open");
-    return;
-  }
-  if (s->offset != 0) {
-    if (s->offset != cur_offset || s->length != img_length || s->crc != img_csum) {
-      Log(ModuleId::kDfu, "resume at %u refused: device has offset %u, length %u", s->offset,
-          cur_offset, img_length);
-      DfuRelease();
-      return;
-    }
-  } else if (cur_offset != 0) {
-    Log(ModuleId::kDfu, "slot holds a partial image: erasing before a new transfer");
-    flash_clean = false;
-    cur_offset = img_length = img_csum = 0;
-    erase_offset = 0;
-    erase_work.Reschedule(sim::Duration(0));
-    return;
-  } else {
-    img_length = s->length;
-    img_csum = s->crc;
-  }
-  if (img_length > DfuSlot().size()) {
-    Log(ModuleId::kDfu, "image of %u bytes does not fit the %u-byte slot", img_length,
-        DfuSlot().size());
-    DfuTerminate();
-    return;
-  }
-  transfer_open = true;
-  Restrict(ModuleId::kDfu, PowerLevel::kSuspended);
-  dfu_timeout.Reschedule(tm.dfu_timeout);
-  Log(ModuleId::kDfu, "DFU started at offset %u of %u bytes", cur_offset, img_length);
-}
-
-void DesktopDevice::Impl::DfuData(ConstByteSpan data) {
-  if (!flash_clean || !transfer_open) {
-    Log(ModuleId::kDfu, "data ignored: no transfer open");
-    return;
-  }
-  if (cfg.smp != SmpEra::kEraA && !DfuClaim())
-    Log(ModuleId::kDfu, "assertion: DFU lock lost during a transfer");
-  if (data.empty()) {
-    DfuTerminate();
-    return;
-  }
-  const size_t room = sync_buf.size() - sync_offset;
-  const size_t n = std::min(room, data.size());
-  std::copy_n(data.begin(), n, sync_buf.begin() + sync_offset);
-  sync_offset += static_cast<uint32_t>(n);
-  dfu_timeout.Reschedule(tm.dfu_timeout);
-}
-
-SyncInfo DesktopDevice::Impl::DfuSync() {
-  if (sync_offset > 0 && !store_work.IsPending()) {
-    store_offset = 0;
-    store_work.Reschedule(sim::Duration(0));
-  }
-  // Era A: four states, and a status poll does not touch the lock (the "other owner" state and
-  // the opportunistic claim came with the newer lock, nrf-desktop.md §3, §5.12).
-  const bool era_a = cfg.smp == SmpEra::kEraA;
-  const bool can = era_a || DfuClaim();
-  SyncInfo s;
-  s.state = !can              ? SyncState::kActiveOther
-            : !flash_clean    ? SyncState::kCleaning
-            : sync_offset > 0 ? SyncState::kStoring
-            : transfer_open   ? SyncState::kActiveConfigChannel
-                              : SyncState::kInactive;
-  s.length = img_length;
-  s.crc = img_csum;
-  s.offset = cur_offset;
-  s.buffer_size = static_cast<uint16_t>(std::min<size_t>(sync_buf.size(), 0xffff));
-  if (!era_a && can && !dfu_timeout.IsPending() && !erase_work.IsPending() &&
-      !reboot_work.IsPending())
-    DfuRelease();
-  return s;
-}
-
-Status DesktopDevice::Impl::DfuWrite(uint32_t off, ConstByteSpan data) {
-  // 1-byte write emulation: read-modify-write of the aligned words around the range.
-  return DfuSlot().WriteUnaligned(off, data);
-}
-
-void DesktopDevice::Impl::DfuStoreStep() {
-  if (store_offset >= sync_offset) {  // nothing (left) to store
-    sync_offset = store_offset = 0;
-    return;
-  }
-  if (device_in_use) {
-    device_in_use = false;  // skip this slot
-  } else {
-    const uint32_t remaining = sync_offset - store_offset;
-    uint32_t n = std::min<uint32_t>(16, remaining);
-    if (remaining < 16 && remaining > 4) n = remaining & ~3u;
-    auto st = DfuWrite(cur_offset + store_offset, ConstByteSpan(sync_buf.data() + store_offset, n));
-    if (!st.ok()) {
-      Log(ModuleId::kDfu, "store failed: %s", std::string(st.error().message()).c_str());
-      DfuTerminate();
-      return;
-    }
-    store_offset += n;
-  }
-  if (store_offset < sync_offset) {
-    store_work.Reschedule(tm.store_period);
-    dfu_timeout.Reschedule(tm.dfu_timeout);
-    return;
-  }
-  cur_offset += sync_offset;
-  sync_offset = store_offset = 0;
-  if (cur_offset == img_length) {
-    Log(ModuleId::kDfu, "image written (%u bytes)", img_length);
-    if (!cfg.direct_xip) {
-      auto st = dev->bootloader().RequestUpgrade(0, false);
-      if (!st.ok())
-        Log(ModuleId::kDfu, "upgrade request failed: %s",
-            std::string(st.error().message()).c_str());
-    }
-    DfuTerminate();
-  }
-}
-
-void DesktopDevice::Impl::DfuTerminate() {
-  transfer_open = false;
-  dfu_timeout.Cancel();
-  store_work.Cancel();
-  sync_offset = 0;
-  Restrict(ModuleId::kDfu, PowerLevel::kMax);
-  DfuRelease();
-}
-
-// ---------------------------------------------------------------------------------------
 // DesktopDevice
 
 DesktopDevice::DesktopDevice(sim::Scheduler& scheduler, flash::Flash& flash, DesktopOptions options)
@@ -1124,14 +728,16 @@ DesktopStatus DesktopDevice::status() const {
   s.lock_owner = im.lock.owner();
   s.smp_ready = im.smp_service_registered;
   s.smp_started = im.smp_started;
-  s.dfu_flash_clean = im.flash_clean;
-  s.dfu_erase_pending = im.erase_work.IsPending();
-  s.dfu_transfer_open = im.transfer_open;
-  s.dfu_reboot_pending = im.reboot_work.IsPending();
-  s.dfu_other_transport_used_slot = im.other_used_slot;
-  s.dfu_cur_offset = im.cur_offset;
-  s.dfu_sync_offset = im.sync_offset;
-  s.dfu_erase_postponed = im.erase_postponed;
+  if (im.dfu) {
+    s.dfu_flash_clean = im.dfu->flash_clean();
+    s.dfu_erase_pending = im.dfu->erase_pending();
+    s.dfu_transfer_open = im.dfu->transfer_open();
+    s.dfu_reboot_pending = im.dfu->reboot_pending();
+    s.dfu_other_transport_used_slot = im.dfu->other_transport_used_slot();
+    s.dfu_cur_offset = im.dfu->cur_offset();
+    s.dfu_sync_offset = im.dfu->sync_offset();
+    s.dfu_erase_postponed = im.dfu->erase_postponed();
+  }
   s.connected = im.link != nullptr;
   if (im.latency) {
     s.secured = im.latency->secured();

@@ -18,6 +18,10 @@
 
 namespace smpkit::desktop::modules {
 
+// The DFU lock's owners (Era A stores the id in the lock word).
+inline constexpr uint8_t kOwnerIdDfu = 1;
+inline constexpr uint8_t kOwnerIdSmp = 2;
+
 // The Bluetooth host as the modules call it (bt_conn_* in the firmware), provided by
 // ble_state: the connection, a connection parameter update request, a disconnect.
 class BtHost {
