@@ -11,6 +11,7 @@
 #include "modules/context.h"
 #include "modules/dfu.h"
 #include "modules/power_manager.h"
+#include "modules/smp.h"
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mgmt/ram_fs.h"
@@ -69,12 +70,6 @@ struct DesktopDevice::Impl : modules::BtHost {
   ble::ConnParams BleParams() const { return link ? link->params() : ble::ConnParams{}; }
 
   // --- smp (Era A) / dfu_mcumgr (newer era) ---
-  bool SmpOnModuleState(const ModuleStateEvent& e);
-  smp::Outcome SmpOnUploadChunk(const mgmt::UploadCheck& c);
-  void SmpOnDfuEvent(mgmt::DfuEvent e);
-  smp::Outcome SmpOnReset();
-  smp::Outcome McumgrDfuCommand(bool may_transfer, bool answer_honoured = true);
-  void SmpSubmitTransfer();
 
   sim::Scheduler& sched;
   flash::Flash& flash;
@@ -135,15 +130,10 @@ struct DesktopDevice::Impl : modules::BtHost {
   std::function<void(const ble::ConnParams&)> params_observer;
 
   // smp
-  DfuLockOwner smp_owner;
-  bool smp_hooks_registered = false;
-  bool smp_service_registered = false;
-  bool smp_started = false;          // Era A
-  bool mcumgr_event_active = false;  // newer era: one transfer event in flight
-  sim::DelayableWork mcumgr_timeout;
 
   // The modules that are objects: built at every start, destroyed at power-off.
   modules::Context ctx{sched, bus, lock, cfg, tm, logger};
+  std::optional<modules::Smp> smp;
   std::optional<modules::BleLatency> latency;
   std::optional<modules::Dfu> dfu;
   std::optional<modules::PowerManager> power_manager;
@@ -161,10 +151,14 @@ class DesktopDevice::Impl::DeviceHooksImpl : public device::DeviceHooks {
  public:
   explicit DeviceHooksImpl(DesktopDevice::Impl& impl) : impl_(impl) {}
   smp::Outcome OnUploadChunk(const mgmt::UploadCheck& c) override {
-    return impl_.SmpOnUploadChunk(c);
+    return impl_.smp ? impl_.smp->OnUploadChunk(c) : smp::Outcome::Success();
   }
-  void OnDfuEvent(mgmt::DfuEvent e) override { impl_.SmpOnDfuEvent(e); }
-  smp::Outcome OnResetRequest(bool) override { return impl_.SmpOnReset(); }
+  void OnDfuEvent(mgmt::DfuEvent e) override {
+    if (impl_.smp) impl_.smp->OnDfuEvent(e);
+  }
+  smp::Outcome OnResetRequest(bool) override {
+    return impl_.smp ? impl_.smp->OnReset() : smp::Outcome::Success();
+  }
 
  private:
   DesktopDevice::Impl& impl_;
@@ -176,12 +170,7 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
       opt(std::move(o)),
       bus(s),
       lock(opt.config.smp == SmpEra::kMcumgr ? DfuLockMode::kOwner : DfuLockMode::kEraA),
-      hooks(std::make_unique<DeviceHooksImpl>(*this)),
-      mcumgr_timeout(s,
-                     [this] {
-                       Log(ModuleId::kSmp, "MCUmgr DFU timed out, releasing the DFU lock");
-                       (void)lock.Release(smp_owner);
-                     }) {
+      hooks(std::make_unique<DeviceHooksImpl>(*this)) {
   // The configuration decides the MCUmgr surface (nrf-desktop.md §4, §9).
   opt.device.reset_delay = std::chrono::milliseconds(opt.config.os_reset_ms);
   opt.device.server.buf_size = opt.config.mcumgr_buf_size;
@@ -197,13 +186,6 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   opt.device.shell_group = opt.config.shell_group;
   opt.device.settings_group = opt.config.settings_group;
   dev.emplace(flash, opt.device, hooks.get());
-  smp_owner.name = cfg.smp == SmpEra::kMcumgr ? "MCUmgr" : "smp";
-  smp_owner.id = modules::kOwnerIdSmp;
-  smp_owner.owner_changed = [this](const DfuLockOwner* n) {
-    Log(ModuleId::kSmp, "DFU lock taken by %s: resetting the MCUmgr upload",
-        std::string(n->name).c_str());
-    dev->img_group().ResetSession();
-  };
   reasm_buf.resize(opt.device.server.buf_size);
 }
 
@@ -224,14 +206,13 @@ void DesktopDevice::Impl::StopModules() {
   running = false;
   bus.Reset();
   lock.Reset();
+  smp.reset();
   latency.reset();
   dfu.reset();
   power_manager.reset();
-  mcumgr_timeout.Cancel();
   if (window_task != sim::kNoTask) sched.Cancel(window_task);
   window_task = sim::kNoTask;
-  ble_ready = smp_hooks_registered = smp_service_registered = smp_started = false;
-  mcumgr_event_active = false;
+  ble_ready = false;
   for (auto& p : config_pending) p = PendingConfig{};
   deferred_req.reset();
   queued_req.reset();
@@ -257,21 +238,7 @@ void DesktopDevice::Impl::StartModules() {
   bus.Subscribe<ModuleStateEvent>(M::kBleState, Priority::kNormal,
                                   [this](const ModuleStateEvent& e) { return BleOnModuleState(e); },
                                   {M::kMain});
-  if (smp_on) {
-    bus.DeclareSource<BleSmpTransferEvent>(M::kSmp);
-    if (cfg.smp == SmpEra::kEraA) bus.DeclareSource<ModuleStateEvent>(M::kSmp);
-    bus.Subscribe<ModuleStateEvent>(
-        M::kSmp, Priority::kNormal,
-        [this](const ModuleStateEvent& e) { return SmpOnModuleState(e); },
-        {M::kMain, M::kBleState});
-    if (cfg.smp == SmpEra::kMcumgr) {
-      bus.Subscribe<BleSmpTransferEvent>(M::kSmp, Priority::kFinal,
-                                         [this](const BleSmpTransferEvent&) {
-                                           mcumgr_event_active = false;
-                                           return false;
-                                         });
-    }
-  }
+  if (smp_on) smp.emplace(ctx, *this, *dev);
   if (cfg.ble_latency) latency.emplace(ctx, *this);
   if (cfg.config_channel_dfu) {
     // The reboot runs from the scheduler: it destroys the modules, this one included.
@@ -459,7 +426,7 @@ void DesktopDevice::Impl::DropLink(uint8_t reason) {
 }
 
 void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
-  if (!smp_service_registered || !reasm) return;  // no such service yet
+  if (!smp || !smp->service_registered() || !reasm) return;  // no such service yet
   auto r = reasm->Feed(value);
   if (!r.ok()) {
     Log(ModuleId::kSmp, "SMP reassembly: %s", std::string(r.error().message()).c_str());
@@ -574,87 +541,6 @@ void DesktopDevice::Impl::BleWindowEnd() {
 }
 
 // ---------------------------------------------------------------------------------------
-// smp / dfu_mcumgr
-
-bool DesktopDevice::Impl::SmpOnModuleState(const ModuleStateEvent& e) {
-  if (e.state != ModuleState::kReady) return false;
-  if (e.module == ModuleId::kMain) {
-    smp_hooks_registered = true;  // upload callback + image group
-    if (cfg.smp == SmpEra::kMcumgr && !cfg.direct_xip && cfg.confirm_at_boot) {
-      auto st = dev->bootloader().ConfirmRunning(0);
-      if (!st.ok())
-        Log(ModuleId::kSmp, "image confirm failed: %s", std::string(st.error().message()).c_str());
-    }
-  } else if (e.module == ModuleId::kBleState && !smp_service_registered) {
-    smp_service_registered = true;  // smp_bt_register()
-    Log(ModuleId::kSmp, "SMP Bluetooth service registered");
-    if (cfg.smp == SmpEra::kEraA)
-      Submit(ModuleId::kSmp, ModuleStateEvent{ModuleId::kSmp, ModuleState::kReady});
-  }
-  return false;
-}
-
-void DesktopDevice::Impl::SmpSubmitTransfer() {
-  if (cfg.log_transfer_events) Log(ModuleId::kSmp, "event: ble_smp_transfer_event");
-  Submit(ModuleId::kSmp, BleSmpTransferEvent{});
-}
-
-smp::Outcome DesktopDevice::Impl::SmpOnUploadChunk(const mgmt::UploadCheck& c) {
-  if (!smp_hooks_registered) return smp::Outcome::Success();
-  if (cfg.smp == SmpEra::kEraA) {
-    if (!smp_started) {
-      if (cfg.dfu_lock && !lock.Lock(smp_owner)) {
-        Log(ModuleId::kSmp, "upload at offset %u rejected: DFU lock held by %s", c.off,
-            lock.owner() ? std::string(lock.owner()->name).c_str() : "?");
-        return smp::Outcome::Rc(static_cast<smp::MgmtErr>(-1), "app reject");
-      }
-      smp_started = true;
-      Log(ModuleId::kSmp, "DFU lock taken by smp until reboot (first chunk, image %u bytes)",
-          c.len);
-    }
-    SmpSubmitTransfer();
-    return smp::Outcome::Success();
-  }
-  if (cfg.smp == SmpEra::kMcumgr) return McumgrDfuCommand(true);
-  return smp::Outcome::Success();
-}
-
-smp::Outcome DesktopDevice::Impl::McumgrDfuCommand(bool may_transfer, bool answer_honoured) {
-  mcumgr_timeout.Reschedule(tm.mcumgr_lock_hold);
-  if (cfg.dfu_lock) {
-    auto st = lock.Claim(smp_owner);
-    if (!st.ok()) {
-      mcumgr_timeout.Cancel();
-      if (answer_honoured) {
-        Log(ModuleId::kSmp, "SMP DFU command refused: %s",
-            std::string(st.error().message()).c_str());
-      } else {
-        // C1: image-state/erase notifications cannot veto; MCUmgr ignores the answer.
-        Log(ModuleId::kSmp,
-            "SMP DFU notification: lock not claimed (held by %s); MCUmgr ignores the answer",
-            lock.owner() ? std::string(lock.owner()->name).c_str() : "?");
-      }
-      return smp::Outcome::Rc(smp::MgmtErr::kAccessDenied);
-    }
-  }
-  if (may_transfer && link != nullptr && !mcumgr_event_active) {
-    mcumgr_event_active = true;
-    SmpSubmitTransfer();
-  }
-  return smp::Outcome::Success();
-}
-
-void DesktopDevice::Impl::SmpOnDfuEvent(mgmt::DfuEvent) {
-  if (cfg.smp == SmpEra::kMcumgr && smp_hooks_registered)
-    (void)McumgrDfuCommand(true, /*answer_honoured=*/false);
-}
-
-smp::Outcome DesktopDevice::Impl::SmpOnReset() {
-  if (cfg.smp == SmpEra::kMcumgr && smp_hooks_registered) return McumgrDfuCommand(false);
-  return smp::Outcome::Success();
-}
-
-// ---------------------------------------------------------------------------------------
 // DesktopDevice
 
 DesktopDevice::DesktopDevice(sim::Scheduler& scheduler, flash::Flash& flash, DesktopOptions options)
@@ -726,8 +612,8 @@ DesktopStatus DesktopDevice::status() const {
   DesktopStatus s;
   s.running = im.running;
   s.lock_owner = im.lock.owner();
-  s.smp_ready = im.smp_service_registered;
-  s.smp_started = im.smp_started;
+  s.smp_ready = im.smp && im.smp->service_registered();
+  s.smp_started = im.smp && im.smp->started();
   if (im.dfu) {
     s.dfu_flash_clean = im.dfu->flash_clean();
     s.dfu_erase_pending = im.dfu->erase_pending();
