@@ -13,6 +13,7 @@
 #include "modules/power_manager.h"
 #include "modules/smp.h"
 #include "smpkit/ble/gatt_smp.h"
+#include "smpkit/ble/smp_peripheral.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/mgmt/ram_fs.h"
 #include "smpkit/mcuboot/trailer.h"
@@ -63,7 +64,7 @@ struct DesktopDevice::Impl : modules::BtHost {
   Status AttachLink(ble::Link& link, std::optional<uint16_t> mtu);
   void OnLinkDown(uint8_t reason);
   void DropLink(uint8_t reason);
-  void OnGattWrite(ConstByteSpan value);
+  ble::SmpPeripheral::Work HandleSmpOverBle(ConstByteSpan packet, smp::FrameCollector& frames);
   Status BleRequestParams(const ble::ConnParamRequest& req);
   void BleSendParams(const ble::ConnParamRequest& req);
   void BleWindowEnd();
@@ -98,7 +99,7 @@ struct DesktopDevice::Impl : modules::BtHost {
    private:
     std::array<uint64_t, 4> Counts() const {
       return {impl_.bus.submitted<BlePeerEvent>(), impl_.bus.submitted<BlePeerConnParamsEvent>(),
-              impl_.bus.submitted<BleSmpTransferEvent>(), impl_.smp_dropped_no_buf};
+              impl_.bus.submitted<BleSmpTransferEvent>(), impl_.SmpDroppedNoBuffer()};
     }
     const Impl& impl_;
     std::array<uint64_t, 4> base_{};
@@ -117,15 +118,21 @@ struct DesktopDevice::Impl : modules::BtHost {
   uint64_t link_gen = 0;
   std::vector<std::unique_ptr<ble::GattSmpServer>> gatt_servers;  // kept: handlers on links
   ble::GattSmpServer* gatt = nullptr;
-  std::vector<uint8_t> reasm_buf;
-  std::optional<transport::BleReassembler> reasm;
+  // SMP over the link's GATT service (smp_bt), one per connection.
+  std::unique_ptr<ble::SmpPeripheral> smp_transport;
   sim::Time connected_at{0};
   std::optional<ble::ConnParamRequest> deferred_req;
   std::optional<ble::ConnParamRequest> queued_req;
   bool req_in_flight = false;
   bool link_secured = false;
-  uint32_t smp_bufs_in_use = 0;  // requests received and not yet answered (MCUMGR_BUF_COUNT)
-  uint64_t smp_dropped_no_buf = 0;
+  uint64_t smp_dropped_no_buf = 0;  // on the connections before the current one
+  uint64_t SmpDroppedNoBuffer() const {
+    return smp_dropped_no_buf + (smp_transport ? smp_transport->dropped_no_buffer() : 0);
+  }
+  void EndSmpTransport() {
+    if (smp_transport) smp_dropped_no_buf += smp_transport->dropped_no_buffer();
+    smp_transport.reset();
+  }
   sim::TaskId window_task = sim::kNoTask;
   std::function<void(const ble::ConnParams&)> params_observer;
 
@@ -186,7 +193,6 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   opt.device.shell_group = opt.config.shell_group;
   opt.device.settings_group = opt.config.settings_group;
   dev.emplace(flash, opt.device, hooks.get());
-  reasm_buf.resize(opt.device.server.buf_size);
 }
 
 void DesktopDevice::Impl::Log(ModuleId m, const char* fmt, ...) {
@@ -348,7 +354,6 @@ Status DesktopDevice::Impl::AttachLink(ble::Link& l, std::optional<uint16_t> mtu
       std::clamp<uint16_t>(mtu.value_or(cfg.AttMtu()), ble::kAttDefaultMtu, ble::kAttMaxMtu);
   gatt_servers.push_back(std::make_unique<ble::GattSmpServer>(l, rx_mtu));
   gatt = gatt_servers.back().get();
-  smp_bufs_in_use = 0;
   if (cfg.smp_security != SmpLinkSecurity::kNone) {
     // BT_GATT_PERM_*_ENCRYPT / _AUTHEN on the SMP characteristic. Pairing here is Just Works
     // (a mouse has no display or keyboard), so the link is never authenticated (MITM).
@@ -363,12 +368,21 @@ Status DesktopDevice::Impl::AttachLink(ble::Link& l, std::optional<uint16_t> mtu
       return 0;
     });
   }
-  reasm.emplace(reasm_buf);
+  ble::SmpPeripheralConfig pc;
+  pc.buf_size = opt.device.server.buf_size;
+  pc.buf_count = cfg.mcumgr_buf_count;
+  pc.cpu_time = tm.smp_packet_base;
+  pc.erase_slice = kPartialEraseSlice;
+  smp_transport = std::make_unique<ble::SmpPeripheral>(
+      sched, l, *gatt, pc,
+      [this](ConstByteSpan packet, smp::FrameCollector& frames) {
+        return HandleSmpOverBle(packet, frames);
+      },
+      [this] { return smp && smp->service_registered(); },
+      [this](std::string_view m) {
+        Log(ModuleId::kSmp, "%.*s", static_cast<int>(m.size()), m.data());
+      });
   std::weak_ptr<bool> guard = alive;
-  gatt->SetWriteHandler([this, guard, gen](ConstByteSpan v) {
-    if (guard.expired() || gen != link_gen) return;
-    OnGattWrite(v);
-  });
   l.SetOnParamsUpdated([this, guard, gen](const ble::ConnParams& p) {
     if (guard.expired() || gen != link_gen) return;
     Log(ModuleId::kBleState, "conn params updated: interval %u, latency %u, timeout %u", p.interval,
@@ -404,8 +418,7 @@ void DesktopDevice::Impl::OnLinkDown(uint8_t reason) {
   link = nullptr;
   gatt = nullptr;
   ++link_gen;
-  reasm.reset();
-  smp_bufs_in_use = 0;
+  EndSmpTransport();
   if (window_task != sim::kNoTask) sched.Cancel(window_task);
   window_task = sim::kNoTask;
   deferred_req.reset();
@@ -422,69 +435,23 @@ void DesktopDevice::Impl::DropLink(uint8_t reason) {
   link = nullptr;
   gatt = nullptr;
   ++link_gen;
+  EndSmpTransport();
   if (l->connected()) (void)l->Disconnect(ble::Role::kPeripheral, reason);
 }
 
-void DesktopDevice::Impl::OnGattWrite(ConstByteSpan value) {
-  if (!smp || !smp->service_registered() || !reasm) return;  // no such service yet
-  auto r = reasm->Feed(value);
-  if (!r.ok()) {
-    Log(ModuleId::kSmp, "SMP reassembly: %s", std::string(r.error().message()).c_str());
-    return;
-  }
-  if (!r->has_value()) return;
-  // Each request holds one of MCUMGR_BUF_COUNT net_bufs until it is answered; with none free
-  // the transport drops it (smp_bt's allocation fails) and the client must retransmit.
-  if (smp_bufs_in_use >= cfg.mcumgr_buf_count) {
-    if (smp_dropped_no_buf++ == 0 || smp_dropped_no_buf % 100 == 0)
-      Log(ModuleId::kSmp, "no free SMP buffer (%u in use): request dropped (%llu so far)",
-          smp_bufs_in_use, static_cast<unsigned long long>(smp_dropped_no_buf));
-    return;
-  }
-  ++smp_bufs_in_use;
-  const ConstByteSpan packet = **r;
+ble::SmpPeripheral::Work DesktopDevice::Impl::HandleSmpOverBle(ConstByteSpan packet,
+                                                                smp::FrameCollector& frames) {
   const auto before = flash.elapsed();
   const uint64_t erases_before = flash.stats().page_erases;
-  auto frames = std::make_shared<smp::FrameCollector>();
-  dev->HandlePacket(packet, *frames);
-  // The CPU work (smp_packet_base) runs alongside the radio; only flash operations need the
-  // radio to be idle (the SoftDevice grants flash timeslots between radio events). Responses
-  // keep request order: once a flash job is queued, later responses queue behind it.
-  const sim::Duration flash_cost = flash.elapsed() - before;
-  // Page erases (a non-blank slot erased on the first chunk) run in partial-erase slices
-  // (CONFIG_SOC_FLASH_NRF_PARTIAL_ERASE_MS, 3 ms) that must each fit between radio events;
-  // then the writes.
-  const sim::Duration erase_cost =
-      std::min(flash_cost, flash.timing().erase_per_page *
-                               static_cast<int64_t>(flash.stats().page_erases - erases_before));
+  dev->HandlePacket(packet, frames);
   CheckResetRequest();
-  std::weak_ptr<bool> guard = alive;
-  const uint64_t gen = link_gen;
-  auto respond = [this, guard, gen, frames] {
-    if (guard.expired() || gen != link_gen || gatt == nullptr) return;
-    if (smp_bufs_in_use > 0) --smp_bufs_in_use;
-    for (const auto& f : frames->frames) {
-      auto frag = transport::BleFragmenter::Create(f, gatt->mtu());
-      if (!frag.ok()) continue;
-      while (!frag->Done()) {
-        auto st = gatt->Notify(frag->Next());
-        if (!st.ok()) {
-          Log(ModuleId::kSmp, "notify: %s", std::string(st.error().message()).c_str());
-          break;
-        }
-      }
-    }
-  };
-  sched.PostAfter(tm.smp_packet_base, [this, guard, gen, flash_cost, erase_cost, respond] {
-    if (guard.expired() || gen != link_gen || link == nullptr) return;
-    if (flash_cost == sim::Duration(0) && !link->processing_busy()) {
-      respond();
-    } else {
-      if (erase_cost > sim::Duration(0))
-        link->RunBetweenRadioEvents(erase_cost, {}, kPartialEraseSlice);
-      link->RunBetweenRadioEvents(flash_cost - erase_cost, respond);
-    }
-  });
+  // Page erases (a non-blank slot erased on the first chunk) run in partial-erase slices
+  // between radio events; then the writes.
+  ble::SmpPeripheral::Work work;
+  work.flash = flash.elapsed() - before;
+  work.erase = flash.timing().erase_per_page *
+               static_cast<int64_t>(flash.stats().page_erases - erases_before);
+  return work;
 }
 
 Status DesktopDevice::Impl::BleRequestParams(const ble::ConnParamRequest& req) {
@@ -637,7 +604,7 @@ DesktopStatus DesktopDevice::status() const {
   s.power_restriction = im.power_manager ? im.power_manager->Allowed() : PowerLevel::kMax;
   s.suspended = im.power_manager && im.power_manager->suspended();
   s.lock_assertion_failures = im.lock.assertion_failures();
-  s.smp_dropped_no_buffer = im.smp_dropped_no_buf;
+  s.smp_dropped_no_buffer = im.SmpDroppedNoBuffer();
   return s;
 }
 
