@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "modules/ble_latency.h"
+#include "modules/ble_state.h"
 #include "modules/context.h"
 #include "modules/dfu.h"
 #include "modules/power_manager.h"
@@ -22,16 +23,7 @@
 
 namespace smpkit::desktop {
 
-// CONFIG_SOC_FLASH_NRF_PARTIAL_ERASE_MS: the nRF52 flash driver erases a page in slices of
-// this length, each scheduled between radio events (ble-calibration.md's dirty-slot point).
-constexpr sim::Duration kPartialEraseSlice = std::chrono::milliseconds(3);
-namespace {
-
-constexpr uint16_t kConnHandle = 0;
-
-}  // namespace
-
-struct DesktopDevice::Impl : modules::BtHost {
+struct DesktopDevice::Impl {
   class DeviceHooksImpl;
   Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o);
 
@@ -43,7 +35,7 @@ struct DesktopDevice::Impl : modules::BtHost {
     if (!st.ok()) Log(from, "%s", std::string(st.error().message()).c_str());
   }
   void StartModules();
-  void StopModules();
+  void StopModules(bool power_off = true);
   Result<mcuboot::BootReport> PowerOn();
   uint64_t boot_gen = 0;  // a power-on supersedes a pending application start
   sim::Duration last_boot_work{0};
@@ -51,26 +43,10 @@ struct DesktopDevice::Impl : modules::BtHost {
   void CheckResetRequest();
   void Restrict(ModuleId m, PowerLevel level) { Submit(m, PowerManagerRestrictEvent{m, level}); }
 
-  // modules::BtHost, for the modules
-  const ble::Link* conn() const override { return link; }
-  Status RequestParams(const ble::ConnParamRequest& req) override { return BleRequestParams(req); }
-  Status Disconnect() override {
-    if (link == nullptr) return Error(Errc::kBadState, "not connected");
-    return link->Disconnect(ble::Role::kPeripheral, ble::kReasonRemoteUserTerminated);
-  }
-
-  // --- ble_state (and the Bluetooth host facade) ---
-  bool BleOnModuleState(const ModuleStateEvent& e);
-  Status AttachLink(ble::Link& link, std::optional<uint16_t> mtu);
-  void OnLinkDown(uint8_t reason);
-  void DropLink(uint8_t reason);
+  // SMP packets from the connection's GATT transport: answered by the device; the flash work
+  // they cost is returned for the transport to run between radio events.
   ble::SmpPeripheral::Work HandleSmpOverBle(ConstByteSpan packet, smp::FrameCollector& frames);
-  Status BleRequestParams(const ble::ConnParamRequest& req);
-  void BleSendParams(const ble::ConnParamRequest& req);
-  void BleWindowEnd();
-  ble::ConnParams BleParams() const { return link ? link->params() : ble::ConnParams{}; }
-
-  // --- smp (Era A) / dfu_mcumgr (newer era) ---
+  const ble::Link* link() const { return ble_state ? ble_state->conn() : nullptr; }
 
   sim::Scheduler& sched;
   flash::Flash& flash;
@@ -112,34 +88,20 @@ struct DesktopDevice::Impl : modules::BtHost {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   bool running = false;
 
-  // ble_state
-  bool ble_ready = false;
-  ble::Link* link = nullptr;
-  uint64_t link_gen = 0;
-  std::vector<std::unique_ptr<ble::GattSmpServer>> gatt_servers;  // kept: handlers on links
-  ble::GattSmpServer* gatt = nullptr;
-  // SMP over the link's GATT service (smp_bt), one per connection.
-  std::unique_ptr<ble::SmpPeripheral> smp_transport;
-  sim::Time connected_at{0};
-  std::optional<ble::ConnParamRequest> deferred_req;
-  std::optional<ble::ConnParamRequest> queued_req;
-  bool req_in_flight = false;
-  bool link_secured = false;
-  uint64_t smp_dropped_no_buf = 0;  // on the connections before the current one
+  // ble_state's storage that outlives a boot: every connection's GATT server (their
+  // handlers stay on old links) and the requests earlier connections dropped.
+  std::vector<std::unique_ptr<ble::GattSmpServer>> gatt_servers;
+  uint64_t smp_dropped_no_buf = 0;
   uint64_t SmpDroppedNoBuffer() const {
-    return smp_dropped_no_buf + (smp_transport ? smp_transport->dropped_no_buffer() : 0);
+    return smp_dropped_no_buf + (ble_state ? ble_state->transport_dropped() : 0);
   }
-  void EndSmpTransport() {
-    if (smp_transport) smp_dropped_no_buf += smp_transport->dropped_no_buffer();
-    smp_transport.reset();
-  }
-  sim::TaskId window_task = sim::kNoTask;
   std::function<void(const ble::ConnParams&)> params_observer;
 
   // smp
 
   // The modules that are objects: built at every start, destroyed at power-off.
   modules::Context ctx{sched, bus, lock, cfg, tm, logger};
+  std::optional<modules::BleState> ble_state;
   std::optional<modules::Smp> smp;
   std::optional<modules::BleLatency> latency;
   std::optional<modules::Dfu> dfu;
@@ -208,22 +170,20 @@ void DesktopDevice::Impl::Log(ModuleId m, const char* fmt, ...) {
 // ---------------------------------------------------------------------------------------
 // Boot and module wiring
 
-void DesktopDevice::Impl::StopModules() {
+void DesktopDevice::Impl::StopModules(bool power_off) {
   running = false;
   bus.Reset();
   lock.Reset();
+  // The modules that use ble_state go first. A power-off drops the connection; the device's
+  // destruction only forgets it (the link may be gone already).
+  if (power_off && ble_state) ble_state->Drop(ble::kReasonRemoteUserTerminated);
   smp.reset();
   latency.reset();
   dfu.reset();
   power_manager.reset();
-  if (window_task != sim::kNoTask) sched.Cancel(window_task);
-  window_task = sim::kNoTask;
-  ble_ready = false;
+  if (ble_state) smp_dropped_no_buf += ble_state->transport_dropped();
+  ble_state.reset();
   for (auto& p : config_pending) p = PendingConfig{};
-  deferred_req.reset();
-  queued_req.reset();
-  req_in_flight = false;
-  link_secured = false;
 }
 
 void DesktopDevice::Impl::StartModules() {
@@ -231,21 +191,20 @@ void DesktopDevice::Impl::StartModules() {
   const bool smp_on = cfg.smp != SmpEra::kNone;
   // Declared sources (outputs), for the propagation table.
   bus.DeclareSource<ModuleStateEvent>(M::kMain);
-  bus.DeclareSource<ModuleStateEvent>(M::kBleState);
-  bus.DeclareSource<BlePeerEvent>(M::kBleState);
-  bus.DeclareSource<BlePeerConnParamsEvent>(M::kBleState);
-  bus.DeclareSource<KeepAliveEvent>(M::kBleState);
-  bus.DeclareSource<PowerManagerRestrictEvent>(M::kBleState);
+  // ble_state: enables Bluetooth on main READY; the Bluetooth host for the other modules.
+  modules::BleState::SmpService service;
+  service.buf_size = opt.device.server.buf_size;
+  service.handler = [this](ConstByteSpan packet, smp::FrameCollector& frames) {
+    return HandleSmpOverBle(packet, frames);
+  };
+  service.registered = [this] { return smp && smp->service_registered(); };
+  ble_state.emplace(ctx, std::move(service), gatt_servers, params_observer, smp_dropped_no_buf);
   bus.DeclareSource<HidReportEvent>(M::kHidState);
   bus.DeclareSource<KeepAliveEvent>(M::kHidState);
   bus.DeclareSource<ConfigEvent>(M::kConfigChannel);
 
-  // ble_state: enables Bluetooth on main READY.
-  bus.Subscribe<ModuleStateEvent>(M::kBleState, Priority::kNormal,
-                                  [this](const ModuleStateEvent& e) { return BleOnModuleState(e); },
-                                  {M::kMain});
-  if (smp_on) smp.emplace(ctx, *this, *dev);
-  if (cfg.ble_latency) latency.emplace(ctx, *this);
+  if (smp_on) smp.emplace(ctx, *ble_state, *dev);
+  if (cfg.ble_latency) latency.emplace(ctx, *ble_state);
   if (cfg.config_channel_dfu) {
     // The reboot runs from the scheduler: it destroys the modules, this one included.
     dfu.emplace(ctx, *dev, flash, [this] {
@@ -316,7 +275,7 @@ Result<mcuboot::BootReport> DesktopDevice::Impl::PowerOn() {
 }
 
 Result<mcuboot::BootReport> DesktopDevice::Impl::Reboot() {
-  DropLink(ble::kReasonRemoteUserTerminated);
+  // The power-off drops the connection (StopModules).
   return PowerOn();
 }
 
@@ -334,110 +293,7 @@ void DesktopDevice::Impl::CheckResetRequest() {
 }
 
 // ---------------------------------------------------------------------------------------
-// ble_state
-
-bool DesktopDevice::Impl::BleOnModuleState(const ModuleStateEvent& e) {
-  if (e.module == ModuleId::kMain && e.state == ModuleState::kReady && !ble_ready) {
-    ble_ready = true;  // bt_enable() done
-    Submit(ModuleId::kBleState, ModuleStateEvent{ModuleId::kBleState, ModuleState::kReady});
-  }
-  return false;
-}
-
-Status DesktopDevice::Impl::AttachLink(ble::Link& l, std::optional<uint16_t> mtu) {
-  if (!running) return Error(Errc::kBadState, "device not running");
-  if (link != nullptr) return Error(Errc::kBadState, "a link is already attached");
-  if (!l.connected()) return Error(Errc::kBadState, "link not connected");
-  link = &l;
-  const uint64_t gen = ++link_gen;
-  const uint16_t rx_mtu =
-      std::clamp<uint16_t>(mtu.value_or(cfg.AttMtu()), ble::kAttDefaultMtu, ble::kAttMaxMtu);
-  gatt_servers.push_back(std::make_unique<ble::GattSmpServer>(l, rx_mtu));
-  gatt = gatt_servers.back().get();
-  if (cfg.smp_security != SmpLinkSecurity::kNone) {
-    // BT_GATT_PERM_*_ENCRYPT / _AUTHEN on the SMP characteristic. Pairing here is Just Works
-    // (a mouse has no display or keyboard), so the link is never authenticated (MITM).
-    gatt->SetAccessCheck([this, guard = std::weak_ptr<bool>(alive), gen]() -> uint8_t {
-      if (guard.expired() || gen != link_gen) return 0;
-      const bool auth = cfg.smp_security == SmpLinkSecurity::kAuthenticate;
-      if (auth || !link_secured) {
-        Log(ModuleId::kSmp, "SMP characteristic access refused: link not %s",
-            auth ? "authenticated (Just Works pairing)" : "encrypted");
-        return auth ? uint8_t{0x05} : uint8_t{0x0F};
-      }
-      return 0;
-    });
-  }
-  ble::SmpPeripheralConfig pc;
-  pc.buf_size = opt.device.server.buf_size;
-  pc.buf_count = cfg.mcumgr_buf_count;
-  pc.cpu_time = tm.smp_packet_base;
-  pc.erase_slice = kPartialEraseSlice;
-  smp_transport = std::make_unique<ble::SmpPeripheral>(
-      sched, l, *gatt, pc,
-      [this](ConstByteSpan packet, smp::FrameCollector& frames) {
-        return HandleSmpOverBle(packet, frames);
-      },
-      [this] { return smp && smp->service_registered(); },
-      [this](std::string_view m) {
-        Log(ModuleId::kSmp, "%.*s", static_cast<int>(m.size()), m.data());
-      });
-  std::weak_ptr<bool> guard = alive;
-  l.SetOnParamsUpdated([this, guard, gen](const ble::ConnParams& p) {
-    if (guard.expired() || gen != link_gen) return;
-    Log(ModuleId::kBleState, "conn params updated: interval %u, latency %u, timeout %u", p.interval,
-        p.latency, p.timeout);
-    if (params_observer) params_observer(p);
-    Submit(ModuleId::kBleState,
-           BlePeerConnParamsEvent{kConnHandle, p.interval, p.interval, p.latency, p.timeout, true});
-  });
-  l.AddDisconnectListener([this, guard, gen](uint8_t reason) {
-    if (guard.expired() || gen != link_gen) return;
-    OnLinkDown(reason);
-  });
-  connected_at = sched.Now();
-  link_secured = l.config().encrypted;
-  Log(ModuleId::kBleState, "connected");
-  Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kConnected, 0});
-  const auto p = l.params();
-  Submit(ModuleId::kBleState,
-         BlePeerConnParamsEvent{kConnHandle, p.interval, p.interval, p.latency, p.timeout, true});
-  // ble_state_pm: keep alive once, never power off while connected.
-  Submit(ModuleId::kBleState, KeepAliveEvent{});
-  Restrict(ModuleId::kBleState, PowerLevel::kSuspended);
-  if (link_secured) Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kSecured, 0});
-  window_task = sched.PostAfter(sim::Ms(cfg.conn_param_update_timeout_ms), [this, guard, gen] {
-    if (guard.expired() || gen != link_gen) return;
-    window_task = sim::kNoTask;
-    BleWindowEnd();
-  });
-  return Ok();
-}
-
-void DesktopDevice::Impl::OnLinkDown(uint8_t reason) {
-  link = nullptr;
-  gatt = nullptr;
-  ++link_gen;
-  EndSmpTransport();
-  if (window_task != sim::kNoTask) sched.Cancel(window_task);
-  window_task = sim::kNoTask;
-  deferred_req.reset();
-  queued_req.reset();
-  req_in_flight = false;
-  Log(ModuleId::kBleState, "disconnected (reason 0x%02x)", reason);
-  Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kDisconnected, reason});
-  Restrict(ModuleId::kBleState, PowerLevel::kMax);
-}
-
-void DesktopDevice::Impl::DropLink(uint8_t reason) {
-  if (link == nullptr) return;
-  ble::Link* l = link;
-  link = nullptr;
-  gatt = nullptr;
-  ++link_gen;
-  EndSmpTransport();
-  if (l->connected()) (void)l->Disconnect(ble::Role::kPeripheral, reason);
-}
+// SMP over Bluetooth
 
 ble::SmpPeripheral::Work DesktopDevice::Impl::HandleSmpOverBle(ConstByteSpan packet,
                                                                 smp::FrameCollector& frames) {
@@ -454,59 +310,6 @@ ble::SmpPeripheral::Work DesktopDevice::Impl::HandleSmpOverBle(ConstByteSpan pac
   return work;
 }
 
-Status DesktopDevice::Impl::BleRequestParams(const ble::ConnParamRequest& req) {
-  if (link == nullptr) return Error(Errc::kBadState, "not connected");
-  if (sched.Now() < connected_at + sim::Ms(cfg.conn_param_update_timeout_ms)) {
-    deferred_req = req;  // the host sends it when the post-connect window ends
-    return Ok();
-  }
-  if (req_in_flight) {
-    queued_req = req;
-    return Ok();
-  }
-  BleSendParams(req);
-  return Ok();
-}
-
-void DesktopDevice::Impl::BleSendParams(const ble::ConnParamRequest& req) {
-  std::weak_ptr<bool> guard = alive;
-  const uint64_t gen = link_gen;
-  req_in_flight = true;
-  Log(ModuleId::kBleState, "conn param update request: interval %u-%u, latency %u, timeout %u",
-      req.interval_min, req.interval_max, req.latency, req.timeout);
-  auto st = link->RequestConnParamUpdate(req, [this, guard, gen](bool accepted) {
-    if (guard.expired() || gen != link_gen) return;
-    req_in_flight = false;
-    if (!accepted) Log(ModuleId::kBleState, "conn param update rejected by the central");
-    if (queued_req) {
-      auto next = *queued_req;
-      queued_req.reset();
-      BleSendParams(next);
-    }
-  });
-  if (!st.ok()) {
-    req_in_flight = false;
-    Log(ModuleId::kBleState, "conn param update: %s", std::string(st.error().message()).c_str());
-  }
-}
-
-void DesktopDevice::Impl::BleWindowEnd() {
-  if (link == nullptr) return;
-  if (deferred_req) {
-    auto r = *deferred_req;
-    deferred_req.reset();
-    BleSendParams(r);
-    return;
-  }
-  // Zephyr's automatic update to the preferred parameters.
-  const auto p = link->params();
-  if (p.interval < cfg.pref_interval_min || p.interval > cfg.pref_interval_max ||
-      p.latency != cfg.pref_latency || p.timeout != cfg.pref_timeout) {
-    BleSendParams(
-        {cfg.pref_interval_min, cfg.pref_interval_max, cfg.pref_latency, cfg.pref_timeout});
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // DesktopDevice
 
@@ -514,7 +317,7 @@ DesktopDevice::DesktopDevice(sim::Scheduler& scheduler, flash::Flash& flash, Des
     : impl_(std::make_unique<Impl>(scheduler, flash, std::move(options))) {}
 
 DesktopDevice::~DesktopDevice() {
-  impl_->StopModules();
+  impl_->StopModules(/*power_off=*/false);
   impl_->alive.reset();
 }
 
@@ -523,17 +326,15 @@ Result<mcuboot::BootReport> DesktopDevice::PowerOn() { return impl_->PowerOn(); 
 Result<mcuboot::BootReport> DesktopDevice::Reboot() { return impl_->Reboot(); }
 
 Status DesktopDevice::AttachLink(ble::Link& link, std::optional<uint16_t> att_rx_mtu) {
-  return impl_->AttachLink(link, att_rx_mtu);
+  if (!impl_->running || !impl_->ble_state) return Error(Errc::kBadState, "device not running");
+  return impl_->ble_state->Attach(link, att_rx_mtu);
 }
 
 void DesktopDevice::SetLinkSecured() {
-  if (impl_->link == nullptr || impl_->link_secured) return;
-  impl_->link_secured = true;
-  impl_->Log(ModuleId::kBleState, "link secured");
-  impl_->Submit(ModuleId::kBleState, BlePeerEvent{kConnHandle, PeerState::kSecured, 0});
+  if (impl_->ble_state) impl_->ble_state->SetSecured();
 }
 
-bool DesktopDevice::link_attached() const { return impl_->link != nullptr; }
+bool DesktopDevice::link_attached() const { return impl_->link() != nullptr; }
 bool DesktopDevice::running() const { return impl_->running; }
 sim::Duration DesktopDevice::last_boot_work() const { return impl_->last_boot_work; }
 
@@ -591,15 +392,15 @@ DesktopStatus DesktopDevice::status() const {
     s.dfu_sync_offset = im.dfu->sync_offset();
     s.dfu_erase_postponed = im.dfu->erase_postponed();
   }
-  s.connected = im.link != nullptr;
+  s.connected = im.link() != nullptr;
   if (im.latency) {
     s.secured = im.latency->secured();
     s.low_latency_enabled = im.latency->enabled();
     s.low_latency_required = im.latency->required();
   }
-  if (im.link != nullptr) {
-    s.link_latency = im.link->params().latency;
-    s.link_interval = im.link->params().interval;
+  if (const ble::Link* l = im.link(); l != nullptr) {
+    s.link_latency = l->params().latency;
+    s.link_interval = l->params().interval;
   }
   s.power_restriction = im.power_manager ? im.power_manager->Allowed() : PowerLevel::kMax;
   s.suspended = im.power_manager && im.power_manager->suspended();

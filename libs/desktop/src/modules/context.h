@@ -18,6 +18,10 @@
 
 namespace smpkit::desktop::modules {
 
+// CONFIG_SOC_FLASH_NRF_PARTIAL_ERASE_MS: the nRF52 flash driver erases a page in slices of
+// this length, each scheduled between radio events (ble-calibration.md's dirty-slot point).
+inline constexpr sim::Duration kPartialEraseSlice = std::chrono::milliseconds(3);
+
 // The DFU lock's owners (Era A stores the id in the lock word).
 inline constexpr uint8_t kOwnerIdDfu = 1;
 inline constexpr uint8_t kOwnerIdSmp = 2;
