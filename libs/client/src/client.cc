@@ -8,6 +8,7 @@
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/errors.h"
 
 namespace smpkit::client {
@@ -29,9 +30,6 @@ std::string_view PhaseName(Phase phase) {
 
 namespace {
 
-constexpr uint8_t kStatShow = 0, kStatList = 1;
-constexpr uint8_t kOsEcho = 0, kOsTaskStat = 2, kOsReset = 5, kOsParams = 6, kOsInfo = 7;
-constexpr uint8_t kImgState = 0, kImgUpload = 1, kImgErase = 5, kImgSlotInfo = 6;
 constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
 constexpr uint8_t kWrite = static_cast<uint8_t>(smp::Op::kWrite);
 constexpr int32_t kRcNotSupported = static_cast<int32_t>(smp::MgmtErr::kNotSup);
@@ -66,7 +64,7 @@ Request ResetRequest(bool force) {
   auto payload = EncodeMap([&](cbor::Writer& w) {
     if (force) w.Key("force").Bool(true);
   });
-  return MakeRequest(kWrite, smp::kGroupOs, kOsReset, std::move(payload));
+  return MakeRequest(kWrite, smp::kGroupOs, smp::os::kReset, std::move(payload));
 }
 
 size_t BstrHeaderSize(size_t n) {
@@ -488,7 +486,7 @@ Result<Reply> Client::Call(Request request) {
 Result<std::string> Client::Echo(std::string_view text) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("d").Text(text); }, text.size() + 16);
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kWrite, smp::kGroupOs, kOsEcho, std::move(payload))));
+                          Call(MakeRequest(kWrite, smp::kGroupOs, smp::os::kEcho, std::move(payload))));
   return DecodeEchoResponse(reply.payload);
 }
 
@@ -499,7 +497,7 @@ Status Client::Reset(bool force) {
 
 Result<std::optional<McumgrParams>> Client::Params() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          session_.Call(MakeRequest(kRead, smp::kGroupOs, kOsParams, {0xa0})));
+                          session_.Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kMcumgrParams, {0xa0})));
   if (reply.rc == kRcNotSupported && !reply.err) return std::optional<McumgrParams>();
   SMPKIT_TRY(ReplyStatus(reply));
   SMPKIT_ASSIGN_OR_RETURN(McumgrParams params, DecodeParamsResponse(reply.payload));
@@ -518,42 +516,42 @@ Result<std::optional<McumgrParams>> Client::ProbeParams() {
 Result<std::string> Client::Info(std::string_view format) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("format").Text(format); });
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupOs, kOsInfo, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kInfo, std::move(payload))));
   return DecodeInfoResponse(reply.payload);
 }
 
 Result<std::vector<TaskStat>> Client::TaskStats() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupOs, kOsTaskStat, {0xa0})));
+                          Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kTaskStat, {0xa0})));
   return DecodeTaskStatResponse(reply.payload);
 }
 
 Result<std::vector<std::string>> Client::StatList() {
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupStat, kStatList, {0xa0})));
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupStat, smp::stat::kList, {0xa0})));
   return DecodeStatListResponse(reply.payload);
 }
 
 Result<StatGroupData> Client::StatShow(std::string_view name) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); });
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupStat, kStatShow, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupStat, smp::stat::kShow, std::move(payload))));
   return DecodeStatShowResponse(reply.payload);
 }
 
 Result<uint32_t> Client::EnumCount() {
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupEnum, 0, {0xa0})));
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kCount, {0xa0})));
   return DecodeEnumCountResponse(reply.payload);
 }
 
 Result<std::vector<uint16_t>> Client::EnumList() {
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupEnum, 1, {0xa0})));
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kList, {0xa0})));
   return DecodeEnumListResponse(reply.payload);
 }
 
 Result<EnumSingleAnswer> Client::EnumSingle(uint32_t index) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("index").Uint(index); });
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupEnum, 2, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kSingle, std::move(payload))));
   return DecodeEnumSingleResponse(reply.payload);
 }
 
@@ -565,13 +563,13 @@ Result<std::vector<EnumGroupInfo>> Client::EnumDetails(std::span<const uint16_t>
     w.End();
   });
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupEnum, 3, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kDetails, std::move(payload))));
   return DecodeEnumDetailsResponse(reply.payload);
 }
 
 Result<std::vector<ImageSlotState>> Client::ImageState() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupImage, kImgState, {0xa0})));
+                          Call(MakeRequest(kRead, smp::kGroupImage, smp::img::kState, {0xa0})));
   return DecodeImageStateResponse(reply.payload);
 }
 
@@ -582,7 +580,7 @@ Result<std::vector<ImageSlotState>> Client::StateWrite(std::optional<ConstByteSp
     w.Key("confirm").Bool(confirm);
   });
   SMPKIT_ASSIGN_OR_RETURN(
-      Reply reply, Call(MakeRequest(kWrite, smp::kGroupImage, kImgState, std::move(payload))));
+      Reply reply, Call(MakeRequest(kWrite, smp::kGroupImage, smp::img::kState, std::move(payload))));
   return DecodeImageStateResponse(reply.payload);
 }
 
@@ -598,7 +596,7 @@ Status Client::ImageErase(std::optional<uint32_t> slot) {
   auto payload = EncodeMap([&](cbor::Writer& w) {
     if (slot) w.Key("slot").Uint(*slot);
   });
-  Request req = MakeRequest(kWrite, smp::kGroupImage, kImgErase, std::move(payload));
+  Request req = MakeRequest(kWrite, smp::kGroupImage, smp::img::kErase, std::move(payload));
   req.timeout = std::max(session_.config().timeout, Duration(std::chrono::seconds(20)));
   SMPKIT_TRY(Call(std::move(req)));
   return {};
@@ -606,7 +604,7 @@ Status Client::ImageErase(std::optional<uint32_t> slot) {
 
 Result<std::vector<SlotInfo>> Client::SlotInfos() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupImage, kImgSlotInfo, {0xa0})));
+                          Call(MakeRequest(kRead, smp::kGroupImage, smp::img::kSlotInfo, {0xa0})));
   return DecodeSlotInfoResponse(reply.payload);
 }
 
@@ -662,7 +660,7 @@ class ImageTarget : public ChunkTarget {
     Request req;
     req.op = kWrite;
     req.group = smp::kGroupImage;
-    req.id = kImgUpload;
+    req.id = smp::img::kUpload;
     EncodeUploadPayload(req.payload, first, options_.image, len_, off, sha_, options_.upgrade,
                         data);
     return req;
@@ -1114,7 +1112,7 @@ Result<size_t> Client::ProbePacketSize(const std::function<void(const MtuFallbac
         text_len -= std::min(text_len, frame - size);
       }
     }
-    Request req = MakeRequest(kWrite, smp::kGroupOs, kOsEcho, std::move(payload));
+    Request req = MakeRequest(kWrite, smp::kGroupOs, smp::os::kEcho, std::move(payload));
     auto r = session_.Call(std::move(req));
     std::string reason;
     if (r.ok()) {
@@ -1190,7 +1188,6 @@ Result<UploadResult> Client::Upload(ConstByteSpan image, const UploadOptions& op
 
 namespace {
 
-constexpr uint8_t kFsFile = 0, kFsStatus = 1, kFsHash = 2, kFsSupported = 3, kFsClose = 4;
 constexpr uint16_t kFsErrOffsetNotValid = 11;
 
 void EncodeFsUpload(std::vector<uint8_t>& out, std::string_view name, uint64_t len, uint64_t off,
@@ -1217,7 +1214,7 @@ class FileTarget : public ChunkTarget {
     return 0;
   }
   Request Encode(uint64_t off, bool, ConstByteSpan data) const override {
-    Request req = MakeRequest(kWrite, smp::kGroupFs, kFsFile, {});
+    Request req = MakeRequest(kWrite, smp::kGroupFs, smp::fs::kFile, {});
     EncodeFsUpload(req.payload, name_, len_, off, data);
     return req;
   }
@@ -1326,7 +1323,7 @@ Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan pa
 Result<uint64_t> Client::FsStatus(std::string_view name) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupFs, kFsStatus, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupFs, smp::fs::kStatus, std::move(payload))));
   return DecodeFsStatusResponse(reply.payload);
 }
 
@@ -1341,19 +1338,19 @@ Result<FsHashResult> Client::FsHash(std::string_view name, std::string_view type
       },
       name.size() + type.size() + 48);
   // Hashing a large file takes the device a while.
-  Request req = MakeRequest(kRead, smp::kGroupFs, kFsHash, std::move(payload));
+  Request req = MakeRequest(kRead, smp::kGroupFs, smp::fs::kHash, std::move(payload));
   req.sample_rtt = false;
   SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(std::move(req)));
   return DecodeFsHashResponse(reply.payload);
 }
 
 Result<std::vector<FsHashType>> Client::FsSupportedHashes() {
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupFs, kFsSupported, {0xa0})));
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupFs, smp::fs::kSupportedHashes, {0xa0})));
   return DecodeFsSupportedHashesResponse(reply.payload);
 }
 
 Status Client::FsClose() {
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupFs, kFsClose, {0xa0})));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupFs, smp::fs::kClose, {0xa0})));
 }
 
 Result<UploadResult> Client::FsUpload(ConstByteSpan data, std::string_view name,
@@ -1446,7 +1443,7 @@ class Downloader {
   void Send(uint64_t off) {
     auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("off").Uint(off).Key("name").Text(name_); },
                              name_.size() + 24);
-    Request req = MakeRequest(kRead, smp::kGroupFs, kFsFile, std::move(payload));
+    Request req = MakeRequest(kRead, smp::kGroupFs, smp::fs::kFile, std::move(payload));
     req.on_retransmit = [this] { ++retransmits_; };
     ++result_.requests;
     auto id = std::make_shared<Session::RequestId>();
@@ -1580,7 +1577,6 @@ Result<SettingValue> DecodeSettingsReadResponse(ConstByteSpan payload) {
 }
 
 namespace {
-constexpr uint8_t kSetReadWrite = 0, kSetDelete = 1, kSetCommit = 2, kSetLoadSave = 3;
 }  // namespace
 
 Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<uint32_t> max_size) {
@@ -1591,29 +1587,29 @@ Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<u
       },
       name.size() + 32);
   SMPKIT_ASSIGN_OR_RETURN(
-      Reply reply, Call(MakeRequest(kRead, smp::kGroupSettings, kSetReadWrite, std::move(payload))));
+      Reply reply, Call(MakeRequest(kRead, smp::kGroupSettings, smp::settings::kReadWrite, std::move(payload))));
   return DecodeSettingsReadResponse(reply.payload);
 }
 
 Status Client::SettingsWrite(std::string_view name, ConstByteSpan value) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name).Key("val").Bytes(value); },
                            name.size() + value.size() + 32);
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetReadWrite, std::move(payload))));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kReadWrite, std::move(payload))));
 }
 
 Status Client::SettingsDelete(std::string_view name) {
   auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetDelete, std::move(payload))));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kDelete, std::move(payload))));
 }
 
 Status Client::SettingsCommit() {
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetCommit, {0xa0})));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kCommit, {0xa0})));
 }
 Status Client::SettingsLoad() {
-  return Succeeded(Call(MakeRequest(kRead, smp::kGroupSettings, kSetLoadSave, {0xa0})));
+  return Succeeded(Call(MakeRequest(kRead, smp::kGroupSettings, smp::settings::kLoadSave, {0xa0})));
 }
 Status Client::SettingsSave() {
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, kSetLoadSave, {0xa0})));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kLoadSave, {0xa0})));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1645,7 +1641,7 @@ Result<ShellAnswer> Client::ShellExec(std::span<const std::string> argv) {
         w.End();
       },
       size);
-  Request req = MakeRequest(kWrite, smp::kGroupShell, 0, std::move(payload));
+  Request req = MakeRequest(kWrite, smp::kGroupShell, smp::shell::kExec, std::move(payload));
   SMPKIT_ASSIGN_OR_RETURN(Reply reply, session_.Call(std::move(req)));
   // With CONFIG_MCUMGR_GRP_SHELL_LEGACY_RC_RETURN_CODE the command's return value comes as
   // "rc", next to "o": a command's failure, not the device's.
@@ -1661,7 +1657,7 @@ Status Client::WaitForDevice(Duration wait, Duration poll_interval) {
   Executor& ex = session_.executor();
   Time deadline = ex.Now() + wait;
   while (true) {
-    Request req = MakeRequest(kWrite, smp::kGroupOs, kOsEcho,
+    Request req = MakeRequest(kWrite, smp::kGroupOs, smp::os::kEcho,
                               EncodeMap([](cbor::Writer& w) { w.Key("d").Text("ping"); }));
     req.timeout = poll_interval;
     req.retries = 0;
@@ -1778,7 +1774,7 @@ Result<UpgradeResult> Client::Upgrade(ConstByteSpan image, const UpgradeOptions&
     Time deadline = ex.Now() + options.reset_wait;
     while (true) {
       Sleep(ex, options.poll_interval);
-      Request req = MakeRequest(kRead, smp::kGroupImage, kImgState, {0xa0});
+      Request req = MakeRequest(kRead, smp::kGroupImage, smp::img::kState, {0xa0});
       req.timeout = std::max(options.poll_interval, Duration(std::chrono::milliseconds(200)));
       req.retries = 0;
       auto r = session_.Call(std::move(req));

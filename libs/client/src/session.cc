@@ -4,6 +4,7 @@
 #include <array>
 #include <climits>
 
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/errors.h"
 
 namespace smpkit::client {
@@ -17,58 +18,9 @@ constexpr int32_t kRcCorrupt = static_cast<int32_t>(smp::MgmtErr::kCorrupt);
 }  // namespace
 
 std::string CommandName(uint16_t group, uint8_t id) {
-  if (group == smp::kGroupOs) {
-    switch (id) {
-      case 0:
-        return "os echo";
-      case 2:
-        return "os taskstat";
-      case 3:
-        return "os mpstat";
-      case 4:
-        return "os datetime";
-      case 5:
-        return "os reset";
-      case 6:
-        return "os params";
-      case 7:
-        return "os info";
-      case 8:
-        return "os bootloader info";
-      default:
-        break;
-    }
-    return "os command " + std::to_string(id);
-  }
-  if (group == smp::kGroupImage) {
-    switch (id) {
-      case 0:
-        return "image state";
-      case 1:
-        return "image upload";
-      case 5:
-        return "image erase";
-      case 6:
-        return "image slot info";
-      default:
-        break;
-    }
-    return "image command " + std::to_string(id);
-  }
-  static constexpr std::string_view kOther[][5] = {  // rows: groups 2, 3, 8, 9, 10
-      {"stat show", "stat list", "", "", ""},
-      {"settings read/write", "settings delete", "settings commit", "settings load/save", ""},
-      {"fs file", "fs status", "fs hash", "fs supported hashes", "fs close"},
-      {"shell exec", "", "", "", ""},
-      {"enum count", "enum list", "enum single", "enum details", ""},
-  };
-  const int row = group == smp::kGroupStat       ? 0
-                  : group == smp::kGroupSettings ? 1
-                  : group == smp::kGroupFs       ? 2
-                  : group == smp::kGroupShell    ? 3
-                  : group == smp::kGroupEnum     ? 4
-                                                 : -1;
-  if (row >= 0 && id < 5 && !kOther[row][id].empty()) return std::string(kOther[row][id]);
+  if (const smp::CommandInfo* c = smp::FindCommand(group, id)) return std::string(c->name);
+  if (group == smp::kGroupOs) return "os command " + std::to_string(id);
+  if (group == smp::kGroupImage) return "image command " + std::to_string(id);
   return "group " + std::to_string(group) + " command " + std::to_string(id);
 }
 

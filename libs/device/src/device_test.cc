@@ -10,6 +10,8 @@
 #include "smpkit/cbor/reader.h"
 #include "smpkit/device/device.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/mgmt/ram_fs.h"
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/frame_collector.h"
 #include "smpkit/smp/message.h"
 #include "smpkit/testing/vectors.h"
@@ -377,6 +379,53 @@ TEST(DeviceSettingsTest, SaveSurvivesRebootsAndDeleteRemovesFromStorage) {
   ASSERT_EQ(get("app/unsaved", &v), 0);
   // The partition holds it: a device on a copy of the flash reads it too, the slots untouched.
   EXPECT_EQ(dev.layout().storage.offset(), c.bootloader_size + 2 * c.slot_size);
+}
+
+}  // namespace
+}  // namespace smpkit::device
+
+namespace smpkit::device {
+namespace {
+
+// The shared command table (smpkit/smp/commands.h, what the client names and sends) agrees
+// with the operations every group of the device takes, both ways.
+TEST(CommandTable, MatchesWhatTheDevicesGroupsTake) {
+  mgmt::RamFileSystem files(4096);
+  DeviceConfig c;
+  c.slot_size = 0x20000;
+  c.os.taskstat = c.os.datetime = true;
+  c.stat_group = c.enum_group = c.fs_group = c.shell_group = c.settings_group = true;
+  c.file_system = &files;
+  c.settings_size = 0x2000;
+  flash::RamFlash flash(c.Geometry());
+  Device dev(flash, c);
+  auto factory = MakeFactoryImage("1.0.0", 3000);
+  ASSERT_TRUE(factory.ok());
+  ASSERT_TRUE(dev.Provision(*factory).ok());
+  ASSERT_TRUE(dev.Boot().ok());  // the groups are registered at boot
+  const smp::Registry& reg = dev.server().registry();
+  ASSERT_EQ(reg.size(), 7u);
+  // Zephyr's os_mgmt defines these two ids, without a handler in the versions smpkit follows.
+  auto unimplemented = [](const smp::CommandInfo& e) {
+    return e.group == smp::kGroupOs && (e.id == smp::os::kConsoleEcho || e.id == smp::os::kMpStat);
+  };
+  for (const auto& e : smp::kCommands) {
+    const smp::Group* g = reg.Find(e.group);
+    ASSERT_NE(g, nullptr) << e.name;
+    if (unimplemented(e)) continue;
+    EXPECT_EQ(g->Supports(e.id, smp::Op::kRead), e.read) << e.name;
+    EXPECT_EQ(g->Supports(e.id, smp::Op::kWrite), e.write) << e.name;
+  }
+  for (size_t i = 0; i < reg.size(); ++i) {
+    const smp::Group& g = reg.at(i);
+    for (unsigned id = 0; id < 32; ++id) {
+      if (g.Supports(static_cast<uint8_t>(id), smp::Op::kRead) ||
+          g.Supports(static_cast<uint8_t>(id), smp::Op::kWrite)) {
+        EXPECT_NE(smp::FindCommand(g.id(), static_cast<uint8_t>(id)), nullptr)
+            << "group " << g.id() << " command " << id << " is not in the table";
+      }
+    }
+  }
 }
 
 }  // namespace

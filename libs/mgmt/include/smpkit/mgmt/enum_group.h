@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -30,7 +31,9 @@ struct EnumGroupConfig {
 
 class EnumGroup : public smp::Group {
  public:
-  enum Command : uint8_t { kCount = 0, kList = 1, kSingle = 2, kDetails = 3 };
+  // The command ids, shared with the client (smpkit/smp/commands.h).
+  using Command = smp::enumeration::Command;
+  using enum smp::enumeration::Command;
   static constexpr uint16_t kGroupId = 10;
 
   // `registry` is the one this group is registered in (it lists itself too).

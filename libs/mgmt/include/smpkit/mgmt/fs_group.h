@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "smpkit/base/bytes.h"
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -77,7 +78,9 @@ struct FsGroupConfig {
 
 class FsGroup : public smp::Group {
  public:
-  enum Command : uint8_t { kFile = 0, kStatus = 1, kHash = 2, kSupportedHashes = 3, kClose = 4 };
+  // The command ids, shared with the client (smpkit/smp/commands.h).
+  using Command = smp::fs::Command;
+  using enum smp::fs::Command;
   static constexpr uint16_t kGroupId = 8;
   static constexpr size_t kMaxPathLen = 255;
 

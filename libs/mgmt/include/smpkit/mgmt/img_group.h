@@ -8,6 +8,7 @@
 
 #include "smpkit/flash/partition.h"
 #include "smpkit/mcuboot/boot.h"
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -50,7 +51,9 @@ struct ImgGroupConfig {
 
 class ImgGroup : public smp::Group {
  public:
-  enum Command : uint8_t { kState = 0, kUpload = 1, kErase = 5, kSlotInfo = 6 };
+  // The command ids, shared with the client (smpkit/smp/commands.h).
+  using Command = smp::img::Command;
+  using enum smp::img::Command;
 
   ImgGroup(mcuboot::Bootloader& boot, std::span<const flash::SlotPair> slots,
            const ImgGroupConfig& config, ImgHooks& hooks);

@@ -6,6 +6,7 @@
 #include <span>
 #include <string_view>
 
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -84,17 +85,9 @@ struct OsGroupConfig {
 
 class OsGroup : public smp::Group {
  public:
-  enum Command : uint8_t {
-    kEcho = 0,
-    kConsoleEcho = 1,
-    kTaskStat = 2,
-    kMpStat = 3,
-    kDateTime = 4,
-    kReset = 5,
-    kMcumgrParams = 6,
-    kInfo = 7,
-    kBootloaderInfo = 8,
-  };
+  // The command ids, shared with the client (smpkit/smp/commands.h).
+  using Command = smp::os::Command;
+  using enum smp::os::Command;
 
   OsGroup(const OsGroupConfig& config, const smp::ServerConfig& server, OsHooks& hooks)
       : smp::Group(smp::kGroupOs), config_(config), server_(server), hooks_(hooks) {}

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "smpkit/base/bytes.h"
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -53,7 +54,9 @@ struct SettingsGroupConfig {
 
 class SettingsGroup : public smp::Group {
  public:
-  enum Command : uint8_t { kReadWrite = 0, kDelete = 1, kCommit = 2, kLoadSave = 3 };
+  // The command ids, shared with the client (smpkit/smp/commands.h).
+  using Command = smp::settings::Command;
+  using enum smp::settings::Command;
   static constexpr uint16_t kGroupId = 3;
   static constexpr size_t kMaxValue = 256;
 

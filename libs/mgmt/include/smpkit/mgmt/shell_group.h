@@ -14,6 +14,7 @@
 #include <span>
 #include <string_view>
 
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -66,7 +67,7 @@ struct ShellGroupConfig {
 class ShellGroup : public smp::Group {
  public:
   static constexpr uint16_t kGroupId = 9;
-  static constexpr uint8_t kExec = 0;
+  static constexpr uint8_t kExec = smp::shell::kExec;  // smpkit/smp/commands.h
   static constexpr size_t kMaxLine = 1024;
   static constexpr size_t kMaxOutput = 1024;
   static constexpr size_t kMaxArgs = 64;

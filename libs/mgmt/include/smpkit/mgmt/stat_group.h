@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/server.h"
 
 namespace smpkit::mgmt {
@@ -50,7 +51,9 @@ int32_t StatErrToV1(uint16_t rc);
 
 class StatGroup : public smp::Group {
  public:
-  enum Command : uint8_t { kShow = 0, kList = 1 };
+  // The command ids, shared with the client (smpkit/smp/commands.h).
+  using Command = smp::stat::Command;
+  using enum smp::stat::Command;
 
   StatGroup(const StatGroupConfig& config, const StatSource& source)
       : smp::Group(kGroupId), config_(config), source_(source) {}
