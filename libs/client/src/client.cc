@@ -10,6 +10,7 @@
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/smp/commands.h"
 #include "smpkit/smp/errors.h"
+#include "smpkit/smp/img_upload.h"
 
 namespace smpkit::client {
 
@@ -435,43 +436,44 @@ Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload) {
 // ------------------------------------------------------------------------------------------
 // Upload request encoding and sizing
 
+// The request the uploader sends: the first chunk carries the image number (when not 0), the
+// length, the hash (when given) and "upgrade" (when set); later ones the offset and data.
+smp::img::UploadRequest UploadRequestFor(bool first, uint32_t image, uint64_t len, uint64_t off,
+                                         ConstByteSpan sha, bool upgrade, ConstByteSpan data) {
+  smp::img::UploadRequest r;
+  if (first) {
+    if (image != 0) r.image = image;
+    r.len = len;
+    r.sha = sha;
+    r.upgrade = upgrade;
+  }
+  r.off = off;
+  r.data = data;
+  return r;
+}
+
 void EncodeUploadPayload(std::vector<uint8_t>& out, bool first, uint32_t image, uint64_t len,
                          uint64_t off, ConstByteSpan sha, bool upgrade, ConstByteSpan data) {
-  out.resize(64 + sha.size() + data.size());
-  cbor::Writer w(out);
-  w.BeginMap();
-  if (first) {
-    if (image != 0) w.Key("image").Uint(image);
-    w.Key("len").Uint(len);
-    w.Key("off").Uint(off);
-    if (!sha.empty()) w.Key("sha").Bytes(sha);
-    if (upgrade) w.Key("upgrade").Bool(true);
-  } else {
-    w.Key("off").Uint(off);
-  }
-  w.Key("data").Bytes(data);
-  w.End();
-  out.resize(w.size());
+  const auto r = UploadRequestFor(first, image, len, off, sha, upgrade, data);
+  out.resize(r.EncodedSize());
+  auto n = r.Encode(out);
+  out.resize(n.ok() ? *n : 0);
 }
 
 size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off, size_t sha_size,
                        bool upgrade, size_t data_size) {
-  std::vector<uint8_t> sha(sha_size), out;
-  EncodeUploadPayload(out, first, image, len, off, sha, upgrade, {});
+  const std::vector<uint8_t> sha(sha_size);
   // The empty data's bstr head is 1 byte; a longer one grows with the data.
-  return smp::kHeaderSize + out.size() + data_size + BstrHeaderSize(data_size) - 1;
+  return smp::kHeaderSize + UploadRequestFor(first, image, len, off, sha, upgrade, {}).EncodedSize() +
+         data_size + BstrHeaderSize(data_size) - 1;
 }
 
 size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len, uint64_t off,
                       size_t sha_size, bool upgrade) {
-  size_t base = UploadFrameSize(first, image, len, off, sha_size, upgrade, 0);
-  if (packet_limit <= base) return 0;
-  size_t avail = packet_limit - base;  // data + (bstr head - 1)
-  for (size_t k = 0; k <= 4 && k <= avail; ++k) {
-    size_t n = avail - k;
-    if (n + BstrHeaderSize(n) - 1 <= avail) return n;
-  }
-  return 0;
+  if (packet_limit <= smp::kHeaderSize) return 0;
+  const std::vector<uint8_t> sha(sha_size);
+  return smp::img::UploadDataFit(UploadRequestFor(first, image, len, off, sha, upgrade, {}),
+                                 packet_limit - smp::kHeaderSize);
 }
 
 // ------------------------------------------------------------------------------------------

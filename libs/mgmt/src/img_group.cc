@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "smpkit/cbor/reader.h"
+#include "smpkit/smp/img_upload.h"
 
 namespace smpkit::mgmt {
 
@@ -207,17 +208,12 @@ Result<bool> ImgGroup::FinalMatch() {
 }
 
 Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
-  uint64_t image = 0, len = 0, off = 0;
-  ConstByteSpan sha, data;
-  bool has_len = false, has_off = false, upgrade = false;
-  if (!cbor::DecodeMap(r.payload,
-                       {cbor::UintField("image", &image), cbor::UintField("len", &len, &has_len),
-                        cbor::UintField("off", &off, &has_off), cbor::BytesField("sha", &sha),
-                        cbor::BytesField("data", &data), cbor::BoolField("upgrade", &upgrade)})
-           .ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  if (!has_off) return Fail(ImgErr::kInvalidOffset, "invalid offset");
+  auto req = smp::img::UploadRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  if (!req->off) return Fail(ImgErr::kInvalidOffset, "invalid offset");
+  const uint64_t image = req->image.value_or(0), len = req->len.value_or(0), off = *req->off;
+  const ConstByteSpan sha = req->sha, data = req->data;
+  const bool has_len = req->len.has_value(), upgrade = req->upgrade;
 
   UploadCheck check;
   check.off = static_cast<uint32_t>(std::min<uint64_t>(off, UINT32_MAX));

@@ -1,0 +1,75 @@
+#include "smpkit/smp/img_upload.h"
+
+#include "smpkit/cbor/reader.h"
+#include "smpkit/cbor/writer.h"
+
+namespace smpkit::smp::img {
+
+namespace {
+
+// The CBOR head of a uint, a bstr's length or a map's size.
+size_t HeadSize(uint64_t v) {
+  if (v < 24) return 1;
+  if (v < 0x100) return 2;
+  if (v < 0x10000) return 3;
+  if (v < 0x100000000ull) return 5;
+  return 9;
+}
+size_t TextKey(size_t n) { return HeadSize(n) + n; }
+
+}  // namespace
+
+Result<UploadRequest> UploadRequest::Parse(ConstByteSpan payload) {
+  UploadRequest r;
+  uint64_t image = 0, len = 0, off = 0;
+  bool has_image = false, has_len = false, has_off = false;
+  SMPKIT_TRY(cbor::DecodeMap(
+      payload,
+      {cbor::UintField("image", &image, &has_image), cbor::UintField("len", &len, &has_len),
+       cbor::UintField("off", &off, &has_off), cbor::BytesField("sha", &r.sha),
+       cbor::BytesField("data", &r.data), cbor::BoolField("upgrade", &r.upgrade)}));
+  if (has_image) r.image = image;
+  if (has_len) r.len = len;
+  if (has_off) r.off = off;
+  return r;
+}
+
+Result<size_t> UploadRequest::Encode(ByteSpan out) const {
+  cbor::Writer w(out);
+  w.BeginMap();
+  if (image) w.Key("image").Uint(*image);
+  if (len) w.Key("len").Uint(*len);
+  if (off) w.Key("off").Uint(*off);
+  if (!sha.empty()) w.Key("sha").Bytes(sha);
+  if (upgrade) w.Key("upgrade").Bool(true);
+  w.Key("data").Bytes(data);
+  w.End();
+  SMPKIT_TRY(w.status());
+  return w.size();
+}
+
+size_t UploadRequest::EncodedSize() const {
+  size_t n = 1;  // the definite map's head: at most 6 entries
+  if (image) n += TextKey(5) + HeadSize(*image);
+  if (len) n += TextKey(3) + HeadSize(*len);
+  if (off) n += TextKey(3) + HeadSize(*off);
+  if (!sha.empty()) n += TextKey(3) + HeadSize(sha.size()) + sha.size();
+  if (upgrade) n += TextKey(7) + 1;
+  n += TextKey(4) + HeadSize(data.size()) + data.size();
+  return n;
+}
+
+size_t UploadDataFit(const UploadRequest& base, size_t limit) {
+  UploadRequest r = base;
+  r.data = {};
+  const size_t empty = r.EncodedSize();  // with a 1-byte bstr head
+  if (limit <= empty) return 0;
+  const size_t avail = limit - empty;  // data + (its head - 1)
+  for (size_t k = 0; k <= 4 && k <= avail; ++k) {
+    const size_t n = avail - k;
+    if (n + HeadSize(n) - 1 <= avail) return n;
+  }
+  return 0;
+}
+
+}  // namespace smpkit::smp::img
