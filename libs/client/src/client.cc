@@ -11,6 +11,7 @@
 #include "smpkit/smp/commands.h"
 #include "smpkit/smp/errors.h"
 #include "smpkit/smp/img_upload.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::client {
 
@@ -46,6 +47,15 @@ std::vector<uint8_t> EncodeMap(BodyFn&& body, size_t capacity = 512) {
   return out;
 }
 
+// A typed request of smpkit/smp (Encode, EncodedSize) as a payload.
+template <typename R>
+std::vector<uint8_t> EncodeRequest(const R& request) {
+  std::vector<uint8_t> out(request.EncodedSize());
+  auto n = request.Encode(out);
+  out.resize(n.ok() ? *n : 0);
+  return out;
+}
+
 Request MakeRequest(uint8_t op, uint16_t group, uint8_t id, std::vector<uint8_t> payload) {
   Request r;
   r.op = op;
@@ -62,10 +72,9 @@ Status Succeeded(Result<Reply> r) {
 }
 
 Request ResetRequest(bool force) {
-  auto payload = EncodeMap([&](cbor::Writer& w) {
-    if (force) w.Key("force").Bool(true);
-  });
-  return MakeRequest(kWrite, smp::kGroupOs, smp::os::kReset, std::move(payload));
+  smp::os::ResetRequest r;
+  r.force = force;
+  return MakeRequest(kWrite, smp::kGroupOs, smp::os::kReset, EncodeRequest(r));
 }
 
 size_t BstrHeaderSize(size_t n) {
@@ -486,9 +495,8 @@ Result<Reply> Client::Call(Request request) {
 }
 
 Result<std::string> Client::Echo(std::string_view text) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("d").Text(text); }, text.size() + 16);
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kWrite, smp::kGroupOs, smp::os::kEcho, std::move(payload))));
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kWrite, smp::kGroupOs, smp::os::kEcho,
+                                                       EncodeRequest(smp::os::EchoRequest{text}))));
   return DecodeEchoResponse(reply.payload);
 }
 
@@ -577,12 +585,11 @@ Result<std::vector<ImageSlotState>> Client::ImageState() {
 
 Result<std::vector<ImageSlotState>> Client::StateWrite(std::optional<ConstByteSpan> hash,
                                                        bool confirm) {
-  auto payload = EncodeMap([&](cbor::Writer& w) {
-    if (hash) w.Key("hash").Bytes(*hash);
-    w.Key("confirm").Bool(confirm);
-  });
+  smp::img::StateWriteRequest r;
+  r.hash = hash;
+  r.confirm = confirm;
   SMPKIT_ASSIGN_OR_RETURN(
-      Reply reply, Call(MakeRequest(kWrite, smp::kGroupImage, smp::img::kState, std::move(payload))));
+      Reply reply, Call(MakeRequest(kWrite, smp::kGroupImage, smp::img::kState, EncodeRequest(r))));
   return DecodeImageStateResponse(reply.payload);
 }
 
@@ -1105,7 +1112,7 @@ Result<size_t> Client::ProbePacketSize(const std::function<void(const MtuFallbac
     size_t text_len = size > smp::kHeaderSize + 8 ? size - smp::kHeaderSize - 8 : 0;
     for (int pass = 0; pass < 3; ++pass) {
       std::string text(text_len, 'p');
-      payload = EncodeMap([&](cbor::Writer& w) { w.Key("d").Text(text); }, text_len + 16);
+      payload = EncodeRequest(smp::os::EchoRequest{text});
       const size_t frame = smp::kHeaderSize + payload.size();
       if (frame == size || frame < size) {
         text_len += size - frame;
@@ -1660,7 +1667,7 @@ Status Client::WaitForDevice(Duration wait, Duration poll_interval) {
   Time deadline = ex.Now() + wait;
   while (true) {
     Request req = MakeRequest(kWrite, smp::kGroupOs, smp::os::kEcho,
-                              EncodeMap([](cbor::Writer& w) { w.Key("d").Text("ping"); }));
+                              EncodeRequest(smp::os::EchoRequest{"ping"}));
     req.timeout = poll_interval;
     req.retries = 0;
     auto r = session_.Call(std::move(req));

@@ -5,6 +5,7 @@
 
 #include "smpkit/cbor/reader.h"
 #include "smpkit/smp/img_upload.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -84,14 +85,10 @@ Outcome ImgGroup::StateRead(cbor::Writer& w) {
 }
 
 Outcome ImgGroup::StateWrite(const smp::Request& r, cbor::Writer& w) {
-  ConstByteSpan hash;
-  bool has_hash = false;
-  bool confirm = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::BytesField("hash", &hash, &has_hash),
-                                   cbor::BoolField("confirm", &confirm)})
-           .ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
+  auto req = smp::img::StateWriteRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  const bool has_hash = req->hash.has_value(), confirm = req->confirm;
+  const ConstByteSpan hash = req->hash.value_or(ConstByteSpan());
   if (!has_hash && !confirm) return ImgError(ImgErr::kInvalidHash);
   if (has_hash && hash.size() != 32) return ImgError(ImgErr::kInvalidHash);
   bool active_target = !has_hash;

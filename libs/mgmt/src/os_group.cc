@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "smpkit/cbor/reader.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -109,11 +110,9 @@ Outcome OsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
 }
 
 Outcome OsGroup::Echo(const smp::Request& r, cbor::Writer& w) {
-  std::string_view d;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("d", &d)}).ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  w.Key("r").Text(d);  // overflow -> the server answers rc 7
+  auto req = smp::os::EchoRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  w.Key("r").Text(req->d);  // overflow -> the server answers rc 7
   return Outcome::Success();
 }
 
@@ -149,15 +148,10 @@ Outcome OsGroup::DateTimeCmd(const smp::Request& r, cbor::Writer& w) {
 }
 
 Outcome OsGroup::Reset(const smp::Request& r) {
-  bool force = false;
-  uint64_t boot_mode = 0;
   // Decode errors are deliberately ignored: treated as force = false (§5.5).
-  if (!cbor::DecodeMap(r.payload, {cbor::BoolField("force", &force),
-                                   cbor::UintField("boot_mode", &boot_mode)})
-           .ok()) {
-    force = false;
-    boot_mode = 0;
-  }
+  const auto req = smp::os::ResetRequest::Parse(r.payload);
+  const bool force = req.ok() && req->force;
+  uint64_t boot_mode = req.ok() ? req->boot_mode.value_or(0) : 0;
   if (!config_.reset_boot_mode || boot_mode > 0xff) boot_mode = 0;
   Outcome veto = hooks_.OnResetRequest(force, static_cast<uint8_t>(boot_mode));
   if (veto.kind() != Outcome::Kind::kSuccess) return veto;

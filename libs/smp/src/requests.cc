@@ -1,0 +1,94 @@
+#include "smpkit/smp/requests.h"
+
+#include "smpkit/cbor/reader.h"
+#include "smpkit/cbor/writer.h"
+
+namespace smpkit::smp {
+
+namespace {
+
+size_t HeadSize(uint64_t v) {
+  if (v < 24) return 1;
+  if (v < 0x100) return 2;
+  if (v < 0x10000) return 3;
+  if (v < 0x100000000ull) return 5;
+  return 9;
+}
+size_t Key(std::string_view k) { return HeadSize(k.size()) + k.size(); }
+
+template <typename Body>
+Result<size_t> EncodeMap(ByteSpan out, Body&& body) {
+  cbor::Writer w(out);
+  w.BeginMap();
+  body(w);
+  w.End();
+  SMPKIT_TRY(w.status());
+  return w.size();
+}
+
+}  // namespace
+
+namespace os {
+
+Result<EchoRequest> EchoRequest::Parse(ConstByteSpan payload) {
+  EchoRequest r;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("d", &r.d)}));
+  return r;
+}
+
+Result<size_t> EchoRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) { w.Key("d").Text(d); });
+}
+
+size_t EchoRequest::EncodedSize() const { return 1 + Key("d") + HeadSize(d.size()) + d.size(); }
+
+Result<ResetRequest> ResetRequest::Parse(ConstByteSpan payload) {
+  ResetRequest r;
+  uint64_t mode = 0;
+  bool has_mode = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::BoolField("force", &r.force),
+                                       cbor::UintField("boot_mode", &mode, &has_mode)}));
+  if (has_mode) r.boot_mode = mode;
+  return r;
+}
+
+Result<size_t> ResetRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) {
+    if (force) w.Key("force").Bool(true);
+    if (boot_mode) w.Key("boot_mode").Uint(*boot_mode);
+  });
+}
+
+size_t ResetRequest::EncodedSize() const {
+  return 1 + (force ? Key("force") + 1 : 0) +
+         (boot_mode ? Key("boot_mode") + HeadSize(*boot_mode) : 0);
+}
+
+}  // namespace os
+
+namespace img {
+
+Result<StateWriteRequest> StateWriteRequest::Parse(ConstByteSpan payload) {
+  StateWriteRequest r;
+  ConstByteSpan hash;
+  bool has_hash = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::BytesField("hash", &hash, &has_hash),
+                                       cbor::BoolField("confirm", &r.confirm)}));
+  if (has_hash) r.hash = hash;
+  return r;
+}
+
+Result<size_t> StateWriteRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) {
+    if (hash) w.Key("hash").Bytes(*hash);
+    w.Key("confirm").Bool(confirm);
+  });
+}
+
+size_t StateWriteRequest::EncodedSize() const {
+  return 1 + (hash ? Key("hash") + HeadSize(hash->size()) + hash->size() : 0) + Key("confirm") + 1;
+}
+
+}  // namespace img
+
+}  // namespace smpkit::smp

@@ -1,0 +1,69 @@
+#include "smpkit/smp/requests.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "smpkit/base/hex.h"
+#include "smpkit/testing/hex.h"
+
+namespace smpkit::smp {
+namespace {
+
+using smpkit::testing::FromHex;
+
+template <typename R>
+std::string Encoded(const R& r) {
+  std::vector<uint8_t> out(r.EncodedSize());
+  auto n = r.Encode(out);
+  EXPECT_TRUE(n.ok());
+  EXPECT_EQ(*n, out.size());
+  return HexEncode(out);
+}
+
+// The bytes are written by hand from smp-protocol.md §6 (definite maps, as smpmgr sends).
+TEST(TypedRequests, EchoBothWays) {
+  EXPECT_EQ(Encoded(os::EchoRequest{"hello"}),
+            "a1616465"
+            "68656c6c6f");
+  const auto indefinite = FromHex("bf 61 64 65 68 65 6c 6c 6f ff");
+  auto r = os::EchoRequest::Parse(indefinite);  // d points into `indefinite`
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->d, "hello");
+  EXPECT_FALSE(os::EchoRequest::Parse(FromHex("a1 61 64 01")).ok());  // "d" not text
+}
+
+TEST(TypedRequests, ResetBothWays) {
+  EXPECT_EQ(Encoded(os::ResetRequest{}), "a0");
+  os::ResetRequest forced;
+  forced.force = true;
+  EXPECT_EQ(Encoded(forced), "a165666f726365f5");
+  auto r = os::ResetRequest::Parse(FromHex("a2 69 626f6f745f6d6f6465 01 65 666f726365 f5"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->force);
+  EXPECT_EQ(r->boot_mode, 1u);
+  EXPECT_FALSE(os::ResetRequest::Parse(FromHex("a1 65 666f726365 01")).ok());  // not a bool
+}
+
+TEST(TypedRequests, ImageStateWriteBothWays) {
+  img::StateWriteRequest confirm_running;
+  confirm_running.confirm = true;
+  EXPECT_EQ(Encoded(confirm_running), "a167636f6e6669726df5");
+  const std::vector<uint8_t> hash(32, 0x11);
+  img::StateWriteRequest test;
+  test.hash = ConstByteSpan(hash);
+  EXPECT_EQ(Encoded(test),
+            "a2646861736858"
+            "20" +
+                std::string(64, '1') + "67636f6e6669726df4");
+  const auto bytes = FromHex("a1 64 68617368 43 010203");
+  auto r = img::StateWriteRequest::Parse(bytes);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->hash.has_value());
+  EXPECT_EQ(r->hash->size(), 3u);
+  EXPECT_FALSE(r->confirm);
+}
+
+}  // namespace
+}  // namespace smpkit::smp
