@@ -6,17 +6,6 @@
 
 namespace smpkit::cbor {
 
-namespace {
-// Size of a CBOR head for an argument value.
-size_t HeadSize(uint64_t v) {
-  if (v < 24) return 1;
-  if (v <= 0xff) return 2;
-  if (v <= 0xffff) return 3;
-  if (v <= 0xffffffffu) return 5;
-  return 9;
-}
-}  // namespace
-
 bool Writer::Put(size_t n) {
   if (!ok_) return false;
   if (out_.size() - pos_ < n) {

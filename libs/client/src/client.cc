@@ -77,12 +77,6 @@ Request ResetRequest(bool force) {
   return MakeRequest(kWrite, smp::kGroupOs, smp::os::kReset, EncodeRequest(r));
 }
 
-size_t BstrHeaderSize(size_t n) {
-  if (n < 24) return 1;
-  if (n < 0x100) return 2;
-  if (n < 0x10000) return 3;
-  return 5;
-}
 
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -474,7 +468,7 @@ size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off, s
   const std::vector<uint8_t> sha(sha_size);
   // The empty data's bstr head is 1 byte; a longer one grows with the data.
   return smp::kHeaderSize + UploadRequestFor(first, image, len, off, sha, upgrade, {}).EncodedSize() +
-         data_size + BstrHeaderSize(data_size) - 1;
+         data_size + cbor::HeadSize(data_size) - 1;
 }
 
 size_t UploadChunkFit(size_t packet_limit, bool first, uint32_t image, uint64_t len, uint64_t off,
@@ -1218,7 +1212,7 @@ class FileTarget : public ChunkTarget {
     const size_t avail = packet_limit - base;  // data + (bstr head - 1)
     for (size_t k = 0; k <= 4 && k <= avail; ++k) {
       const size_t n = avail - k;
-      if (n + BstrHeaderSize(n) - 1 <= avail) return n;
+      if (n + cbor::HeadSize(n) - 1 <= avail) return n;
     }
     return 0;
   }
@@ -1251,7 +1245,7 @@ class FileTarget : public ChunkTarget {
 size_t FsUploadFrameSize(std::string_view name, uint64_t len, uint64_t off, size_t data_size) {
   std::vector<uint8_t> out;
   EncodeFsUpload(out, name, len, off, {});
-  return smp::kHeaderSize + out.size() + data_size + BstrHeaderSize(data_size) - 1;
+  return smp::kHeaderSize + out.size() + data_size + cbor::HeadSize(data_size) - 1;
 }
 
 Result<FsDownloadAnswer> DecodeFsDownloadResponse(ConstByteSpan payload) {

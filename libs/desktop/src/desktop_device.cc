@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdarg>
-#include <cstdio>
 #include <deque>
 #include <vector>
 
@@ -28,12 +26,7 @@ struct DesktopDevice::Impl {
   Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o);
 
   // --- infrastructure ---
-  void Log(ModuleId m, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-  template <typename E>
-  void Submit(ModuleId from, const E& e) {
-    auto st = bus.Submit(from, e);
-    if (!st.ok()) Log(from, "%s", std::string(st.error().message()).c_str());
-  }
+  // Log and Submit: ctx's, shared with the modules.
   void StartModules();
   void StopModules(bool power_off = true);
   Result<mcuboot::BootReport> PowerOn();
@@ -41,7 +34,6 @@ struct DesktopDevice::Impl {
   sim::Duration last_boot_work{0};
   Result<mcuboot::BootReport> Reboot();
   void CheckResetRequest();
-  void Restrict(ModuleId m, PowerLevel level) { Submit(m, PowerManagerRestrictEvent{m, level}); }
 
   // SMP packets from the connection's GATT transport: answered by the device; the flash work
   // they cost is returned for the transport to run between radio events.
@@ -157,16 +149,6 @@ DesktopDevice::Impl::Impl(sim::Scheduler& s, flash::Flash& f, DesktopOptions o)
   dev.emplace(flash, opt.device, hooks.get());
 }
 
-void DesktopDevice::Impl::Log(ModuleId m, const char* fmt, ...) {
-  if (!logger) return;
-  char buf[256];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  logger(sched.Now(), m, buf);
-}
-
 // ---------------------------------------------------------------------------------------
 // Boot and module wiring
 
@@ -224,7 +206,7 @@ void DesktopDevice::Impl::StartModules() {
                                  rsp.is_request = false;
                                  rsp.status = ConfigStatus::kTimeout;
                                  rsp.data_len = 0;
-                                 Submit(ModuleId::kConfigChannel, rsp);
+                                 ctx.Submit(ModuleId::kConfigChannel, rsp);
                                  return true;
                                }
                                p.active = false;
@@ -238,7 +220,7 @@ void DesktopDevice::Impl::StartModules() {
                              {M::kDfu});
   if (cfg.power_manager) power_manager.emplace(ctx);
   running = true;
-  Submit(M::kMain, ModuleStateEvent{M::kMain, ModuleState::kReady});
+  ctx.Submit(M::kMain, ModuleStateEvent{M::kMain, ModuleState::kReady});
 }
 
 Result<mcuboot::BootReport> DesktopDevice::Impl::PowerOn() {
@@ -253,13 +235,13 @@ Result<mcuboot::BootReport> DesktopDevice::Impl::PowerOn() {
   last_boot_work = boot_work;
   const mcuboot::ImageBootReport& img = report.images[0];
   if (img.swap != mcuboot::SwapType::kNone || img.resumed) {
-    Log(ModuleId::kMain, "MCUboot: %s swap%s of image 0: %.2f s of flash work",
+    ctx.Log(ModuleId::kMain, "MCUboot: %s swap%s of image 0: %.2f s of flash work",
         std::string(mcuboot::SwapTypeName(img.swap)).c_str(), img.resumed ? " (resumed)" : "",
         sim::ToSeconds(boot_work));
   }
   auto start = [this, gen] {
     if (gen != boot_gen) return;
-    Log(ModuleId::kMain, "boot #%u: running slot %u", dev->boot_count(),
+    ctx.Log(ModuleId::kMain, "boot #%u: running slot %u", dev->boot_count(),
         dev->bootloader().active_slot(0));
     StartModules();
   };
@@ -282,7 +264,7 @@ Result<mcuboot::BootReport> DesktopDevice::Impl::Reboot() {
 void DesktopDevice::Impl::CheckResetRequest() {
   const auto reboot = dev->PendingReboot();  // CONFIG_MCUMGR_GRP_OS_RESET_MS
   if (!reboot) return;
-  Log(ModuleId::kSmp, "OS reset accepted, rebooting in %u ms",
+  ctx.Log(ModuleId::kSmp, "OS reset accepted, rebooting in %u ms",
       static_cast<unsigned>(reboot->count()));
   std::weak_ptr<bool> guard = alive;
   const uint32_t boots = dev->boot_count();
@@ -351,8 +333,8 @@ size_t DesktopDevice::HandleSmpPacket(ConstByteSpan packet, smp::ResponseSink& s
 
 void DesktopDevice::HidReport() {
   if (!impl_->running) return;
-  impl_->Submit(ModuleId::kHidState, HidReportEvent{});
-  impl_->Submit(ModuleId::kHidState, KeepAliveEvent{});
+  impl_->ctx.Submit(ModuleId::kHidState, HidReportEvent{});
+  impl_->ctx.Submit(ModuleId::kHidState, KeepAliveEvent{});
 }
 
 bool DesktopDevice::ConfigRequest(const ConfigEvent& request, ConfigResponse on_response,
@@ -370,7 +352,7 @@ bool DesktopDevice::ConfigRequest(const ConfigEvent& request, ConfigResponse on_
   const uint32_t boots = im.dev->boot_count();
   im.sched.PostAfter(delay, [&im, guard, req, boots] {
     if (guard.expired() || !im.running || im.dev->boot_count() != boots) return;
-    im.Submit(ModuleId::kConfigChannel, req);
+    im.ctx.Submit(ModuleId::kConfigChannel, req);
   });
   return true;
 }

@@ -7,15 +7,7 @@ namespace smpkit::smp::img {
 
 namespace {
 
-// The CBOR head of a uint, a bstr's length or a map's size.
-size_t HeadSize(uint64_t v) {
-  if (v < 24) return 1;
-  if (v < 0x100) return 2;
-  if (v < 0x10000) return 3;
-  if (v < 0x100000000ull) return 5;
-  return 9;
-}
-size_t TextKey(size_t n) { return HeadSize(n) + n; }
+size_t TextKey(size_t n) { return cbor::HeadSize(n) + n; }
 
 }  // namespace
 
@@ -50,12 +42,12 @@ Result<size_t> UploadRequest::Encode(ByteSpan out) const {
 
 size_t UploadRequest::EncodedSize() const {
   size_t n = 1;  // the definite map's head: at most 6 entries
-  if (image) n += TextKey(5) + HeadSize(*image);
-  if (len) n += TextKey(3) + HeadSize(*len);
-  if (off) n += TextKey(3) + HeadSize(*off);
-  if (!sha.empty()) n += TextKey(3) + HeadSize(sha.size()) + sha.size();
+  if (image) n += TextKey(5) + cbor::HeadSize(*image);
+  if (len) n += TextKey(3) + cbor::HeadSize(*len);
+  if (off) n += TextKey(3) + cbor::HeadSize(*off);
+  if (!sha.empty()) n += TextKey(3) + cbor::HeadSize(sha.size()) + sha.size();
   if (upgrade) n += TextKey(7) + 1;
-  n += TextKey(4) + HeadSize(data.size()) + data.size();
+  n += TextKey(4) + cbor::HeadSize(data.size()) + data.size();
   return n;
 }
 
@@ -67,7 +59,7 @@ size_t UploadDataFit(const UploadRequest& base, size_t limit) {
   const size_t avail = limit - empty;  // data + (its head - 1)
   for (size_t k = 0; k <= 4 && k <= avail; ++k) {
     const size_t n = avail - k;
-    if (n + HeadSize(n) - 1 <= avail) return n;
+    if (n + cbor::HeadSize(n) - 1 <= avail) return n;
   }
   return 0;
 }

@@ -7,14 +7,7 @@ namespace smpkit::smp {
 
 namespace {
 
-size_t HeadSize(uint64_t v) {
-  if (v < 24) return 1;
-  if (v < 0x100) return 2;
-  if (v < 0x10000) return 3;
-  if (v < 0x100000000ull) return 5;
-  return 9;
-}
-size_t Key(std::string_view k) { return HeadSize(k.size()) + k.size(); }
+size_t Key(std::string_view k) { return cbor::HeadSize(k.size()) + k.size(); }
 
 template <typename Body>
 Result<size_t> EncodeMap(ByteSpan out, Body&& body) {
@@ -40,7 +33,9 @@ Result<size_t> EchoRequest::Encode(ByteSpan out) const {
   return EncodeMap(out, [&](cbor::Writer& w) { w.Key("d").Text(d); });
 }
 
-size_t EchoRequest::EncodedSize() const { return 1 + Key("d") + HeadSize(d.size()) + d.size(); }
+size_t EchoRequest::EncodedSize() const {
+  return 1 + Key("d") + cbor::HeadSize(d.size()) + d.size();
+}
 
 Result<ResetRequest> ResetRequest::Parse(ConstByteSpan payload) {
   ResetRequest r;
@@ -61,7 +56,7 @@ Result<size_t> ResetRequest::Encode(ByteSpan out) const {
 
 size_t ResetRequest::EncodedSize() const {
   return 1 + (force ? Key("force") + 1 : 0) +
-         (boot_mode ? Key("boot_mode") + HeadSize(*boot_mode) : 0);
+         (boot_mode ? Key("boot_mode") + cbor::HeadSize(*boot_mode) : 0);
 }
 
 }  // namespace os
@@ -86,7 +81,8 @@ Result<size_t> StateWriteRequest::Encode(ByteSpan out) const {
 }
 
 size_t StateWriteRequest::EncodedSize() const {
-  return 1 + (hash ? Key("hash") + HeadSize(hash->size()) + hash->size() : 0) + Key("confirm") + 1;
+  return 1 + (hash ? Key("hash") + cbor::HeadSize(hash->size()) + hash->size() : 0) +
+         Key("confirm") + 1;
 }
 
 }  // namespace img

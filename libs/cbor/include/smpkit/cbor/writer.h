@@ -14,6 +14,12 @@
 
 namespace smpkit::cbor {
 
+// Bytes of a CBOR head carrying `v` (an unsigned integer's value, a string's or a container's
+// length): 1, 2, 3, 5 or 9.
+constexpr size_t HeadSize(uint64_t v) {
+  return v < 24 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : v < 0x100000000ull ? 5 : 9;
+}
+
 enum class Style : uint8_t { kDefinite, kIndefinite };
 
 class Writer {
