@@ -1209,12 +1209,7 @@ class FileTarget : public ChunkTarget {
   size_t Fit(size_t packet_limit, uint64_t off, bool) const override {
     const size_t base = FsUploadFrameSize(name_, len_, off, 0);
     if (packet_limit <= base) return 0;
-    const size_t avail = packet_limit - base;  // data + (bstr head - 1)
-    for (size_t k = 0; k <= 4 && k <= avail; ++k) {
-      const size_t n = avail - k;
-      if (n + cbor::HeadSize(n) - 1 <= avail) return n;
-    }
-    return 0;
+    return cbor::BstrFit(packet_limit - base);
   }
   Request Encode(uint64_t off, bool, ConstByteSpan data) const override {
     Request req = MakeRequest(kWrite, smp::kGroupFs, smp::fs::kFile, {});

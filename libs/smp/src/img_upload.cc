@@ -56,12 +56,7 @@ size_t UploadDataFit(const UploadRequest& base, size_t limit) {
   r.data = {};
   const size_t empty = r.EncodedSize();  // with a 1-byte bstr head
   if (limit <= empty) return 0;
-  const size_t avail = limit - empty;  // data + (its head - 1)
-  for (size_t k = 0; k <= 4 && k <= avail; ++k) {
-    const size_t n = avail - k;
-    if (n + cbor::HeadSize(n) - 1 <= avail) return n;
-  }
-  return 0;
+  return cbor::BstrFit(limit - empty);
 }
 
 }  // namespace smpkit::smp::img

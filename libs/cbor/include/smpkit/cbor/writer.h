@@ -19,6 +19,15 @@ namespace smpkit::cbor {
 constexpr size_t HeadSize(uint64_t v) {
   return v < 24 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : v < 0x100000000ull ? 5 : 9;
 }
+// The most bytes a byte string can carry in `room` bytes counted with a 1-byte head (an
+// empty string's): a longer string's head takes up to 8 more of them.
+constexpr size_t BstrFit(size_t room) {
+  for (size_t k = 0; k <= 8 && k <= room; ++k) {
+    const size_t n = room - k;
+    if (n + HeadSize(n) - 1 <= room) return n;
+  }
+  return 0;
+}
 
 enum class Style : uint8_t { kDefinite, kIndefinite };
 
