@@ -596,10 +596,9 @@ Result<std::vector<ImageSlotState>> Client::ImageConfirm(std::optional<ConstByte
 }
 
 Status Client::ImageErase(std::optional<uint32_t> slot) {
-  auto payload = EncodeMap([&](cbor::Writer& w) {
-    if (slot) w.Key("slot").Uint(*slot);
-  });
-  Request req = MakeRequest(kWrite, smp::kGroupImage, smp::img::kErase, std::move(payload));
+  smp::img::EraseRequest erase;
+  if (slot) erase.slot = *slot;
+  Request req = MakeRequest(kWrite, smp::kGroupImage, smp::img::kErase, EncodeRequest(erase));
   req.timeout = std::max(session_.config().timeout, Duration(std::chrono::seconds(20)));
   SMPKIT_TRY(Call(std::move(req)));
   return {};

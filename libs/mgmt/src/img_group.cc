@@ -358,12 +358,9 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
 }
 
 Outcome ImgGroup::Erase(const smp::Request& r) {
-  uint64_t slot = 1;
-  bool has_slot = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::UintField("slot", &slot, &has_slot)}).ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  if (!has_slot) slot = static_cast<uint64_t>(boot_.active_slot(0) ^ 1);
+  auto req = smp::img::EraseRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  const uint64_t slot = req->slot.value_or(static_cast<uint64_t>(boot_.active_slot(0) ^ 1));
   if (slot >= 2 * image_count_) return ImgError(ImgErr::kFlashOpenFailed);
   const uint32_t img = static_cast<uint32_t>(slot / 2);
   const uint8_t rel = static_cast<uint8_t>(slot % 2);

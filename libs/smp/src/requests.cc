@@ -85,6 +85,25 @@ size_t StateWriteRequest::EncodedSize() const {
          Key("confirm") + 1;
 }
 
+Result<EraseRequest> EraseRequest::Parse(ConstByteSpan payload) {
+  EraseRequest r;
+  uint64_t slot = 0;
+  bool has_slot = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("slot", &slot, &has_slot)}));
+  if (has_slot) r.slot = slot;
+  return r;
+}
+
+Result<size_t> EraseRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) {
+    if (slot) w.Key("slot").Uint(*slot);
+  });
+}
+
+size_t EraseRequest::EncodedSize() const {
+  return 1 + (slot ? Key("slot") + cbor::HeadSize(*slot) : 0);
+}
+
 }  // namespace img
 
 }  // namespace smpkit::smp

@@ -65,5 +65,18 @@ TEST(TypedRequests, ImageStateWriteBothWays) {
   EXPECT_FALSE(r->confirm);
 }
 
+TEST(TypedRequests, ImageEraseBothWays) {
+  EXPECT_EQ(Encoded(img::EraseRequest{}), "a0");
+  img::EraseRequest slot1;
+  slot1.slot = 1;
+  EXPECT_EQ(Encoded(slot1), "a164736c6f7401");
+  const auto bytes = FromHex("a1 64 736c6f74 00");
+  auto r = img::EraseRequest::Parse(bytes);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->slot, 0u);
+  const auto bad = FromHex("a1 64 736c6f74 f5");  // "slot": true
+  EXPECT_FALSE(img::EraseRequest::Parse(bad).ok());
+}
+
 }  // namespace
 }  // namespace smpkit::smp

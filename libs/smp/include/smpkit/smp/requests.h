@@ -47,6 +47,14 @@ struct StateWriteRequest {
   size_t EncodedSize() const;
 };
 
+// Image erase (group 1, command 5): {"slot": uint?} (absent: the slot not running).
+struct EraseRequest {
+  std::optional<uint64_t> slot;
+  static Result<EraseRequest> Parse(ConstByteSpan payload);
+  Result<size_t> Encode(ByteSpan out) const;
+  size_t EncodedSize() const;
+};
+
 }  // namespace img
 
 }  // namespace smpkit::smp
