@@ -518,7 +518,7 @@ Result<std::optional<McumgrParams>> Client::ProbeParams() {
 }
 
 Result<std::string> Client::Info(std::string_view format) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("format").Text(format); });
+  auto payload = EncodeRequest(smp::os::InfoRequest{format});
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kInfo, std::move(payload))));
   return DecodeInfoResponse(reply.payload);

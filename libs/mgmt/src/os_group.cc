@@ -136,12 +136,9 @@ Outcome OsGroup::DateTimeCmd(const smp::Request& r, cbor::Writer& w) {
     w.Key("datetime").Text(std::string_view(text, n));
     return Outcome::Success();
   }
-  std::string_view text;
-  bool found = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("datetime", &text, &found)}).ok() || !found) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  auto dt = ParseDateTime(text, config_.datetime_ms);
+  auto req = smp::os::DateTimeWriteRequest::Parse(r.payload);
+  if (!req.ok() || !req->datetime) return Outcome::Rc(MgmtErr::kInval);
+  auto dt = ParseDateTime(*req->datetime, config_.datetime_ms);
   if (!dt.ok()) return Outcome::Rc(MgmtErr::kInval);
   if (!hooks_.RtcSet(*dt)) return OsError(smp::OsErr::kRtcCommandFailed);
   return Outcome::Success();
@@ -165,11 +162,9 @@ Outcome OsGroup::Params(cbor::Writer& w) {
 }
 
 Outcome OsGroup::Info(const smp::Request& r, cbor::Writer& w) {
-  std::string_view format;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("format", &format)}).ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  if (format.empty()) format = "s";
+  auto req = smp::os::InfoRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  const std::string_view format = req->format.empty() ? std::string_view("s") : req->format;
   struct Item {
     char c;
     std::string_view value;
@@ -206,16 +201,13 @@ Outcome OsGroup::Info(const smp::Request& r, cbor::Writer& w) {
 }
 
 Outcome OsGroup::BootloaderInfo(const smp::Request& r, cbor::Writer& w) {
-  std::string_view query;
-  bool has_query = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("query", &query, &has_query)}).ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  if (!has_query) {
+  auto req = smp::os::BootloaderInfoRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  if (!req->query) {
     w.Key("bootloader").Text(config_.bootloader);
     return Outcome::Success();
   }
-  if (query == "mode") {
+  if (*req->query == "mode") {
     w.Key("mode").Int(config_.bootloader_mode);
     if (config_.no_downgrade) w.Key("no-downgrade").Bool(true);
     return Outcome::Success();

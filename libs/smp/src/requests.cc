@@ -59,6 +59,62 @@ size_t ResetRequest::EncodedSize() const {
          (boot_mode ? Key("boot_mode") + cbor::HeadSize(*boot_mode) : 0);
 }
 
+namespace {
+
+size_t OptionalTextSize(std::string_view key, const std::optional<std::string_view>& v) {
+  return 1 + (v ? Key(key) + cbor::HeadSize(v->size()) + v->size() : 0);
+}
+
+}  // namespace
+
+Result<DateTimeWriteRequest> DateTimeWriteRequest::Parse(ConstByteSpan payload) {
+  std::string_view v;
+  bool has = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("datetime", &v, &has)}));
+  DateTimeWriteRequest r;
+  if (has) r.datetime = v;
+  return r;
+}
+
+Result<size_t> DateTimeWriteRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) {
+    if (datetime) w.Key("datetime").Text(*datetime);
+  });
+}
+
+size_t DateTimeWriteRequest::EncodedSize() const { return OptionalTextSize("datetime", datetime); }
+
+Result<InfoRequest> InfoRequest::Parse(ConstByteSpan payload) {
+  InfoRequest r;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("format", &r.format)}));
+  return r;
+}
+
+Result<size_t> InfoRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) { w.Key("format").Text(format); });
+}
+
+size_t InfoRequest::EncodedSize() const {
+  return 1 + Key("format") + cbor::HeadSize(format.size()) + format.size();
+}
+
+Result<BootloaderInfoRequest> BootloaderInfoRequest::Parse(ConstByteSpan payload) {
+  std::string_view v;
+  bool has = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("query", &v, &has)}));
+  BootloaderInfoRequest r;
+  if (has) r.query = v;
+  return r;
+}
+
+Result<size_t> BootloaderInfoRequest::Encode(ByteSpan out) const {
+  return EncodeMap(out, [&](cbor::Writer& w) {
+    if (query) w.Key("query").Text(*query);
+  });
+}
+
+size_t BootloaderInfoRequest::EncodedSize() const { return OptionalTextSize("query", query); }
+
 }  // namespace os
 
 namespace img {

@@ -78,5 +78,35 @@ TEST(TypedRequests, ImageEraseBothWays) {
   EXPECT_FALSE(img::EraseRequest::Parse(bad).ok());
 }
 
+TEST(TypedRequests, OsDateTimeInfoAndBootloaderInfoBothWays) {
+  os::DateTimeWriteRequest dt;
+  dt.datetime = "2026-12-07T04:50:00";
+  // {"datetime": "2026-12-07T04:50:00"}: an 8-byte key, a 19-byte text.
+  EXPECT_EQ(Encoded(dt),
+            "a168"
+            "6461746574696d65"
+            "73"
+            "323032362d31322d30375430343a35303a3030");
+  EXPECT_EQ(Encoded(os::InfoRequest{"sv"}),
+            "a166666f726d61746273"
+            "76");
+  os::BootloaderInfoRequest mode;
+  mode.query = "mode";
+  EXPECT_EQ(Encoded(mode),
+            "a16571756572796"
+            "4"
+            "6d6f6465");
+  EXPECT_EQ(Encoded(os::BootloaderInfoRequest{}), "a0");
+  const auto empty = FromHex("a0");
+  auto none = os::DateTimeWriteRequest::Parse(empty);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->datetime.has_value());  // the device answers rc 3
+  auto info = os::InfoRequest::Parse(empty);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->format.empty());  // the device reads it as "s"
+  const auto not_text = FromHex("a1 65 7175657279 01");
+  EXPECT_FALSE(os::BootloaderInfoRequest::Parse(not_text).ok());
+}
+
 }  // namespace
 }  // namespace smpkit::smp

@@ -33,6 +33,31 @@ struct ResetRequest {
   size_t EncodedSize() const;
 };
 
+// OS date-time write (group 0, command 4, write): {"datetime": tstr} (ISO 8601, as Zephyr's
+// os_mgmt parses it).
+struct DateTimeWriteRequest {
+  std::optional<std::string_view> datetime;  // points into the parsed payload
+  static Result<DateTimeWriteRequest> Parse(ConstByteSpan payload);
+  Result<size_t> Encode(ByteSpan out) const;
+  size_t EncodedSize() const;
+};
+
+// OS info (group 0, command 7, read): {"format": tstr?} (absent or empty: "s").
+struct InfoRequest {
+  std::string_view format;  // points into the parsed payload
+  static Result<InfoRequest> Parse(ConstByteSpan payload);
+  Result<size_t> Encode(ByteSpan out) const;
+  size_t EncodedSize() const;
+};
+
+// OS bootloader info (group 0, command 8, read): {"query": tstr?}.
+struct BootloaderInfoRequest {
+  std::optional<std::string_view> query;  // points into the parsed payload
+  static Result<BootloaderInfoRequest> Parse(ConstByteSpan payload);
+  Result<size_t> Encode(ByteSpan out) const;
+  size_t EncodedSize() const;
+};
+
 }  // namespace os
 
 namespace img {
