@@ -5,19 +5,12 @@
 
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
+#include "smpkit/testing/hex.h"
 
 namespace smpkit::cbor {
 namespace {
 
-std::vector<uint8_t> H(std::string_view hex) {
-  std::vector<uint8_t> out;
-  std::string digits;
-  for (char c : hex)
-    if (c != ' ') digits += c;
-  for (size_t i = 0; i + 1 < digits.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  return out;
-}
+std::vector<uint8_t> H(std::string_view hex) { return smpkit::testing::FromHex(hex); }
 
 TEST(DecodeMap, DefiniteAndIndefiniteMaps) {
   for (auto hex : {"a1 61 64 65 68 65 6c 6c 6f", "bf 61 64 65 68 65 6c 6c 6f ff"}) {

@@ -22,6 +22,7 @@
 #include "smpkit/sim/scheduler.h"
 #include "smpkit/simlink/device_link.h"
 #include "smpkit/simlink/scheduler_executor.h"
+#include "smpkit/testing/hex.h"
 #include "smpkit/testing/vectors.h"
 
 namespace smpkit::client {
@@ -1045,21 +1046,11 @@ TEST(FsTest, LossyLinkTransfersLand) {
   EXPECT_GT(retransmits, 30u);  // the faults really hit
 }
 
-std::vector<uint8_t> Unhex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  std::string digits;
-  for (char c : hex)
-    if (c != ' ') digits += c;
-  for (size_t i = 0; i + 1 < digits.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
 // The file, shell and settings decoders against answers written by hand from Zephyr's group
 // pages and tests (indefinite maps, as zcbor encodes them), not from smpkit's device.
 TEST(NewGroupDecoders, HandWrittenZephyrAnswers) {
   // fs_mgmt_hash_supported's expected answer.
-  auto types = DecodeFsSupportedHashesResponse(Unhex(
+  auto types = DecodeFsSupportedHashesResponse(smpkit::testing::FromHex(
       "bf 65 7479706573 bf 65 6372633332 bf 66 666f726d6174 00 64 73697a65 04 ff "
       "66 736861323536 bf 66 666f726d6174 01 64 73697a65 18 20 ff ff ff"));
   ASSERT_TRUE(types.ok()) << types.error().message();
@@ -1071,7 +1062,7 @@ TEST(NewGroupDecoders, HandWrittenZephyrAnswers) {
   EXPECT_EQ((*types)[1].size, 32u);
   // {"type": "crc32", "off": 6, "len": 5, "output": 0x3a771143}
   auto crc = DecodeFsHashResponse(
-      Unhex("bf 64 74797065 65 6372633332 63 6f6666 06 63 6c656e 05 66 6f7574707574 1a 3a771143 ff"));
+      smpkit::testing::FromHex("bf 64 74797065 65 6372633332 63 6f6666 06 63 6c656e 05 66 6f7574707574 1a 3a771143 ff"));
   ASSERT_TRUE(crc.ok()) << crc.error().message();
   EXPECT_EQ(crc->type, "crc32");
   EXPECT_EQ(crc->off, 6u);
@@ -1080,32 +1071,32 @@ TEST(NewGroupDecoders, HandWrittenZephyrAnswers) {
   EXPECT_EQ(crc->output, (std::vector<uint8_t>{0x3a, 0x77, 0x11, 0x43}));
   // An output that is text is no hash.
   EXPECT_FALSE(DecodeFsHashResponse(
-                   Unhex("bf 64 74797065 65 6372633332 63 6c656e 05 66 6f7574707574 61 78 ff"))
+                   smpkit::testing::FromHex("bf 64 74797065 65 6372633332 63 6c656e 05 66 6f7574707574 61 78 ff"))
                    .ok());
   // Download at 0: {"off": 0, "data": "hello", "len": 11}; later ones have no "len".
   auto dl = DecodeFsDownloadResponse(
-      Unhex("bf 63 6f6666 00 64 64617461 45 68656c6c6f 63 6c656e 0b ff"));
+      smpkit::testing::FromHex("bf 63 6f6666 00 64 64617461 45 68656c6c6f 63 6c656e 0b ff"));
   ASSERT_TRUE(dl.ok());
   EXPECT_EQ(dl->len, std::optional<uint64_t>(11));
   EXPECT_EQ(dl->data.size(), 5u);
-  EXPECT_FALSE(DecodeFsDownloadResponse(Unhex("bf 63 6f6666 00 ff")).ok());  // no data
-  auto len = DecodeFsStatusResponse(Unhex("bf 63 6c656e 19 0400 ff"));
+  EXPECT_FALSE(DecodeFsDownloadResponse(smpkit::testing::FromHex("bf 63 6f6666 00 ff")).ok());  // no data
+  auto len = DecodeFsStatusResponse(smpkit::testing::FromHex("bf 63 6c656e 19 0400 ff"));
   ASSERT_TRUE(len.ok());
   EXPECT_EQ(*len, 1024u);
   // Shell: {"o": "hi\r\n", "ret": 0}, and the legacy {"o": ..., "rc": -8}.
-  auto sh = DecodeShellExecResponse(Unhex("bf 61 6f 64 68690d0a 63 726574 00 ff"));
+  auto sh = DecodeShellExecResponse(smpkit::testing::FromHex("bf 61 6f 64 68690d0a 63 726574 00 ff"));
   ASSERT_TRUE(sh.ok());
   EXPECT_EQ(sh->output, "hi\r\n");
   EXPECT_EQ(sh->ret, 0);
-  auto legacy = DecodeShellExecResponse(Unhex("bf 61 6f 60 62 7263 27 ff"));
+  auto legacy = DecodeShellExecResponse(smpkit::testing::FromHex("bf 61 6f 60 62 7263 27 ff"));
   ASSERT_TRUE(legacy.ok());
   EXPECT_EQ(legacy->ret, -8);
   // Settings read: {"val": h'01020304', "max_size": 32} (Zephyr's test asking for 4019).
-  auto val = DecodeSettingsReadResponse(Unhex("bf 63 76616c 44 01020304 68 6d61785f73697a65 18 20 ff"));
+  auto val = DecodeSettingsReadResponse(smpkit::testing::FromHex("bf 63 76616c 44 01020304 68 6d61785f73697a65 18 20 ff"));
   ASSERT_TRUE(val.ok());
   EXPECT_EQ(val->val, (std::vector<uint8_t>{1, 2, 3, 4}));
   EXPECT_EQ(val->max_size, std::optional<uint32_t>(32));
-  EXPECT_FALSE(DecodeSettingsReadResponse(Unhex("bf 63 76616c 61 78 ff")).ok());  // text value
+  EXPECT_FALSE(DecodeSettingsReadResponse(smpkit::testing::FromHex("bf 63 76616c 61 78 ff")).ok());  // text value
 }
 
 // A device built with CONFIG_MCUMGR_GRP_SHELL_LEGACY_RC_RETURN_CODE answers the command's

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
 #include <vector>
 
 #include "modules/ble_latency.h"
@@ -13,11 +12,8 @@
 #include "modules/smp.h"
 #include "smpkit/ble/gatt_smp.h"
 #include "smpkit/ble/smp_peripheral.h"
-#include "smpkit/mcuboot/image.h"
 #include "smpkit/mgmt/ram_fs.h"
-#include "smpkit/mcuboot/trailer.h"
 #include "smpkit/smp/frame_collector.h"
-#include "smpkit/transport/ble_sar.h"
 
 namespace smpkit::desktop {
 

@@ -61,6 +61,22 @@ size_t ResetRequest::EncodedSize() const {
 
 namespace {
 
+// The two requests that are a map of one optional text entry share their wire form.
+Result<std::optional<std::string_view>> ParseOptionalText(ConstByteSpan payload,
+                                                          std::string_view key) {
+  std::string_view v;
+  bool has = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField(key, &v, &has)}));
+  return has ? std::optional<std::string_view>(v) : std::nullopt;
+}
+
+Result<size_t> EncodeOptionalText(ByteSpan out, std::string_view key,
+                                  const std::optional<std::string_view>& v) {
+  return EncodeMap(out, [&](cbor::Writer& w) {
+    if (v) w.Key(key).Text(*v);
+  });
+}
+
 size_t OptionalTextSize(std::string_view key, const std::optional<std::string_view>& v) {
   return 1 + (v ? Key(key) + cbor::HeadSize(v->size()) + v->size() : 0);
 }
@@ -68,18 +84,12 @@ size_t OptionalTextSize(std::string_view key, const std::optional<std::string_vi
 }  // namespace
 
 Result<DateTimeWriteRequest> DateTimeWriteRequest::Parse(ConstByteSpan payload) {
-  std::string_view v;
-  bool has = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("datetime", &v, &has)}));
-  DateTimeWriteRequest r;
-  if (has) r.datetime = v;
-  return r;
+  SMPKIT_ASSIGN_OR_RETURN(auto v, ParseOptionalText(payload, "datetime"));
+  return DateTimeWriteRequest{v};
 }
 
 Result<size_t> DateTimeWriteRequest::Encode(ByteSpan out) const {
-  return EncodeMap(out, [&](cbor::Writer& w) {
-    if (datetime) w.Key("datetime").Text(*datetime);
-  });
+  return EncodeOptionalText(out, "datetime", datetime);
 }
 
 size_t DateTimeWriteRequest::EncodedSize() const { return OptionalTextSize("datetime", datetime); }
@@ -99,18 +109,12 @@ size_t InfoRequest::EncodedSize() const {
 }
 
 Result<BootloaderInfoRequest> BootloaderInfoRequest::Parse(ConstByteSpan payload) {
-  std::string_view v;
-  bool has = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("query", &v, &has)}));
-  BootloaderInfoRequest r;
-  if (has) r.query = v;
-  return r;
+  SMPKIT_ASSIGN_OR_RETURN(auto v, ParseOptionalText(payload, "query"));
+  return BootloaderInfoRequest{v};
 }
 
 Result<size_t> BootloaderInfoRequest::Encode(ByteSpan out) const {
-  return EncodeMap(out, [&](cbor::Writer& w) {
-    if (query) w.Key("query").Text(*query);
-  });
+  return EncodeOptionalText(out, "query", query);
 }
 
 size_t BootloaderInfoRequest::EncodedSize() const { return OptionalTextSize("query", query); }
