@@ -36,17 +36,6 @@ constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
 constexpr uint8_t kWrite = static_cast<uint8_t>(smp::Op::kWrite);
 constexpr int32_t kRcNotSupported = static_cast<int32_t>(smp::MgmtErr::kNotSup);
 
-template <typename BodyFn>
-std::vector<uint8_t> EncodeMap(BodyFn&& body, size_t capacity = 512) {
-  std::vector<uint8_t> out(capacity);
-  cbor::Writer w(out);
-  w.BeginMap();
-  body(w);
-  w.End();
-  out.resize(w.ok() ? w.size() : 0);
-  return out;
-}
-
 // A typed request of smpkit/smp (Encode, EncodedSize) as a payload.
 template <typename R>
 std::vector<uint8_t> EncodeRequest(const R& request) {
@@ -536,9 +525,10 @@ Result<std::vector<std::string>> Client::StatList() {
 }
 
 Result<StatGroupData> Client::StatShow(std::string_view name) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); });
-  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupStat, smp::stat::kShow, std::move(payload))));
+  smp::stat::ShowRequest show;
+  show.name = name;
+  SMPKIT_ASSIGN_OR_RETURN(
+      Reply reply, Call(MakeRequest(kRead, smp::kGroupStat, smp::stat::kShow, EncodeRequest(show))));
   return DecodeStatShowResponse(reply.payload);
 }
 
@@ -553,21 +543,18 @@ Result<std::vector<uint16_t>> Client::EnumList() {
 }
 
 Result<EnumSingleAnswer> Client::EnumSingle(uint32_t index) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("index").Uint(index); });
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kSingle, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kSingle,
+                                           EncodeRequest(smp::enumeration::SingleRequest{index}))));
   return DecodeEnumSingleResponse(reply.payload);
 }
 
 Result<std::vector<EnumGroupInfo>> Client::EnumDetails(std::span<const uint16_t> groups) {
-  auto payload = EncodeMap([&](cbor::Writer& w) {
-    if (groups.empty()) return;
-    w.Key("groups").BeginArray();
-    for (uint16_t g : groups) w.Uint(g);
-    w.End();
-  });
+  smp::enumeration::DetailsRequest details;
+  details.groups = groups;
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kDetails, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupEnum, smp::enumeration::kDetails,
+                                           EncodeRequest(details))));
   return DecodeEnumDetailsResponse(reply.payload);
 }
 
@@ -1192,28 +1179,28 @@ namespace {
 
 constexpr uint16_t kFsErrOffsetNotValid = 11;
 
-void EncodeFsUpload(std::vector<uint8_t>& out, std::string_view name, uint64_t len, uint64_t off,
-                    ConstByteSpan data) {
-  out.resize(48 + name.size() + data.size());
-  cbor::Writer w(out);
-  w.BeginMap().Key("off").Uint(off).Key("data").Bytes(data).Key("name").Text(name);
-  if (off == 0) w.Key("len").Uint(len);
-  w.End();
-  out.resize(w.size());
+// The first chunk (off 0) carries the file's size.
+smp::fs::UploadRequest FsUploadRequest(std::string_view name, uint64_t len, uint64_t off,
+                                       ConstByteSpan data) {
+  smp::fs::UploadRequest r;
+  r.off = off;
+  r.data = data;
+  r.name = name;
+  if (off == 0) r.len = len;
+  return r;
 }
 
 class FileTarget : public ChunkTarget {
  public:
   FileTarget(std::string_view name, uint64_t len) : name_(name), len_(len) {}
   size_t Fit(size_t packet_limit, uint64_t off, bool) const override {
-    const size_t base = FsUploadFrameSize(name_, len_, off, 0);
-    if (packet_limit <= base) return 0;
-    return cbor::BstrFit(packet_limit - base);
+    if (packet_limit <= smp::kHeaderSize) return 0;
+    return smp::fs::UploadDataFit(FsUploadRequest(name_, len_, off, {}),
+                                  packet_limit - smp::kHeaderSize);
   }
   Request Encode(uint64_t off, bool, ConstByteSpan data) const override {
-    Request req = MakeRequest(kWrite, smp::kGroupFs, smp::fs::kFile, {});
-    EncodeFsUpload(req.payload, name_, len_, off, data);
-    return req;
+    return MakeRequest(kWrite, smp::kGroupFs, smp::fs::kFile,
+                       EncodeRequest(FsUploadRequest(name_, len_, off, data)));
   }
   // FILE_OFFSET_NOT_VALID comes with "len": the offset the device expects (v2 only).
   std::optional<uint64_t> ExpectedOffset(const Reply& reply) const override {
@@ -1235,12 +1222,6 @@ class FileTarget : public ChunkTarget {
 };
 
 }  // namespace
-
-size_t FsUploadFrameSize(std::string_view name, uint64_t len, uint64_t off, size_t data_size) {
-  std::vector<uint8_t> out;
-  EncodeFsUpload(out, name, len, off, {});
-  return smp::kHeaderSize + out.size() + data_size + cbor::HeadSize(data_size) - 1;
-}
 
 Result<FsDownloadAnswer> DecodeFsDownloadResponse(ConstByteSpan payload) {
   FsDownloadAnswer a;
@@ -1318,24 +1299,21 @@ Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan pa
 }
 
 Result<uint64_t> Client::FsStatus(std::string_view name) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
-                          Call(MakeRequest(kRead, smp::kGroupFs, smp::fs::kStatus, std::move(payload))));
+                          Call(MakeRequest(kRead, smp::kGroupFs, smp::fs::kStatus,
+                                           EncodeRequest(smp::fs::StatusRequest{name}))));
   return DecodeFsStatusResponse(reply.payload);
 }
 
 Result<FsHashResult> Client::FsHash(std::string_view name, std::string_view type, uint64_t off,
                                     std::optional<uint64_t> len) {
-  auto payload = EncodeMap(
-      [&](cbor::Writer& w) {
-        w.Key("name").Text(name);
-        if (!type.empty()) w.Key("type").Text(type);
-        if (off != 0) w.Key("off").Uint(off);
-        if (len) w.Key("len").Uint(*len);
-      },
-      name.size() + type.size() + 48);
+  smp::fs::HashRequest hash;
+  hash.name = name;
+  hash.type = type;
+  hash.off = off;
+  hash.len = len;
   // Hashing a large file takes the device a while.
-  Request req = MakeRequest(kRead, smp::kGroupFs, smp::fs::kHash, std::move(payload));
+  Request req = MakeRequest(kRead, smp::kGroupFs, smp::fs::kHash, EncodeRequest(hash));
   req.sample_rtt = false;
   SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(std::move(req)));
   return DecodeFsHashResponse(reply.payload);
@@ -1438,9 +1416,10 @@ class Downloader {
   }
 
   void Send(uint64_t off) {
-    auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("off").Uint(off).Key("name").Text(name_); },
-                             name_.size() + 24);
-    Request req = MakeRequest(kRead, smp::kGroupFs, smp::fs::kFile, std::move(payload));
+    smp::fs::DownloadRequest download;
+    download.off = off;
+    download.name = name_;
+    Request req = MakeRequest(kRead, smp::kGroupFs, smp::fs::kFile, EncodeRequest(download));
     req.on_retransmit = [this] { ++retransmits_; };
     ++result_.requests;
     auto id = std::make_shared<Session::RequestId>();
@@ -1577,26 +1556,23 @@ namespace {
 }  // namespace
 
 Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<uint32_t> max_size) {
-  auto payload = EncodeMap(
-      [&](cbor::Writer& w) {
-        w.Key("name").Text(name);
-        if (max_size) w.Key("max_size").Uint(*max_size);
-      },
-      name.size() + 32);
-  SMPKIT_ASSIGN_OR_RETURN(
-      Reply reply, Call(MakeRequest(kRead, smp::kGroupSettings, smp::settings::kReadWrite, std::move(payload))));
+  smp::settings::ReadRequest read;
+  read.name = name;
+  read.max_size = max_size;
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply, Call(MakeRequest(kRead, smp::kGroupSettings,
+                                                        smp::settings::kReadWrite,
+                                                        EncodeRequest(read))));
   return DecodeSettingsReadResponse(reply.payload);
 }
 
 Status Client::SettingsWrite(std::string_view name, ConstByteSpan value) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name).Key("val").Bytes(value); },
-                           name.size() + value.size() + 32);
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kReadWrite, std::move(payload))));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kReadWrite,
+                                    EncodeRequest(smp::settings::WriteRequest{name, value}))));
 }
 
 Status Client::SettingsDelete(std::string_view name) {
-  auto payload = EncodeMap([&](cbor::Writer& w) { w.Key("name").Text(name); }, name.size() + 16);
-  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kDelete, std::move(payload))));
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupSettings, smp::settings::kDelete,
+                                    EncodeRequest(smp::settings::DeleteRequest{name}))));
 }
 
 Status Client::SettingsCommit() {
@@ -1629,16 +1605,10 @@ Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload) {
 
 Result<ShellAnswer> Client::ShellExec(std::span<const std::string> argv) {
   if (argv.empty()) return Error(Errc::kInvalidArgument, "no command given");
-  size_t size = 16;
-  for (const auto& a : argv) size += a.size() + 9;
-  auto payload = EncodeMap(
-      [&](cbor::Writer& w) {
-        w.Key("argv").BeginArray();
-        for (const auto& a : argv) w.Text(a);
-        w.End();
-      },
-      size);
-  Request req = MakeRequest(kWrite, smp::kGroupShell, smp::shell::kExec, std::move(payload));
+  const std::vector<std::string_view> args(argv.begin(), argv.end());
+  smp::shell::ExecRequest exec;
+  exec.argv = args;
+  Request req = MakeRequest(kWrite, smp::kGroupShell, smp::shell::kExec, EncodeRequest(exec));
   SMPKIT_ASSIGN_OR_RETURN(Reply reply, session_.Call(std::move(req)));
   // With CONFIG_MCUMGR_GRP_SHELL_LEGACY_RC_RETURN_CODE the command's return value comes as
   // "rc", next to "o": a command's failure, not the device's.

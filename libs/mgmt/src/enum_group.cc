@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "smpkit/cbor/reader.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -42,10 +42,9 @@ Outcome EnumGroup::Handle(const smp::Request& r, cbor::Writer& w) {
 // {"index": uint (optional, 0)} -> {"group": id [, "end": true]}; past the last group:
 // INDEX_TOO_LARGE. A wrong type, or an index above 65535: EINVAL.
 Outcome EnumGroup::Single(const smp::Request& r, cbor::Writer& w) {
-  uint64_t index = 0;
-  if (!cbor::DecodeMap(r.payload, {cbor::UintField("index", &index)}).ok() || index > 65535) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
+  auto req = smp::enumeration::SingleRequest::Parse(r.payload);
+  if (!req.ok() || req->index > 65535) return Outcome::Rc(MgmtErr::kInval);
+  const uint64_t index = req->index;
   if (index >= registry_.size()) {
     return Outcome::GroupError(kGroupId, static_cast<uint16_t>(EnumErr::kIndexTooLarge));
   }
@@ -59,40 +58,21 @@ Outcome EnumGroup::Single(const smp::Request& r, cbor::Writer& w) {
 // does not have are left out). More ids than max_detail_entries: TOO_MANY_GROUP_ENTRIES; an
 // entry that is no uint, or "groups" that is no array: EINVAL.
 Outcome EnumGroup::Details(const smp::Request& r, cbor::Writer& w) {
-  cbor::RawValue groups;
-  bool given = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::RawField("groups", &groups, &given)}).ok()) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
+  auto req = smp::enumeration::DetailsRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  // As Zephyr: count the entries first (TOO_MANY_GROUP_ENTRIES whatever they are), then
+  // read them as ids (Zephyr keeps 16 bits of each).
+  auto count = req->CountGroups();
+  if (!count.ok()) return Outcome::Rc(MgmtErr::kInval);
   std::array<uint16_t, 64> allowed{};
-  size_t entries = 0;
-  if (given) {
-    // As Zephyr: count the entries first (TOO_MANY_GROUP_ENTRIES whatever they are), then
-    // decode them as ids.
-    cbor::Reader rd(groups.encoded);
-    auto head = rd.Next();
-    if (!head.ok() || head->type != cbor::Type::kArray) return Outcome::Rc(MgmtErr::kInval);
-    const size_t start = rd.position();
-    size_t count = 0;
-    for (uint64_t i = 0; head->indefinite || i < head->raw; ++i) {
-      cbor::Reader peek(groups.encoded.subspan(rd.position()));
-      auto item = peek.Next();
-      if (!item.ok()) return Outcome::Rc(MgmtErr::kInval);
-      if (item->type == cbor::Type::kBreak && head->indefinite) break;
-      if (!rd.SkipValue().ok()) return Outcome::Rc(MgmtErr::kInval);
-      ++count;
-    }
-    if (count > config_.max_detail_entries || count > allowed.size()) {
-      return Outcome::GroupError(kGroupId, static_cast<uint16_t>(EnumErr::kTooManyGroupEntries));
-    }
-    cbor::Reader ids(groups.encoded.subspan(start));
-    for (; entries < count; ++entries) {
-      auto item = ids.Next();
-      if (!item.ok() || item->type != cbor::Type::kUint || item->raw > 0xffffffffu) {
-        return Outcome::Rc(MgmtErr::kInval);
-      }
-      allowed[entries] = static_cast<uint16_t>(item->raw);  // Zephyr keeps 16 bits
-    }
+  if (*count > config_.max_detail_entries || *count > allowed.size()) {
+    return Outcome::GroupError(kGroupId, static_cast<uint16_t>(EnumErr::kTooManyGroupEntries));
+  }
+  const size_t entries = *count;
+  for (size_t i = 0; i < entries; ++i) {
+    auto id = req->GroupAt(i);
+    if (!id.ok()) return Outcome::Rc(MgmtErr::kInval);
+    allowed[i] = static_cast<uint16_t>(*id);
   }
   w.Key("groups").BeginArray();
   for (size_t i = 0; i < registry_.size(); ++i) {

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "smpkit/base/crc.h"
-#include "smpkit/cbor/reader.h"
 #include "smpkit/mcuboot/image.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -143,15 +143,13 @@ FsErr FsGroup::Resolve(std::string_view name, FsErr outside, std::string_view* r
 
 // {"off": uint, "name": tstr} -> {"off": uint, "data": bstr, "len": uint (off 0 only)}.
 Outcome FsGroup::Download(const smp::Request& r, cbor::Writer& w) {
-  uint64_t off = 0;
-  std::string_view name;
-  bool has_off = false;
-  if (!cbor::DecodeMap(r.payload,
-                       {cbor::UintField("off", &off, &has_off), cbor::TextField("name", &name)})
-           .ok() ||
-      !has_off || off == UINT64_MAX || name.empty() || name.size() > config_.path_len) {
+  auto req = smp::fs::DownloadRequest::Parse(r.payload);
+  if (!req.ok() || !req->off || *req->off == UINT64_MAX || req->name.empty() ||
+      req->name.size() > config_.path_len) {
     return Outcome::Rc(MgmtErr::kInval);
   }
+  const uint64_t off = *req->off;
+  const std::string_view name = req->name;
   std::string_view rel;
   if (FsErr e = Resolve(name, FsErr::kFileNotFound, &rel); e != FsErr::kOk) return Err(e);
   uint64_t size = 0;
@@ -190,18 +188,16 @@ Outcome FsGroup::Download(const smp::Request& r, cbor::Writer& w) {
 // FILE_OFFSET_NOT_VALID with "len": the offset expected (and closes the file, as Zephyr does:
 // the next chunk at that offset resumes).
 Outcome FsGroup::Upload(const smp::Request& r, cbor::Writer& w) {
-  uint64_t off = 0, len = 0;
-  std::string_view name;
-  ConstByteSpan data;
-  bool has_off = false, has_len = false;
-  if (!cbor::DecodeMap(r.payload,
-                       {cbor::UintField("off", &off, &has_off), cbor::TextField("name", &name),
-                        cbor::BytesField("data", &data), cbor::UintField("len", &len, &has_len)})
-           .ok() ||
-      !has_off || off == UINT64_MAX || name.empty() || name.size() > config_.path_len ||
-      (off == 0 && (!has_len || len == UINT64_MAX))) {
+  auto req = smp::fs::UploadRequest::Parse(r.payload);
+  if (!req.ok() || !req->off || *req->off == UINT64_MAX || req->name.empty() ||
+      req->name.size() > config_.path_len ||
+      (*req->off == 0 && (!req->len || *req->len == UINT64_MAX))) {
     return Outcome::Rc(MgmtErr::kInval);
   }
+  const uint64_t off = *req->off;
+  const uint64_t len = req->len.value_or(0);
+  const std::string_view name = req->name;
+  const ConstByteSpan data = req->data;
   std::string_view rel;
   if (FsErr e = Resolve(name, FsErr::kMountPointNotFound, &rel); e != FsErr::kOk) return Err(e);
   // A file larger than the quota is refused before anything is written (Zephyr would write
@@ -255,11 +251,11 @@ Outcome FsGroup::Upload(const smp::Request& r, cbor::Writer& w) {
 
 // {"name": tstr} -> {"len": uint}. Leaves an open upload or download as it is.
 Outcome FsGroup::Status(const smp::Request& r, cbor::Writer& w) {
-  std::string_view name;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("name", &name)}).ok() || name.empty() ||
-      name.size() > config_.path_len) {
+  auto req = smp::fs::StatusRequest::Parse(r.payload);
+  if (!req.ok() || req->name.empty() || req->name.size() > config_.path_len) {
     return Outcome::Rc(MgmtErr::kInval);
   }
+  const std::string_view name = req->name;
   std::string_view rel;
   if (FsErr e = Resolve(name, FsErr::kFileNotFound, &rel); e != FsErr::kOk) return Err(e);
   uint64_t size = 0;
@@ -272,17 +268,14 @@ Outcome FsGroup::Status(const smp::Request& r, cbor::Writer& w) {
 // {"name": tstr, "type"?: tstr, "off"?: uint, "len"?: uint} ->
 // {"type": tstr, "off": uint (when not 0), "len": uint (bytes hashed), "output": uint | bstr}.
 Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
-  std::string_view name, type;
-  uint64_t off = 0, len = 0;
-  bool has_len = false;
-  if (!cbor::DecodeMap(r.payload,
-                       {cbor::TextField("name", &name), cbor::TextField("type", &type),
-                        cbor::UintField("off", &off), cbor::UintField("len", &len, &has_len)})
-           .ok() ||
-      name.empty() || name.size() > config_.path_len || type.size() > kMaxHashTypeLen ||
-      (has_len && len == 0)) {
+  auto req = smp::fs::HashRequest::Parse(r.payload);
+  if (!req.ok() || req->name.empty() || req->name.size() > config_.path_len ||
+      req->type.size() > kMaxHashTypeLen || (req->len && *req->len == 0)) {
     return Outcome::Rc(MgmtErr::kInval);
   }
+  const std::string_view name = req->name;
+  std::string_view type = req->type;
+  const uint64_t off = req->off;
   if (type.empty()) type = kHashTypes[0].name;
   const auto* ht = std::find_if(kHashTypes.begin(), kHashTypes.end(),
                                 [&](const HashType& h) { return h.name == type; });
@@ -294,7 +287,7 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
   uint64_t size = 0;
   if (FsErr e = fs_.Size(rel, &size); e != FsErr::kOk) return Err(e);
   if (size <= off) return Err(size == 0 ? FsErr::kFileEmpty : FsErr::kFileOffsetLargerThanFile);
-  const uint64_t n = has_len ? std::min(len, size - off) : size - off;
+  const uint64_t n = req->len ? std::min(*req->len, size - off) : size - off;
 
   std::array<uint8_t, 1024> buf;
   uint32_t crc = 0;

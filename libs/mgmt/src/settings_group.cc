@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "smpkit/cbor/reader.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -81,21 +81,9 @@ Outcome SettingsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
   }
 }
 
-Outcome SettingsGroup::DecodeName(const smp::Request& r, std::string_view* name, uint64_t* max_size,
-                                  ConstByteSpan* val) {
-  uint64_t max = 0;
-  ConstByteSpan v;
-  bool has_max = false;
-  if (!cbor::DecodeMap(r.payload,
-                       {cbor::TextField("name", name), cbor::UintField("max_size", &max, &has_max),
-                        cbor::BytesField("val", &v)})
-           .ok() ||
-      name->empty() || (has_max && max > UINT32_MAX)) {
-    return Outcome::Rc(MgmtErr::kInval);
-  }
-  if (name->size() >= config_.name_len) return Err(SettingsErr::kKeyTooLong);
-  if (max_size) *max_size = has_max ? max : config_.value_len;
-  if (val) *val = v;
+Outcome SettingsGroup::CheckName(std::string_view name) const {
+  if (name.empty()) return Outcome::Rc(MgmtErr::kInval);
+  if (name.size() >= config_.name_len) return Err(SettingsErr::kKeyTooLong);
   return Outcome::Success();
 }
 
@@ -103,13 +91,15 @@ Outcome SettingsGroup::DecodeName(const smp::Request& r, std::string_view* name,
 // max_size; a max_size above CONFIG_MCUMGR_GRP_SETTINGS_VALUE_LEN is lowered to it, and then
 // the answer says so with "max_size": VALUE_LEN.
 Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
-  std::string_view name;
-  uint64_t max_size = 0;
-  if (Outcome o = DecodeName(r, &name, &max_size, nullptr); o.kind() != Outcome::Kind::kSuccess)
-    return o;
+  auto req = smp::settings::ReadRequest::Parse(r.payload);
+  if (!req.ok() || (req->max_size && *req->max_size > UINT32_MAX)) {
+    return Outcome::Rc(MgmtErr::kInval);
+  }
+  if (Outcome o = CheckName(req->name); o.kind() != Outcome::Kind::kSuccess) return o;
+  const uint64_t max_size = req->max_size.value_or(config_.value_len);
   const bool limited = max_size > config_.value_len;
   const size_t len = static_cast<size_t>(std::min<uint64_t>(max_size, config_.value_len));
-  const int rc = backend_.RuntimeGet(name, ByteSpan(value_.data(), len));
+  const int rc = backend_.RuntimeGet(req->name, ByteSpan(value_.data(), len));
   if (rc < 0) return FromErrno(rc, SettingsErr::kReadNotSupported);
   w.Key("val").Bytes(ConstByteSpan(value_.data(), std::min<size_t>(static_cast<size_t>(rc), len)));
   if (limited) w.Key("max_size").Uint(config_.value_len);
@@ -118,21 +108,20 @@ Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
 
 // {"name": tstr, "val": bstr} -> {}: the runtime value only (save stores it).
 Outcome SettingsGroup::Write(const smp::Request& r) {
-  std::string_view name;
-  ConstByteSpan val;
-  if (Outcome o = DecodeName(r, &name, nullptr, &val); o.kind() != Outcome::Kind::kSuccess)
-    return o;
-  const int rc = backend_.RuntimeSet(name, val);
+  auto req = smp::settings::WriteRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  if (Outcome o = CheckName(req->name); o.kind() != Outcome::Kind::kSuccess) return o;
+  const int rc = backend_.RuntimeSet(req->name, req->val);
   if (rc < 0) return FromErrno(rc, SettingsErr::kWriteNotSupported);
   return Outcome::Success();
 }
 
 // {"name": tstr} -> {}: a delete record in storage; the runtime value stays.
 Outcome SettingsGroup::Delete(const smp::Request& r) {
-  std::string_view name;
-  if (Outcome o = DecodeName(r, &name, nullptr, nullptr); o.kind() != Outcome::Kind::kSuccess)
-    return o;
-  const int rc = backend_.Delete(name);
+  auto req = smp::settings::DeleteRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
+  if (Outcome o = CheckName(req->name); o.kind() != Outcome::Kind::kSuccess) return o;
+  const int rc = backend_.Delete(req->name);
   if (rc < 0) return FromErrno(rc, SettingsErr::kDeleteNotSupported);
   return Outcome::Success();
 }

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "smpkit/cbor/reader.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -65,52 +65,23 @@ ShellGroup::ShellGroup(const ShellGroupConfig& config, ShellCommands& commands)
   config_.argc_max = std::clamp<size_t>(config_.argc_max, 3, kMaxArgs);
 }
 
-// {"argv": [tstr, ...]} -> {"o": tstr, "ret": int}. As Zephyr's shell_mgmt_exec: a payload
-// that is no map, a non-text key, no "argv" or an "argv" that is no array is EINVAL; the
-// elements are joined with single spaces (COMMAND_TOO_LONG when the line would reach the
-// shell's buffer); an element that is not text ends the line; nothing at all is
-// EMPTY_COMMAND.
+// {"argv": [tstr, ...]} -> {"o": tstr, "ret": int}. As Zephyr's shell_mgmt_exec: a request
+// that does not parse (smp::shell::ExecRequest) is EINVAL; the arguments are joined with
+// single spaces (COMMAND_TOO_LONG when the line would reach the shell's buffer); nothing at
+// all is EMPTY_COMMAND.
 Outcome ShellGroup::Handle(const smp::Request& r, cbor::Writer& w) {
-  cbor::Reader rd(r.payload);
-  auto head = rd.Next();
-  if (!head.ok() || head->type != cbor::Type::kMap) return Outcome::Rc(MgmtErr::kInval);
-  bool found = false;
+  auto req = smp::shell::ExecRequest::Parse(r.payload);
+  if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
   size_t len = 0;
-  for (uint64_t i = 0; head->indefinite || i < head->raw; ++i) {
-    auto key = rd.Next();
-    if (!key.ok()) return Outcome::Rc(MgmtErr::kInval);
-    if (key->type == cbor::Type::kBreak && head->indefinite) break;
-    if (key->type != cbor::Type::kText) return Outcome::Rc(MgmtErr::kInval);
-    if (key->text() != "argv" || found) {
-      if (!rd.SkipValue().ok()) return Outcome::Rc(MgmtErr::kInval);
-      continue;
-    }
-    found = true;
-    auto arr = rd.Next();
-    if (!arr.ok() || arr->type != cbor::Type::kArray) return Outcome::Rc(MgmtErr::kInval);
-    bool ended = false;
-    for (uint64_t k = 0; arr->indefinite || k < arr->raw; ++k) {
-      auto item = rd.Next();
-      if (!item.ok()) return Outcome::Rc(MgmtErr::kInval);
-      if (item->type == cbor::Type::kBreak && arr->indefinite) break;
-      if (ended || item->type != cbor::Type::kText || item->indefinite ||
-          !cbor::IsValidUtf8(item->text())) {
-        // Zephyr stops at the first element that is not text (the rest is skipped here).
-        ended = true;
-        if (!rd.SkipRest(*item).ok()) return Outcome::Rc(MgmtErr::kInval);
-        continue;
-      }
-      const std::string_view arg = item->text();
-      const size_t need = len + (len > 0 ? 1 : 0) + arg.size();
-      if (need >= config_.cmd_buf_size) {
-        return Outcome::GroupError(kGroupId, static_cast<uint16_t>(ShellErr::kCommandTooLong));
-      }
-      if (len > 0) line_[len++] = ' ';
-      std::memcpy(line_.data() + len, arg.data(), arg.size());
-      len += arg.size();
-    }
-  }
-  if (!found) return Outcome::Rc(MgmtErr::kInval);
+  const bool fits = req->ForEachArg([&](std::string_view arg) {
+    const size_t need = len + (len > 0 ? 1 : 0) + arg.size();
+    if (need >= config_.cmd_buf_size) return false;
+    if (len > 0) line_[len++] = ' ';
+    std::memcpy(line_.data() + len, arg.data(), arg.size());
+    len += arg.size();
+    return true;
+  });
+  if (!fits) return Outcome::GroupError(kGroupId, static_cast<uint16_t>(ShellErr::kCommandTooLong));
   if (len == 0)
     return Outcome::GroupError(kGroupId, static_cast<uint16_t>(ShellErr::kEmptyCommand));
 

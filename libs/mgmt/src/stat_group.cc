@@ -1,6 +1,6 @@
 #include "smpkit/mgmt/stat_group.h"
 
-#include "smpkit/cbor/reader.h"
+#include "smpkit/smp/requests.h"
 
 namespace smpkit::mgmt {
 
@@ -31,12 +31,12 @@ Outcome StatGroup::Handle(const smp::Request& r, cbor::Writer& w) {
 // group is the group's INVALID_STAT_NAME (Zephyr 4.1 raised it under group 63 by mistake,
 // fixed in zephyr#104682; smpkit answers with group 2).
 Outcome StatGroup::Show(const smp::Request& r, cbor::Writer& w) {
-  std::string_view name;
-  bool found = false;
-  if (!cbor::DecodeMap(r.payload, {cbor::TextField("name", &name, &found)}).ok() || !found ||
-      name.empty() || name.size() >= config_.max_name_len) {
+  auto req = smp::stat::ShowRequest::Parse(r.payload);
+  if (!req.ok() || !req->name || req->name->empty() ||
+      req->name->size() >= config_.max_name_len) {
     return Outcome::Rc(MgmtErr::kInval);
   }
+  const std::string_view name = *req->name;
   const size_t n = source_.GroupCount();
   size_t g = 0;
   while (g < n && source_.GroupName(g) != name) ++g;

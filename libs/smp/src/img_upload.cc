@@ -1,15 +1,12 @@
 #include "smpkit/smp/img_upload.h"
 
+#include "map_codec.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
 
 namespace smpkit::smp::img {
 
-namespace {
-
-size_t TextKey(size_t n) { return cbor::HeadSize(n) + n; }
-
-}  // namespace
+using detail::TextSize;
 
 Result<UploadRequest> UploadRequest::Parse(ConstByteSpan payload) {
   UploadRequest r;
@@ -42,12 +39,12 @@ Result<size_t> UploadRequest::Encode(ByteSpan out) const {
 
 size_t UploadRequest::EncodedSize() const {
   size_t n = 1;  // the definite map's head: at most 6 entries
-  if (image) n += TextKey(5) + cbor::HeadSize(*image);
-  if (len) n += TextKey(3) + cbor::HeadSize(*len);
-  if (off) n += TextKey(3) + cbor::HeadSize(*off);
-  if (!sha.empty()) n += TextKey(3) + cbor::HeadSize(sha.size()) + sha.size();
-  if (upgrade) n += TextKey(7) + 1;
-  n += TextKey(4) + cbor::HeadSize(data.size()) + data.size();
+  if (image) n += TextSize("image") + cbor::HeadSize(*image);
+  if (len) n += TextSize("len") + cbor::HeadSize(*len);
+  if (off) n += TextSize("off") + cbor::HeadSize(*off);
+  if (!sha.empty()) n += TextSize("sha") + cbor::HeadSize(sha.size()) + sha.size();
+  if (upgrade) n += TextSize("upgrade") + 1;
+  n += TextSize("data") + cbor::HeadSize(data.size()) + data.size();
   return n;
 }
 

@@ -1,23 +1,15 @@
 #include "smpkit/smp/requests.h"
 
+#include "map_codec.h"
 #include "smpkit/cbor/reader.h"
-#include "smpkit/cbor/writer.h"
 
 namespace smpkit::smp {
 
+using detail::EncodeMap;
+
 namespace {
 
-size_t Key(std::string_view k) { return cbor::HeadSize(k.size()) + k.size(); }
-
-template <typename Body>
-Result<size_t> EncodeMap(ByteSpan out, Body&& body) {
-  cbor::Writer w(out);
-  w.BeginMap();
-  body(w);
-  w.End();
-  SMPKIT_TRY(w.status());
-  return w.size();
-}
+size_t Key(std::string_view k) { return detail::TextSize(k); }
 
 }  // namespace
 

@@ -272,9 +272,6 @@ Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan pa
 Result<SettingValue> DecodeSettingsReadResponse(ConstByteSpan payload);
 // {"o": tstr, "ret": int} (or "rc" instead of "ret", Zephyr's legacy option).
 Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload);
-// Exact size of a file upload request frame (group 8) with `data_size` bytes of data; the
-// first chunk (off 0) carries "len".
-size_t FsUploadFrameSize(std::string_view name, uint64_t len, uint64_t off, size_t data_size);
 
 // The hash the device reports for an image: its hash TLV. Errors: the image does not parse
 // as an MCUboot image (kInvalidArgument naming the field) or has no hash TLV.

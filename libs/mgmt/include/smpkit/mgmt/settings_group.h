@@ -72,9 +72,8 @@ class SettingsGroup : public smp::Group {
   smp::Outcome Read(const smp::Request& r, cbor::Writer& w);
   smp::Outcome Write(const smp::Request& r);
   smp::Outcome Delete(const smp::Request& r);
-  // The request's "name": EINVAL when absent or empty, KEY_TOO_LONG at name_len or more.
-  smp::Outcome DecodeName(const smp::Request& r, std::string_view* name, uint64_t* max_size,
-                          ConstByteSpan* val);
+  // A request's "name": EINVAL when absent or empty, KEY_TOO_LONG at name_len or more.
+  smp::Outcome CheckName(std::string_view name) const;
 
   SettingsGroupConfig config_;
   SettingsBackend& backend_;
