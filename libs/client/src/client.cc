@@ -12,6 +12,7 @@
 #include "smpkit/smp/errors.h"
 #include "smpkit/smp/img_upload.h"
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::client {
 
@@ -159,42 +160,26 @@ Result<std::vector<uint8_t>> ImageHashOf(ConstByteSpan image) {
 // Response decoders
 
 Result<std::string> DecodeEchoResponse(ConstByteSpan payload) {
-  std::string_view r;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("r", &r, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "os echo response without \"r\"");
-  return std::string(r);
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::os::EchoResponse::Parse(payload));
+  return std::string(a.r);
 }
 
 Result<McumgrParams> DecodeParamsResponse(ConstByteSpan payload) {
-  uint64_t size = 0, count = 0;
-  bool has_size = false, has_count = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("buf_size", &size, &has_size),
-                                       cbor::UintField("buf_count", &count, &has_count)}));
-  if (!has_size || !has_count || size < smp::kHeaderSize || size > 0x10007) {
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::os::ParamsResponse::Parse(payload));
+  if (a.buf_size < smp::kHeaderSize || a.buf_size > 0x10007 || a.buf_count > UINT32_MAX) {
     return Error(Errc::kCorrupt, "os params response without usable buf_size/buf_count");
   }
-  return McumgrParams{static_cast<uint32_t>(size), static_cast<uint32_t>(count)};
+  return McumgrParams{static_cast<uint32_t>(a.buf_size), static_cast<uint32_t>(a.buf_count)};
 }
 
 Result<std::string> DecodeInfoResponse(ConstByteSpan payload) {
-  std::string_view out;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("output", &out, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "os info response without \"output\"");
-  return std::string(out);
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::os::InfoResponse::Parse(payload));
+  return std::string(a.output);
 }
 
 Result<UploadAnswer> DecodeUploadResponse(ConstByteSpan payload) {
-  uint64_t off = 0;
-  bool has_off = false, match = false, has_match = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("off", &off, &has_off),
-                                       cbor::BoolField("match", &match, &has_match)}));
-  if (!has_off) return Error(Errc::kCorrupt, "image upload response without \"off\"");
-  UploadAnswer a;
-  a.off = off;
-  if (has_match) a.match = match;
-  return a;
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::img::UploadResponse::Parse(payload));
+  return UploadAnswer{a.off, a.match};
 }
 
 // Decodes an image state list: {"images": [ {...}, ... ], ...}.
@@ -318,11 +303,9 @@ Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload) {
 }
 
 Result<uint32_t> DecodeEnumCountResponse(ConstByteSpan payload) {
-  uint64_t count = 0;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("count", &count, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "group count without \"count\"");
-  return static_cast<uint32_t>(count);
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::enumeration::CountResponse::Parse(payload));
+  if (a.count > UINT32_MAX) return Error(Errc::kCorrupt, "group count out of range");
+  return static_cast<uint32_t>(a.count);
 }
 
 namespace {
@@ -352,14 +335,9 @@ Result<std::vector<uint16_t>> DecodeEnumListResponse(ConstByteSpan payload) {
 }
 
 Result<EnumSingleAnswer> DecodeEnumSingleResponse(ConstByteSpan payload) {
-  uint64_t group = 0;
-  bool found = false;
-  EnumSingleAnswer a;
-  SMPKIT_TRY(cbor::DecodeMap(
-      payload, {cbor::UintField("group", &group, &found), cbor::BoolField("end", &a.end)}));
-  if (!found) return Error(Errc::kCorrupt, "group answer without \"group\"");
-  SMPKIT_ASSIGN_OR_RETURN(a.group, GroupId(group));
-  return a;
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::enumeration::SingleResponse::Parse(payload));
+  SMPKIT_ASSIGN_OR_RETURN(uint16_t group, GroupId(a.group));
+  return EnumSingleAnswer{group, a.end};
 }
 
 Result<std::vector<EnumGroupInfo>> DecodeEnumDetailsResponse(ConstByteSpan payload) {
@@ -1224,51 +1202,28 @@ class FileTarget : public ChunkTarget {
 }  // namespace
 
 Result<FsDownloadAnswer> DecodeFsDownloadResponse(ConstByteSpan payload) {
-  FsDownloadAnswer a;
-  ConstByteSpan data;
-  uint64_t len = 0;
-  bool has_off = false, has_data = false, has_len = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("off", &a.off, &has_off),
-                                       cbor::BytesField("data", &data, &has_data),
-                                       cbor::UintField("len", &len, &has_len)}));
-  if (!has_off || !has_data) return Error(Errc::kCorrupt, "file download answer without \"off\" and \"data\"");
-  a.data.assign(data.begin(), data.end());
-  if (has_len) a.len = len;
-  return a;
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::fs::DownloadResponse::Parse(payload));
+  return FsDownloadAnswer{a.off, std::vector<uint8_t>(a.data.begin(), a.data.end()), a.len};
 }
 
 Result<uint64_t> DecodeFsStatusResponse(ConstByteSpan payload) {
-  uint64_t len = 0;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("len", &len, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "file status answer without \"len\"");
-  return len;
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::fs::StatusResponse::Parse(payload));
+  return a.len;
 }
 
 Result<FsHashResult> DecodeFsHashResponse(ConstByteSpan payload) {
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::fs::HashResponse::Parse(payload));
   FsHashResult h;
-  std::string_view type;
-  cbor::RawValue output;
-  bool has_type = false, has_len = false, has_output = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("type", &type, &has_type),
-                                       cbor::UintField("off", &h.off),
-                                       cbor::UintField("len", &h.len, &has_len),
-                                       cbor::RawField("output", &output, &has_output)}));
-  if (!has_type || !has_len || !has_output) {
-    return Error(Errc::kCorrupt, "file hash answer without \"type\", \"len\" and \"output\"");
-  }
-  h.type = std::string(type);
-  cbor::Reader r(output.encoded);
-  SMPKIT_ASSIGN_OR_RETURN(cbor::Item v, r.Next());
-  if (v.type == cbor::Type::kUint && v.raw <= UINT32_MAX) {
-    h.crc = static_cast<uint32_t>(v.raw);
+  h.type = std::string(a.type);
+  h.off = a.off;
+  h.len = a.len;
+  h.crc = a.checksum;
+  if (a.checksum) {
     for (int shift = 24; shift >= 0; shift -= 8) {
-      h.output.push_back(static_cast<uint8_t>(v.raw >> shift));
+      h.output.push_back(static_cast<uint8_t>(*a.checksum >> shift));
     }
-  } else if (v.type == cbor::Type::kBytes && !v.indefinite) {
-    h.output.assign(v.bytes.begin(), v.bytes.end());
   } else {
-    return Error(Errc::kTypeMismatch, "file hash \"output\" is neither a 32-bit uint nor a byte string");
+    h.output.assign(a.digest.begin(), a.digest.end());
   }
   return h;
 }
@@ -1537,23 +1492,15 @@ Result<FsDownloadResult> Client::FsDownload(std::string_view name,
 // Settings (group 3)
 
 Result<SettingValue> DecodeSettingsReadResponse(ConstByteSpan payload) {
-  ConstByteSpan val;
-  uint64_t max = 0;
-  bool has_val = false, has_max = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::BytesField("val", &val, &has_val),
-                                       cbor::UintField("max_size", &max, &has_max)}));
-  if (!has_val) return Error(Errc::kCorrupt, "settings read answer without \"val\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::settings::ReadResponse::Parse(payload));
   SettingValue v;
-  v.val.assign(val.begin(), val.end());
-  if (has_max) {
-    if (max > UINT32_MAX) return Error(Errc::kCorrupt, "settings \"max_size\" out of range");
-    v.max_size = static_cast<uint32_t>(max);
+  v.val.assign(a.val.begin(), a.val.end());
+  if (a.max_size) {
+    if (*a.max_size > UINT32_MAX) return Error(Errc::kCorrupt, "settings \"max_size\" out of range");
+    v.max_size = static_cast<uint32_t>(*a.max_size);
   }
   return v;
 }
-
-namespace {
-}  // namespace
 
 Result<SettingValue> Client::SettingsRead(std::string_view name, std::optional<uint32_t> max_size) {
   smp::settings::ReadRequest read;
@@ -1589,18 +1536,11 @@ Status Client::SettingsSave() {
 // Shell (group 9)
 
 Result<ShellAnswer> DecodeShellExecResponse(ConstByteSpan payload) {
-  std::string_view o;
-  int64_t ret = 0, rc = 0;
-  bool has_o = false, has_ret = false, has_rc = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("o", &o, &has_o),
-                                       cbor::IntField("ret", &ret, &has_ret),
-                                       cbor::IntField("rc", &rc, &has_rc)}));
-  if (!has_o || (!has_ret && !has_rc)) {
-    return Error(Errc::kCorrupt, "shell answer without \"o\" and \"ret\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto a, smp::shell::ExecResponse::Parse(payload));
+  if (a.ret < INT32_MIN || a.ret > INT32_MAX) {
+    return Error(Errc::kCorrupt, "shell \"ret\" out of range");
   }
-  const int64_t v = has_ret ? ret : rc;
-  if (v < INT32_MIN || v > INT32_MAX) return Error(Errc::kCorrupt, "shell \"ret\" out of range");
-  return ShellAnswer{std::string(o), static_cast<int32_t>(v)};
+  return ShellAnswer{std::string(a.o), static_cast<int32_t>(a.ret)};
 }
 
 Result<ShellAnswer> Client::ShellExec(std::span<const std::string> argv) {

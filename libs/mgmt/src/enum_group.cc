@@ -3,6 +3,7 @@
 #include <array>
 
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -27,7 +28,7 @@ bool EnumGroup::Supports(uint8_t command, Op op) const {
 Outcome EnumGroup::Handle(const smp::Request& r, cbor::Writer& w) {
   switch (r.header.id) {
     case kCount:
-      w.Key("count").Uint(registry_.size());
+      smp::enumeration::CountResponse{registry_.size()}.Write(w);
       return Outcome::Success();
     case kList:
       w.Key("groups").BeginArray();
@@ -48,8 +49,8 @@ Outcome EnumGroup::Single(const smp::Request& r, cbor::Writer& w) {
   if (index >= registry_.size()) {
     return Outcome::GroupError(kGroupId, static_cast<uint16_t>(EnumErr::kIndexTooLarge));
   }
-  w.Key("group").Uint(registry_.at(index).id());
-  if (index + 1 == registry_.size()) w.Key("end").Bool(true);
+  smp::enumeration::SingleResponse{registry_.at(index).id(), index + 1 == registry_.size()}.Write(
+      w);
   return Outcome::Success();
 }
 

@@ -7,6 +7,7 @@
 #include "smpkit/base/crc.h"
 #include "smpkit/mcuboot/image.h"
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -244,7 +245,7 @@ Outcome FsGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     off_ += data.size();
   }
   if (config_.legacy_rc) w.Key("rc").Int(0);
-  w.Key("off").Uint(off_);
+  smp::fs::UploadResponse{off_}.Write(w);
   if (len_ > 0 && off_ >= len_) CloseFile();  // complete
   return Outcome::Success();
 }
@@ -261,7 +262,7 @@ Outcome FsGroup::Status(const smp::Request& r, cbor::Writer& w) {
   uint64_t size = 0;
   if (FsErr e = fs_.Size(rel, &size); e != FsErr::kOk) return Err(e);
   if (config_.legacy_rc) w.Key("rc").Int(0);
-  w.Key("len").Uint(size);
+  smp::fs::StatusResponse{size}.Write(w);
   return Outcome::Success();
 }
 
@@ -311,17 +312,19 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
     pos += step;
   }
   fs_.Close();
-  w.Key("type").Text(ht->name);
-  if (off != 0) w.Key("off").Uint(off);
-  w.Key("len").Uint(n);
-  w.Key("output");
+  smp::fs::HashResponse answer;
+  answer.type = ht->name;
+  answer.off = off;
+  answer.len = n;
   if (is_crc) {
-    w.Uint(crc);
-  } else {
-    auto digest = sha->Final();
-    if (!digest.ok()) return Err(FsErr::kUnknown);
-    w.Bytes(digest->view());
+    answer.checksum = crc;
+    answer.Write(w);
+    return Outcome::Success();
   }
+  auto digest = sha->Final();
+  if (!digest.ok()) return Err(FsErr::kUnknown);
+  answer.digest = digest->view();
+  answer.Write(w);
   return Outcome::Success();
 }
 

@@ -6,6 +6,7 @@
 #include "smpkit/cbor/reader.h"
 #include "smpkit/smp/img_upload.h"
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -226,7 +227,7 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     if (sha.size() > 32) return Fail(ImgErr::kInvalidHash, "invalid hash");
     if (session_.active && !sha.empty() && sha.size() == session_.sha_len &&
         std::equal(sha.begin(), sha.end(), session_.sha.begin())) {
-      w.Key("off").Uint(session_.off);  // resume: nothing written
+      smp::img::UploadResponse{session_.off, std::nullopt}.Write(w);  // resume: nothing written
       return Outcome::Success();
     }
     // Destination: the slot opposite the running one of that image (§6.5.4).
@@ -269,7 +270,7 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     }
     if (verdict.kind() == Outcome::Kind::kGroupError) {
       smp::WriteGroupError(w, verdict.group(), verdict.group_rc());
-      w.Key("off").Uint(session_.active ? session_.off : 0);
+      smp::img::UploadResponse{session_.active ? session_.off : 0, std::nullopt}.Write(w);
       return verdict.KeepBody();
     }
     session_ = Session{};
@@ -288,8 +289,7 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
       if (part.Read(0, head).ok() && std::equal(head.begin(), head.end(), data.begin())) {
         auto match = FinalMatch();
         if (match.ok() && *match) {
-          w.Key("off").Uint(session_.len);
-          w.Key("match").Bool(true);
+          smp::img::UploadResponse{session_.len, true}.Write(w);
           ResetSession();
           hooks_.OnDfuEvent(DfuEvent::kPending);
           return Outcome::Success();
@@ -307,7 +307,7 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
   } else {
     const uint32_t expected = session_.active ? session_.off : 0;
     if (off != expected) {
-      w.Key("off").Uint(expected);  // not an error: the client rewinds
+      smp::img::UploadResponse{expected, std::nullopt}.Write(w);  // not an error: the client rewinds
       return Outcome::Success();
     }
     if (off + data.size() > session_.len) {
@@ -324,14 +324,14 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     }
     if (verdict.kind() == Outcome::Kind::kGroupError) {
       smp::WriteGroupError(w, verdict.group(), verdict.group_rc());
-      w.Key("off").Uint(session_.off);
+      smp::img::UploadResponse{session_.off, std::nullopt}.Write(w);
       return verdict.KeepBody();
     }
   }
 
   if (!WriteData(data).ok()) return Fail(ImgErr::kFlashWriteFailed, "fa write fail");
   session_.off += static_cast<uint32_t>(data.size());
-  w.Key("off").Uint(session_.off);
+  smp::img::UploadResponse answer{session_.off, std::nullopt};
   if (session_.off >= session_.len) {
     if (!Flush().ok()) return Fail(ImgErr::kFlashWriteFailed, "fa write fail");
     if (config_.erase_progressively) {
@@ -347,13 +347,14 @@ Outcome ImgGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     }
     if (config_.image_check) {
       auto match = FinalMatch();
-      w.Key("match").Bool(match.ok() && *match);
+      answer.match = match.ok() && *match;
     }
     ResetSession();
     hooks_.OnDfuEvent(DfuEvent::kPending);
   } else {
     hooks_.OnDfuEvent(DfuEvent::kChunk);
   }
+  answer.Write(w);
   return Outcome::Success();
 }
 

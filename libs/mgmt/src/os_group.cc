@@ -6,6 +6,7 @@
 
 #include "smpkit/cbor/reader.h"
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -112,7 +113,7 @@ Outcome OsGroup::Handle(const smp::Request& r, cbor::Writer& w) {
 Outcome OsGroup::Echo(const smp::Request& r, cbor::Writer& w) {
   auto req = smp::os::EchoRequest::Parse(r.payload);
   if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
-  w.Key("r").Text(req->d);  // overflow -> the server answers rc 7
+  smp::os::EchoResponse{req->d}.Write(w);  // overflow -> the server answers rc 7
   return Outcome::Success();
 }
 
@@ -157,7 +158,7 @@ Outcome OsGroup::Reset(const smp::Request& r) {
 }
 
 Outcome OsGroup::Params(cbor::Writer& w) {
-  w.Key("buf_size").Uint(server_.buf_size).Key("buf_count").Uint(server_.buf_count);
+  smp::os::ParamsResponse{server_.buf_size, server_.buf_count}.Write(w);
   return Outcome::Success();
 }
 
@@ -196,7 +197,7 @@ Outcome OsGroup::Info(const smp::Request& r, cbor::Writer& w) {
     std::memcpy(out + n, items[i].value.data(), items[i].value.size());
     n += items[i].value.size();
   }
-  w.Key("output").Text(std::string_view(out, n));
+  smp::os::InfoResponse{std::string_view(out, n)}.Write(w);
   return Outcome::Success();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -101,8 +102,10 @@ Outcome SettingsGroup::Read(const smp::Request& r, cbor::Writer& w) {
   const size_t len = static_cast<size_t>(std::min<uint64_t>(max_size, config_.value_len));
   const int rc = backend_.RuntimeGet(req->name, ByteSpan(value_.data(), len));
   if (rc < 0) return FromErrno(rc, SettingsErr::kReadNotSupported);
-  w.Key("val").Bytes(ConstByteSpan(value_.data(), std::min<size_t>(static_cast<size_t>(rc), len)));
-  if (limited) w.Key("max_size").Uint(config_.value_len);
+  smp::settings::ReadResponse answer;
+  answer.val = ConstByteSpan(value_.data(), std::min<size_t>(static_cast<size_t>(rc), len));
+  if (limited) answer.max_size = config_.value_len;
+  answer.Write(w);
   return Outcome::Success();
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -88,7 +89,7 @@ Outcome ShellGroup::Handle(const smp::Request& r, cbor::Writer& w) {
   ShellOutput out(std::span<char>(output_.data(), config_.output_size));
   const int ret = Run(std::string_view(line_.data(), len), out);
   if (out.answer_dropped()) return Outcome::NoResponse();
-  w.Key("o").Text(out.text()).Key(config_.legacy_rc ? "rc" : "ret").Int(ret);
+  smp::shell::ExecResponse{out.text(), ret, config_.legacy_rc}.Write(w);
   return Outcome::Success();
 }
 
