@@ -70,51 +70,6 @@ Request ResetRequest(bool force) {
 
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Calls fn(item) with the encoded bytes of each item of the encoded CBOR array `array`.
-template <typename Fn>
-Status ForEachItem(ConstByteSpan array, std::string_view what, Fn&& fn) {
-  cbor::Reader r(array);
-  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
-  if (head.type != cbor::Type::kArray) {
-    return Error::Format(Errc::kTypeMismatch, "%.*s is not an array", static_cast<int>(what.size()),
-                         what.data());
-  }
-  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
-    size_t start = r.position();
-    cbor::Reader peek(array.subspan(start));
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item item, peek.Next());
-    if (item.type == cbor::Type::kBreak) break;
-    SMPKIT_TRY(r.SkipValue());
-    Status st = fn(array.subspan(start, r.position() - start));
-    if (!st.ok()) return st;
-  }
-  return {};
-}
-
-// Calls fn(key, value) for each pair of the CBOR map `map` in order, repeated keys included
-// (DecodeMap refuses those); `value` is the whole encoded value. Keys must be UTF-8 text.
-template <typename Fn>
-Status ForEachPair(ConstByteSpan map, std::string_view what, Fn&& fn) {
-  cbor::Reader r(map);
-  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, r.Next());
-  if (head.type != cbor::Type::kMap) {
-    return Error::Format(Errc::kTypeMismatch, "%.*s is not a map", static_cast<int>(what.size()),
-                         what.data());
-  }
-  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, r.Next());
-    if (key.type == cbor::Type::kBreak && head.indefinite) break;
-    if (key.type != cbor::Type::kText || !cbor::IsValidUtf8(key.text())) {
-      return Error::Format(Errc::kTypeMismatch, "%.*s: a key is not a UTF-8 text string",
-                           static_cast<int>(what.size()), what.data());
-    }
-    const size_t start = r.position();
-    SMPKIT_TRY(r.SkipValue());
-    Status st = fn(key.text(), map.subspan(start, r.position() - start));
-    if (!st.ok()) return st;
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -184,121 +139,54 @@ Result<UploadAnswer> DecodeUploadResponse(ConstByteSpan payload) {
 
 // Decodes an image state list: {"images": [ {...}, ... ], ...}.
 Result<std::vector<ImageSlotState>> DecodeImageStateResponse(ConstByteSpan payload) {
-  cbor::RawValue images;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "image state response without \"images\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::img::StateResponse::Parse(payload));
   std::vector<ImageSlotState> out;
-  Status walk =
-      (ForEachItem(images.encoded, "image state \"images\"", [&](ConstByteSpan entry) -> Status {
-        ImageSlotState s;
-        uint64_t image = 0, slot = 0;
-        std::string_view version;
-        ConstByteSpan hash;
-        SMPKIT_TRY(cbor::DecodeMap(
-            entry,
-            {cbor::UintField("image", &image), cbor::UintField("slot", &slot),
-             cbor::TextField("version", &version), cbor::BytesField("hash", &hash),
-             cbor::BoolField("bootable", &s.bootable), cbor::BoolField("pending", &s.pending),
-             cbor::BoolField("confirmed", &s.confirmed), cbor::BoolField("active", &s.active),
-             cbor::BoolField("permanent", &s.permanent)}));
-        s.image = static_cast<uint32_t>(image);
-        s.slot = static_cast<uint32_t>(slot);
-        s.version = std::string(version);
-        s.hash.assign(hash.begin(), hash.end());
-        out.push_back(std::move(s));
-        return Status();
-      }));
-  if (!walk.ok()) return walk.error();
+  SMPKIT_TRY(answer.ForEach([&](const smp::img::StateEntry& e) -> Status {
+    ImageSlotState s;
+    s.image = static_cast<uint32_t>(e.image.value_or(0));
+    s.slot = static_cast<uint32_t>(e.slot);
+    s.version = std::string(e.version);
+    s.hash.assign(e.hash.begin(), e.hash.end());
+    s.bootable = e.bootable;
+    s.pending = e.pending;
+    s.confirmed = e.confirmed;
+    s.active = e.active;
+    s.permanent = e.permanent;
+    out.push_back(std::move(s));
+    return Status();
+  }));
   return out;
 }
 
 Result<std::vector<TaskStat>> DecodeTaskStatResponse(ConstByteSpan payload) {
-  cbor::RawValue tasks;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("tasks", &tasks, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "task statistics without \"tasks\"");
-  // Walked pair by pair (DecodeMap refuses a repeated key): Zephyr 4.1 names threads by
-  // priority, so the same name comes several times.
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::os::TaskStatResponse::Parse(payload));
   std::vector<TaskStat> out;
-  Status walk = ForEachPair(tasks.encoded, "task statistics \"tasks\"",
-                            [&](std::string_view name, ConstByteSpan value) -> Status {
-    TaskStat t;
-    t.name = std::string(name);
-    int64_t prio = 0;
-    uint64_t tid = 0, state = 0, stkuse = 0, stksiz = 0, cswcnt = 0, runtime = 0, last = 0,
-             next = 0;
-    bool has[9] = {};
-    Status st = cbor::DecodeMap(
-        value, {cbor::IntField("prio", &prio, &has[0]), cbor::UintField("tid", &tid, &has[1]),
-                cbor::UintField("state", &state, &has[2]),
-                cbor::UintField("stkuse", &stkuse, &has[3]),
-                cbor::UintField("stksiz", &stksiz, &has[4]),
-                cbor::UintField("cswcnt", &cswcnt, &has[5]),
-                cbor::UintField("runtime", &runtime, &has[6]),
-                cbor::UintField("last_checkin", &last, &has[7]),
-                cbor::UintField("next_checkin", &next, &has[8])});
-    if (!st.ok()) {
-      return Error::Format(st.error().code(), "task statistics, task '%.*s': %s",
-                           static_cast<int>(std::min<size_t>(t.name.size(), 40)), t.name.data(),
-                           std::string(st.error().message()).c_str());
-    }
-    if (has[0]) t.prio = prio;
-    if (has[1]) t.tid = tid;
-    if (has[2]) t.state = state;
-    if (has[3]) t.stkuse = stkuse;
-    if (has[4]) t.stksiz = stksiz;
-    if (has[5]) t.cswcnt = cswcnt;
-    if (has[6]) t.runtime = runtime;
-    if (has[7]) t.last_checkin = last;
-    if (has[8]) t.next_checkin = next;
-    out.push_back(std::move(t));
+  SMPKIT_TRY(answer.ForEach([&](const smp::os::TaskStatEntry& e) -> Status {
+    out.push_back(TaskStat{std::string(e.name), e.prio, e.tid, e.state, e.stkuse, e.stksiz,
+                           e.cswcnt, e.runtime, e.last_checkin, e.next_checkin});
     return Status();
-  });
-  if (!walk.ok()) return walk.error();
+  }));
   return out;
 }
 
 Result<std::vector<std::string>> DecodeStatListResponse(ConstByteSpan payload) {
-  cbor::RawValue list;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("stat_list", &list, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "statistics list without \"stat_list\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::stat::ListResponse::Parse(payload));
   std::vector<std::string> out;
-  Status walk = ForEachItem(list.encoded, "\"stat_list\"", [&](ConstByteSpan item) -> Status {
-    cbor::Reader r(item);
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item name, r.Next());
-    if (name.type != cbor::Type::kText || !cbor::IsValidUtf8(name.text())) {
-      return Error(Errc::kTypeMismatch, "a statistics group name is not a UTF-8 text string");
-    }
-    out.emplace_back(name.text());
+  SMPKIT_TRY(answer.ForEach([&](std::string_view name) -> Status {
+    out.emplace_back(name);
     return Status();
-  });
-  if (!walk.ok()) return walk.error();
+  }));
   return out;
 }
 
 Result<StatGroupData> DecodeStatShowResponse(ConstByteSpan payload) {
-  std::string_view name;
-  cbor::RawValue fields;
-  bool has_fields = false;
-  SMPKIT_TRY(cbor::DecodeMap(
-      payload, {cbor::TextField("name", &name), cbor::RawField("fields", &fields, &has_fields)}));
-  if (!has_fields) return Error(Errc::kCorrupt, "statistics group without \"fields\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::stat::ShowResponse::Parse(payload));
   StatGroupData out;
-  out.name = std::string(name);
-  Status walk = ForEachPair(fields.encoded, "statistics \"fields\"",
-                            [&](std::string_view key, ConstByteSpan value) -> Status {
-    cbor::Reader r(value);
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item v, r.Next());
-    if (v.type != cbor::Type::kUint) {
-      return Error::Format(Errc::kTypeMismatch, "statistics field '%.*s' is not an unsigned int",
-                           static_cast<int>(std::min<size_t>(key.size(), 40)), key.data());
-    }
-    out.fields.emplace_back(std::string(key), v.raw);
+  out.name = std::string(answer.name);
+  SMPKIT_TRY(answer.ForEachField([&](std::string_view field, uint64_t value) -> Status {
+    out.fields.emplace_back(std::string(field), value);
     return Status();
-  });
-  if (!walk.ok()) return walk.error();
+  }));
   return out;
 }
 
@@ -317,20 +205,13 @@ Result<uint16_t> GroupId(uint64_t v) {
 }  // namespace
 
 Result<std::vector<uint16_t>> DecodeEnumListResponse(ConstByteSpan payload) {
-  cbor::RawValue groups;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("groups", &groups, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "group list without \"groups\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::enumeration::ListResponse::Parse(payload));
   std::vector<uint16_t> out;
-  Status walk = ForEachItem(groups.encoded, "\"groups\"", [&](ConstByteSpan item) -> Status {
-    cbor::Reader r(item);
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item id, r.Next());
-    if (id.type != cbor::Type::kUint) return Error(Errc::kTypeMismatch, "a group id is not a uint");
-    SMPKIT_ASSIGN_OR_RETURN(uint16_t g, GroupId(id.raw));
+  SMPKIT_TRY(answer.ForEach([&](uint64_t id) -> Status {
+    SMPKIT_ASSIGN_OR_RETURN(uint16_t g, GroupId(id));
     out.push_back(g);
     return Status();
-  });
-  if (!walk.ok()) return walk.error();
+  }));
   return out;
 }
 
@@ -341,65 +222,34 @@ Result<EnumSingleAnswer> DecodeEnumSingleResponse(ConstByteSpan payload) {
 }
 
 Result<std::vector<EnumGroupInfo>> DecodeEnumDetailsResponse(ConstByteSpan payload) {
-  cbor::RawValue groups;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("groups", &groups, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "group details without \"groups\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::enumeration::DetailsResponse::Parse(payload));
   std::vector<EnumGroupInfo> out;
-  Status walk = ForEachItem(groups.encoded, "\"groups\"", [&](ConstByteSpan entry) -> Status {
-    uint64_t group = 0, handlers = 0;
-    std::string_view name;
-    bool has_group = false, has_name = false, has_handlers = false;
-    SMPKIT_TRY(cbor::DecodeMap(entry, {cbor::UintField("group", &group, &has_group),
-                                       cbor::TextField("name", &name, &has_name),
-                                       cbor::UintField("handlers", &handlers, &has_handlers)}));
-    if (!has_group) return Error(Errc::kCorrupt, "group details entry without \"group\"");
+  SMPKIT_TRY(answer.ForEach([&](const smp::enumeration::DetailsEntry& e) -> Status {
     EnumGroupInfo info;
-    SMPKIT_ASSIGN_OR_RETURN(info.group, GroupId(group));
-    if (has_name) info.name = std::string(name);
-    if (has_handlers) info.handlers = static_cast<uint32_t>(handlers);
+    SMPKIT_ASSIGN_OR_RETURN(info.group, GroupId(e.group));
+    if (e.name) info.name = std::string(*e.name);
+    if (e.handlers) info.handlers = static_cast<uint32_t>(*e.handlers);
     out.push_back(std::move(info));
     return Status();
-  });
-  if (!walk.ok()) return walk.error();
+  }));
   return out;
 }
 
 Result<std::vector<SlotInfo>> DecodeSlotInfoResponse(ConstByteSpan payload) {
-  cbor::RawValue images;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "slot info response without \"images\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::img::SlotInfoResponse::Parse(payload));
   std::vector<SlotInfo> out;
-  Status walk =
-      (ForEachItem(images.encoded, "slot info \"images\"", [&](ConstByteSpan entry) -> Status {
-        uint64_t image = 0, max_size = 0;
-        bool has_max = false, has_slots = false;
-        cbor::RawValue slots;
-        SMPKIT_TRY(cbor::DecodeMap(
-            entry, {cbor::UintField("image", &image), cbor::RawField("slots", &slots, &has_slots),
-                    cbor::UintField("max_image_size", &max_size, &has_max)}));
-        if (!has_slots) return Status();
-        return ForEachItem(
-            slots.encoded, "slot info \"slots\"", [&](ConstByteSpan slot_entry) -> Status {
-              uint64_t slot = 0, size = 0, upload_id = 0;
-              bool has_size = false, has_id = false;
-              Status st = cbor::DecodeMap(
-                  slot_entry,
-                  {cbor::UintField("slot", &slot), cbor::UintField("size", &size, &has_size),
-                   cbor::UintField("upload_image_id", &upload_id, &has_id)});
-              if (!st.ok()) return st;
-              SlotInfo info;
-              info.image = static_cast<uint32_t>(image);
-              info.slot = static_cast<uint32_t>(slot);
-              if (has_size) info.size = static_cast<uint32_t>(size);
-              if (has_id) info.upload_image_id = static_cast<uint32_t>(upload_id);
-              if (has_max) info.max_image_size = static_cast<uint32_t>(max_size);
-              out.push_back(info);
-              return Status();
-            });
-      }));
-  if (!walk.ok()) return walk.error();
+  SMPKIT_TRY(answer.ForEach([&](const smp::img::SlotInfoImage& image) -> Status {
+    return image.ForEachSlot([&](const smp::img::SlotInfoSlot& slot) -> Status {
+      SlotInfo info;
+      info.image = static_cast<uint32_t>(image.image);
+      info.slot = static_cast<uint32_t>(slot.slot);
+      if (slot.size) info.size = static_cast<uint32_t>(*slot.size);
+      if (slot.upload_image_id) info.upload_image_id = static_cast<uint32_t>(*slot.upload_image_id);
+      if (image.max_image_size) info.max_image_size = static_cast<uint32_t>(*image.max_image_size);
+      out.push_back(info);
+      return Status();
+    });
+  }));
   return out;
 }
 
@@ -1229,27 +1079,16 @@ Result<FsHashResult> DecodeFsHashResponse(ConstByteSpan payload) {
 }
 
 Result<std::vector<FsHashType>> DecodeFsSupportedHashesResponse(ConstByteSpan payload) {
-  cbor::RawValue types;
-  bool found = false;
-  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("types", &types, &found)}));
-  if (!found) return Error(Errc::kCorrupt, "supported hashes answer without \"types\"");
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::fs::SupportedHashesResponse::Parse(payload));
   std::vector<FsHashType> out;
-  Status walk = ForEachPair(types.encoded, "\"types\"",
-                            [&](std::string_view key, ConstByteSpan value) -> Status {
-    FsHashType t;
-    t.name = std::string(key);
-    uint64_t format = 0, size = 0;
-    SMPKIT_TRY(cbor::DecodeMap(value, {cbor::UintField("format", &format),
-                                       cbor::UintField("size", &size)}));
-    if (format > UINT32_MAX || size > UINT32_MAX) {
+  SMPKIT_TRY(answer.ForEach([&](const smp::fs::HashTypeEntry& e) -> Status {
+    if (e.format > UINT32_MAX || e.size > UINT32_MAX) {
       return Error(Errc::kCorrupt, "hash type format or size out of range");
     }
-    t.format = static_cast<uint32_t>(format);
-    t.size = static_cast<uint32_t>(size);
-    out.push_back(std::move(t));
+    out.push_back(FsHashType{std::string(e.name), static_cast<uint32_t>(e.format),
+                             static_cast<uint32_t>(e.size)});
     return Status();
-  });
-  if (!walk.ok()) return walk.error();
+  }));
   return out;
 }
 

@@ -31,9 +31,9 @@ Outcome EnumGroup::Handle(const smp::Request& r, cbor::Writer& w) {
       smp::enumeration::CountResponse{registry_.size()}.Write(w);
       return Outcome::Success();
     case kList:
-      w.Key("groups").BeginArray();
-      for (size_t i = 0; i < registry_.size(); ++i) w.Uint(registry_.at(i).id());
-      w.End();
+      smp::enumeration::ListResponse::Write(w, [&] {
+        for (size_t i = 0; i < registry_.size(); ++i) w.Uint(registry_.at(i).id());
+      });
       return Outcome::Success();
     case kSingle: return Single(r, w);
     default: return Details(r, w);
@@ -75,20 +75,21 @@ Outcome EnumGroup::Details(const smp::Request& r, cbor::Writer& w) {
     if (!id.ok()) return Outcome::Rc(MgmtErr::kInval);
     allowed[i] = static_cast<uint16_t>(*id);
   }
-  w.Key("groups").BeginArray();
-  for (size_t i = 0; i < registry_.size(); ++i) {
-    const smp::Group& g = registry_.at(i);
-    if (entries > 0) {
-      bool listed = false;
-      for (size_t k = 0; k < entries && !listed; ++k) listed = allowed[k] == g.id();
-      if (!listed) continue;
+  smp::enumeration::DetailsResponse::Write(w, [&] {
+    for (size_t i = 0; i < registry_.size(); ++i) {
+      const smp::Group& g = registry_.at(i);
+      if (entries > 0) {
+        bool listed = false;
+        for (size_t k = 0; k < entries && !listed; ++k) listed = allowed[k] == g.id();
+        if (!listed) continue;
+      }
+      smp::enumeration::DetailsEntry e;
+      e.group = g.id();
+      if (config_.details_name) e.name = g.Name();
+      if (config_.details_handlers) e.handlers = g.HandlerCount();
+      e.Write(w);
     }
-    w.BeginMap().Key("group").Uint(g.id());
-    if (config_.details_name) w.Key("name").Text(g.Name());
-    if (config_.details_handlers) w.Key("handlers").Uint(g.HandlerCount());
-    w.End();
-  }
-  w.End();
+  });
   return Outcome::Success();
 }
 

@@ -330,11 +330,9 @@ Outcome FsGroup::Hash(const smp::Request& r, cbor::Writer& w) {
 
 // {} -> {"types": {name: {"format": 0|1, "size": n}, ...}}
 Outcome FsGroup::SupportedHashes(cbor::Writer& w) {
-  w.Key("types").BeginMap();
-  for (const HashType& h : kHashTypes) {
-    w.Key(h.name).BeginMap().Key("format").Uint(h.format).Key("size").Uint(h.size).End();
-  }
-  w.End();
+  smp::fs::SupportedHashesResponse::Write(w, [&] {
+    for (const HashType& h : kHashTypes) smp::fs::HashTypeEntry{h.name, h.format, h.size}.Write(w);
+  });
   return Outcome::Success();
 }
 

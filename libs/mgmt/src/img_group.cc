@@ -67,21 +67,23 @@ Outcome ImgGroup::Handle(const smp::Request& r, cbor::Writer& w) {
 Outcome ImgGroup::StateRead(cbor::Writer& w) {
   auto list = boot_.ReadImageState();
   if (!list.ok()) return ImgError(ImgErr::kFlashReadFailed);
-  w.Key("images").BeginArray();
-  for (const auto& s : list->view()) {
-    if (!s.has_hash) continue;  // Zephyr lists only images with a SHA-256 TLV
-    w.BeginMap();
-    if (image_count_ > 1) w.Key("image").Uint(s.image);
-    char version[mcuboot::kMaxVersionStringSize];
-    w.Key("slot").Uint(s.slot).Key("version").Text(s.version.Format(version));
-    w.Key("hash").Bytes(s.hash);
-    w.Key("bootable").Bool(s.bootable).Key("pending").Bool(s.pending);
-    w.Key("confirmed").Bool(s.confirmed).Key("active").Bool(s.active);
-    w.Key("permanent").Bool(s.permanent);
-    w.End();
-  }
-  w.End();
-  w.Key("splitStatus").Int(0);
+  smp::img::StateResponse::Write(w, [&] {
+    for (const auto& s : list->view()) {
+      if (!s.has_hash) continue;  // Zephyr lists only images with a SHA-256 TLV
+      char version[mcuboot::kMaxVersionStringSize];
+      smp::img::StateEntry e;
+      if (image_count_ > 1) e.image = s.image;
+      e.slot = s.slot;
+      e.version = s.version.Format(version);
+      e.hash = s.hash;
+      e.bootable = s.bootable;
+      e.pending = s.pending;
+      e.confirmed = s.confirmed;
+      e.active = s.active;
+      e.permanent = s.permanent;
+      e.Write(w);
+    }
+  });
   return Outcome::Success();
 }
 
@@ -383,20 +385,19 @@ Outcome ImgGroup::Erase(const smp::Request& r) {
 }
 
 Outcome ImgGroup::SlotInfo(cbor::Writer& w) {
-  w.Key("images").BeginArray();
-  for (uint32_t i = 0; i < image_count_; ++i) {
-    w.BeginMap().Key("image").Uint(i).Key("slots").BeginArray();
-    for (uint8_t s = 0; s < 2; ++s) {
-      w.BeginMap().Key("slot").Uint(s).Key("size").Uint(
-          SlotPartition(static_cast<uint8_t>(i * 2 + s)).size());
-      if (s != boot_.active_slot(i)) w.Key("upload_image_id").Uint(i);
-      w.End();
+  smp::img::SlotInfoResponse::Write(w, [&] {
+    for (uint32_t i = 0; i < image_count_; ++i) {
+      smp::img::SlotInfoImage::Write(w, i, boot_.MaxImageSize(i), [&] {
+        for (uint8_t s = 0; s < 2; ++s) {
+          smp::img::SlotInfoSlot slot;
+          slot.slot = s;
+          slot.size = SlotPartition(static_cast<uint8_t>(i * 2 + s)).size();
+          if (s != boot_.active_slot(i)) slot.upload_image_id = i;
+          slot.Write(w);
+        }
+      });
     }
-    w.End();
-    w.Key("max_image_size").Uint(boot_.MaxImageSize(i));
-    w.End();
-  }
-  w.End();
+  });
   return Outcome::Success();
 }
 

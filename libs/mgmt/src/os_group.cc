@@ -118,13 +118,16 @@ Outcome OsGroup::Echo(const smp::Request& r, cbor::Writer& w) {
 }
 
 Outcome OsGroup::TaskStat(cbor::Writer& w) {
-  w.Key("tasks").BeginMap();
-  for (const TaskInfo& t : hooks_.Tasks()) {
-    w.Key(t.name).BeginMap();
-    w.Key("prio").Int(t.prio).Key("tid").Uint(t.tid).Key("state").Uint(t.state);
-    w.End();
-  }
-  w.End();
+  smp::os::TaskStatResponse::Write(w, [&] {
+    for (const TaskInfo& t : hooks_.Tasks()) {
+      smp::os::TaskStatEntry e;
+      e.name = t.name;
+      e.prio = t.prio;
+      e.tid = t.tid;
+      e.state = t.state;
+      e.Write(w);
+    }
+  });
   return Outcome::Success();
 }
 
@@ -134,7 +137,7 @@ Outcome OsGroup::DateTimeCmd(const smp::Request& r, cbor::Writer& w) {
     if (!hooks_.RtcGet(&now)) return OsError(smp::OsErr::kRtcNotSet);
     char text[40];
     const size_t n = FormatDateTime(now, config_.datetime_ms, text);
-    w.Key("datetime").Text(std::string_view(text, n));
+    smp::os::DateTimeResponse{std::string_view(text, n)}.Write(w);
     return Outcome::Success();
   }
   auto req = smp::os::DateTimeWriteRequest::Parse(r.payload);
@@ -205,12 +208,16 @@ Outcome OsGroup::BootloaderInfo(const smp::Request& r, cbor::Writer& w) {
   auto req = smp::os::BootloaderInfoRequest::Parse(r.payload);
   if (!req.ok()) return Outcome::Rc(MgmtErr::kInval);
   if (!req->query) {
-    w.Key("bootloader").Text(config_.bootloader);
+    smp::os::BootloaderInfoResponse answer;
+    answer.bootloader = config_.bootloader;
+    answer.Write(w);
     return Outcome::Success();
   }
   if (*req->query == "mode") {
-    w.Key("mode").Int(config_.bootloader_mode);
-    if (config_.no_downgrade) w.Key("no-downgrade").Bool(true);
+    smp::os::BootloaderInfoResponse answer;
+    answer.mode = config_.bootloader_mode;
+    answer.no_downgrade = config_.no_downgrade;
+    answer.Write(w);
     return Outcome::Success();
   }
   return OsError(smp::OsErr::kQueryYieldsNoAnswer);

@@ -1,6 +1,7 @@
 #include "smpkit/mgmt/stat_group.h"
 
 #include "smpkit/smp/requests.h"
+#include "smpkit/smp/responses.h"
 
 namespace smpkit::mgmt {
 
@@ -44,22 +45,22 @@ Outcome StatGroup::Show(const smp::Request& r, cbor::Writer& w) {
     return Outcome::GroupError(kGroupId, static_cast<uint16_t>(StatErr::kInvalidStatName));
   }
   if (config_.show_rc0) w.Key("rc").Int(0);
-  w.Key("name").Text(name).Key("fields").BeginMap();
-  const size_t fields = source_.FieldCount(g);
-  for (size_t i = 0; i < fields; ++i) {
-    const StatField f = source_.Field(g, i);
-    w.Key(f.name).Uint(f.value);
-  }
-  w.End();
+  smp::stat::ShowResponse::Write(w, name, [&] {
+    const size_t fields = source_.FieldCount(g);
+    for (size_t i = 0; i < fields; ++i) {
+      const StatField f = source_.Field(g, i);
+      w.Key(f.name).Uint(f.value);
+    }
+  });
   return Outcome::Success();  // a full buffer: the server answers rc 7 (EMSGSIZE)
 }
 
 Outcome StatGroup::List(cbor::Writer& w) {
   if (config_.list_rc0) w.Key("rc").Int(0);
-  w.Key("stat_list").BeginArray();
-  const size_t n = source_.GroupCount();
-  for (size_t g = 0; g < n; ++g) w.Text(source_.GroupName(g));
-  w.End();
+  smp::stat::ListResponse::Write(w, [&] {
+    const size_t n = source_.GroupCount();
+    for (size_t g = 0; g < n; ++g) w.Text(source_.GroupName(g));
+  });
   return Outcome::Success();
 }
 

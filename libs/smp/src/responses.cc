@@ -1,5 +1,8 @@
 #include "smpkit/smp/responses.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "map_codec.h"
 #include "smpkit/cbor/reader.h"
 #include "smpkit/cbor/writer.h"
@@ -68,6 +71,100 @@ void InfoResponse::Write(cbor::Writer& w) const { w.Key("output").Text(output); 
 SMPKIT_SMP_ENCODE(InfoResponse)
 size_t InfoResponse::EncodedSize() const { return 1 + TextSize("output") + TextSize(output); }
 
+Result<DateTimeResponse> DateTimeResponse::Parse(ConstByteSpan payload) {
+  DateTimeResponse a;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("datetime", &a.datetime, &found)}));
+  if (!found) return Missing("os date-time response without \"datetime\"");
+  return a;
+}
+void DateTimeResponse::Write(cbor::Writer& w) const { w.Key("datetime").Text(datetime); }
+SMPKIT_SMP_ENCODE(DateTimeResponse)
+size_t DateTimeResponse::EncodedSize() const {
+  return 1 + TextSize("datetime") + TextSize(datetime);
+}
+
+Result<BootloaderInfoResponse> BootloaderInfoResponse::Parse(ConstByteSpan payload) {
+  BootloaderInfoResponse a;
+  std::string_view name;
+  int64_t mode = 0;
+  bool has_name = false, has_mode = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::TextField("bootloader", &name, &has_name),
+                                       cbor::IntField("mode", &mode, &has_mode),
+                                       cbor::BoolField("no-downgrade", &a.no_downgrade)}));
+  if (!has_name && !has_mode) {
+    return Missing("bootloader info response without \"bootloader\" or \"mode\"");
+  }
+  if (has_name) a.bootloader = name;
+  if (has_mode) a.mode = mode;
+  return a;
+}
+void BootloaderInfoResponse::Write(cbor::Writer& w) const {
+  if (bootloader) w.Key("bootloader").Text(*bootloader);
+  if (mode) w.Key("mode").Int(*mode);
+  if (no_downgrade) w.Key("no-downgrade").Bool(true);
+}
+SMPKIT_SMP_ENCODE(BootloaderInfoResponse)
+size_t BootloaderInfoResponse::EncodedSize() const {
+  return 1 + (bootloader ? TextSize("bootloader") + TextSize(*bootloader) : 0) +
+         (mode ? TextSize("mode") + IntSize(*mode) : 0) +
+         (no_downgrade ? TextSize("no-downgrade") + 1 : 0);
+}
+
+Result<TaskStatEntry> TaskStatEntry::Parse(std::string_view name, ConstByteSpan value) {
+  TaskStatEntry t;
+  t.name = name;
+  int64_t prio = 0;
+  uint64_t v[8] = {};
+  bool has[9] = {};
+  Status st = cbor::DecodeMap(
+      value,
+      {cbor::IntField("prio", &prio, &has[0]), cbor::UintField("tid", &v[0], &has[1]),
+       cbor::UintField("state", &v[1], &has[2]), cbor::UintField("stkuse", &v[2], &has[3]),
+       cbor::UintField("stksiz", &v[3], &has[4]), cbor::UintField("cswcnt", &v[4], &has[5]),
+       cbor::UintField("runtime", &v[5], &has[6]), cbor::UintField("last_checkin", &v[6], &has[7]),
+       cbor::UintField("next_checkin", &v[7], &has[8])});
+  if (!st.ok()) {
+    return Error::Format(st.error().code(), "task statistics, task '%.*s': %.*s",
+                         static_cast<int>(std::min<size_t>(name.size(), 40)), name.data(),
+                         static_cast<int>(st.error().message().size()),
+                         st.error().message().data());
+  }
+  if (has[0]) t.prio = prio;
+  std::optional<uint64_t>* fields[8] = {&t.tid,    &t.state,   &t.stkuse,       &t.stksiz,
+                                        &t.cswcnt, &t.runtime, &t.last_checkin, &t.next_checkin};
+  for (int i = 0; i < 8; ++i) {
+    if (has[i + 1]) *fields[i] = v[i];
+  }
+  return t;
+}
+
+void TaskStatEntry::Write(cbor::Writer& w) const {
+  w.Key(name).BeginMap();
+  if (prio) w.Key("prio").Int(*prio);
+  const std::pair<const char*, const std::optional<uint64_t>*> fields[] = {
+      {"tid", &tid},
+      {"state", &state},
+      {"stkuse", &stkuse},
+      {"stksiz", &stksiz},
+      {"cswcnt", &cswcnt},
+      {"runtime", &runtime},
+      {"last_checkin", &last_checkin},
+      {"next_checkin", &next_checkin}};
+  for (const auto& [key, value] : fields) {
+    if (*value) w.Key(key).Uint(**value);
+  }
+  w.End();
+}
+
+Result<TaskStatResponse> TaskStatResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue tasks;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("tasks", &tasks, &found)}));
+  if (!found) return Missing("task statistics without \"tasks\"");
+  return TaskStatResponse{tasks.encoded};
+}
+
 }  // namespace os
 
 namespace img {
@@ -90,7 +187,121 @@ size_t UploadResponse::EncodedSize() const {
   return 1 + UintEntrySize("off", off) + (match ? TextSize("match") + 1 : 0);
 }
 
+Result<StateEntry> StateEntry::Parse(ConstByteSpan entry) {
+  StateEntry s;
+  uint64_t image = 0;
+  bool has_image = false;
+  SMPKIT_TRY(cbor::DecodeMap(
+      entry, {cbor::UintField("image", &image, &has_image), cbor::UintField("slot", &s.slot),
+              cbor::TextField("version", &s.version), cbor::BytesField("hash", &s.hash),
+              cbor::BoolField("bootable", &s.bootable), cbor::BoolField("pending", &s.pending),
+              cbor::BoolField("confirmed", &s.confirmed), cbor::BoolField("active", &s.active),
+              cbor::BoolField("permanent", &s.permanent)}));
+  if (has_image) s.image = image;
+  return s;
+}
+
+void StateEntry::Write(cbor::Writer& w) const {
+  w.BeginMap();
+  if (image) w.Key("image").Uint(*image);
+  w.Key("slot").Uint(slot).Key("version").Text(version).Key("hash").Bytes(hash);
+  w.Key("bootable").Bool(bootable).Key("pending").Bool(pending);
+  w.Key("confirmed").Bool(confirmed).Key("active").Bool(active);
+  w.Key("permanent").Bool(permanent);
+  w.End();
+}
+
+Result<StateResponse> StateResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue images;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
+  if (!found) return Missing("image state response without \"images\"");
+  return StateResponse{images.encoded};
+}
+
+Result<SlotInfoSlot> SlotInfoSlot::Parse(ConstByteSpan entry) {
+  SlotInfoSlot s;
+  uint64_t size = 0, id = 0;
+  bool has_size = false, has_id = false;
+  SMPKIT_TRY(cbor::DecodeMap(
+      entry, {cbor::UintField("slot", &s.slot), cbor::UintField("size", &size, &has_size),
+              cbor::UintField("upload_image_id", &id, &has_id)}));
+  if (has_size) s.size = size;
+  if (has_id) s.upload_image_id = id;
+  return s;
+}
+
+void SlotInfoSlot::Write(cbor::Writer& w) const {
+  w.BeginMap().Key("slot").Uint(slot);
+  if (size) w.Key("size").Uint(*size);
+  if (upload_image_id) w.Key("upload_image_id").Uint(*upload_image_id);
+  w.End();
+}
+
+Result<SlotInfoImage> SlotInfoImage::Parse(ConstByteSpan entry) {
+  SlotInfoImage i;
+  cbor::RawValue slots;
+  uint64_t max = 0;
+  bool has_max = false;
+  SMPKIT_TRY(
+      cbor::DecodeMap(entry, {cbor::UintField("image", &i.image), cbor::RawField("slots", &slots),
+                              cbor::UintField("max_image_size", &max, &has_max)}));
+  i.slots = slots.encoded;
+  if (has_max) i.max_image_size = max;
+  return i;
+}
+
+Result<SlotInfoResponse> SlotInfoResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue images;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("images", &images, &found)}));
+  if (!found) return Missing("slot info response without \"images\"");
+  return SlotInfoResponse{images.encoded};
+}
+
 }  // namespace img
+
+namespace stat {
+
+Result<ListResponse> ListResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue list;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("stat_list", &list, &found)}));
+  if (!found) return Missing("statistics list without \"stat_list\"");
+  return ListResponse{list.encoded};
+}
+
+Result<std::string_view> ListResponse::ParseName(ConstByteSpan item) {
+  cbor::Reader r(item);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item name, r.Next());
+  if (name.type != cbor::Type::kText || !cbor::IsValidUtf8(name.text())) {
+    return Error(Errc::kTypeMismatch, "a statistics group name is not a UTF-8 text string");
+  }
+  return name.text();
+}
+
+Result<ShowResponse> ShowResponse::Parse(ConstByteSpan payload) {
+  ShowResponse a;
+  cbor::RawValue fields;
+  bool has_fields = false;
+  SMPKIT_TRY(cbor::DecodeMap(
+      payload, {cbor::TextField("name", &a.name), cbor::RawField("fields", &fields, &has_fields)}));
+  if (!has_fields) return Missing("statistics group without \"fields\"");
+  a.fields = fields.encoded;
+  return a;
+}
+
+Result<uint64_t> ShowResponse::ParseField(std::string_view key, ConstByteSpan value) {
+  cbor::Reader r(value);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item v, r.Next());
+  if (v.type != cbor::Type::kUint) {
+    return Error::Format(Errc::kTypeMismatch, "statistics field '%.*s' is not an unsigned int",
+                         static_cast<int>(std::min<size_t>(key.size(), 40)), key.data());
+  }
+  return v.raw;
+}
+
+}  // namespace stat
 
 namespace settings {
 
@@ -201,6 +412,26 @@ size_t HashResponse::EncodedSize() const {
          (checksum ? cbor::HeadSize(*checksum) : BytesSize(digest));
 }
 
+Result<HashTypeEntry> HashTypeEntry::Parse(std::string_view name, ConstByteSpan value) {
+  HashTypeEntry t;
+  t.name = name;
+  SMPKIT_TRY(cbor::DecodeMap(
+      value, {cbor::UintField("format", &t.format), cbor::UintField("size", &t.size)}));
+  return t;
+}
+
+void HashTypeEntry::Write(cbor::Writer& w) const {
+  w.Key(name).BeginMap().Key("format").Uint(format).Key("size").Uint(size).End();
+}
+
+Result<SupportedHashesResponse> SupportedHashesResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue types;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("types", &types, &found)}));
+  if (!found) return Missing("supported hashes answer without \"types\"");
+  return SupportedHashesResponse{types.encoded};
+}
+
 }  // namespace fs
 
 namespace shell {
@@ -255,6 +486,50 @@ void SingleResponse::Write(cbor::Writer& w) const {
 SMPKIT_SMP_ENCODE(SingleResponse)
 size_t SingleResponse::EncodedSize() const {
   return 1 + UintEntrySize("group", group) + (end ? TextSize("end") + 1 : 0);
+}
+
+Result<ListResponse> ListResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue groups;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("groups", &groups, &found)}));
+  if (!found) return Missing("group list without \"groups\"");
+  return ListResponse{groups.encoded};
+}
+
+Result<uint64_t> ListResponse::ParseId(ConstByteSpan item) {
+  cbor::Reader r(item);
+  SMPKIT_ASSIGN_OR_RETURN(cbor::Item id, r.Next());
+  if (id.type != cbor::Type::kUint) return Error(Errc::kTypeMismatch, "a group id is not a uint");
+  return id.raw;
+}
+
+Result<DetailsEntry> DetailsEntry::Parse(ConstByteSpan entry) {
+  DetailsEntry d;
+  std::string_view name;
+  uint64_t handlers = 0;
+  bool has_group = false, has_name = false, has_handlers = false;
+  SMPKIT_TRY(cbor::DecodeMap(entry, {cbor::UintField("group", &d.group, &has_group),
+                                     cbor::TextField("name", &name, &has_name),
+                                     cbor::UintField("handlers", &handlers, &has_handlers)}));
+  if (!has_group) return Missing("group details entry without \"group\"");
+  if (has_name) d.name = name;
+  if (has_handlers) d.handlers = handlers;
+  return d;
+}
+
+void DetailsEntry::Write(cbor::Writer& w) const {
+  w.BeginMap().Key("group").Uint(group);
+  if (name) w.Key("name").Text(*name);
+  if (handlers) w.Key("handlers").Uint(*handlers);
+  w.End();
+}
+
+Result<DetailsResponse> DetailsResponse::Parse(ConstByteSpan payload) {
+  cbor::RawValue groups;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::RawField("groups", &groups, &found)}));
+  if (!found) return Missing("group details without \"groups\"");
+  return DetailsResponse{groups.encoded};
 }
 
 }  // namespace enumeration

@@ -113,4 +113,52 @@ inline Status DecodeMap(ConstByteSpan data, std::initializer_list<Field> fields)
 // As DecodeMap, but reads a map whose head was already taken from `reader` as `head`.
 Status DecodeMapBody(Reader& reader, const Item& head, std::span<const Field> fields);
 
+// Calls fn(item) with the encoded bytes of each item of the encoded CBOR array `array`, in
+// order, until fn returns an error. Errors: kTypeMismatch naming `what` when `array` is no
+// array, the reader's, and fn's.
+template <typename Fn>
+Status ForEachItem(ConstByteSpan array, std::string_view what, Fn&& fn) {
+  Reader r(array);
+  SMPKIT_ASSIGN_OR_RETURN(Item head, r.Next());
+  if (head.type != Type::kArray) {
+    return Error::Format(Errc::kTypeMismatch, "%.*s is not an array", static_cast<int>(what.size()),
+                         what.data());
+  }
+  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
+    size_t start = r.position();
+    Reader peek(array.subspan(start));
+    SMPKIT_ASSIGN_OR_RETURN(Item item, peek.Next());
+    if (item.type == Type::kBreak && head.indefinite) break;
+    SMPKIT_TRY(r.SkipValue());
+    Status st = fn(array.subspan(start, r.position() - start));
+    if (!st.ok()) return st;
+  }
+  return {};
+}
+
+// Calls fn(key, value) for each pair of the CBOR map `map` in order, repeated keys included
+// (DecodeMap refuses those); `value` is the whole encoded value. Keys must be UTF-8 text.
+template <typename Fn>
+Status ForEachPair(ConstByteSpan map, std::string_view what, Fn&& fn) {
+  Reader r(map);
+  SMPKIT_ASSIGN_OR_RETURN(Item head, r.Next());
+  if (head.type != Type::kMap) {
+    return Error::Format(Errc::kTypeMismatch, "%.*s is not a map", static_cast<int>(what.size()),
+                         what.data());
+  }
+  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
+    SMPKIT_ASSIGN_OR_RETURN(Item key, r.Next());
+    if (key.type == Type::kBreak && head.indefinite) break;
+    if (key.type != Type::kText || !IsValidUtf8(key.text())) {
+      return Error::Format(Errc::kTypeMismatch, "%.*s: a key is not a UTF-8 text string",
+                           static_cast<int>(what.size()), what.data());
+    }
+    const size_t start = r.position();
+    SMPKIT_TRY(r.SkipValue());
+    Status st = fn(key.text(), map.subspan(start, r.position() - start));
+    if (!st.ok()) return st;
+  }
+  return {};
+}
+
 }  // namespace smpkit::cbor
