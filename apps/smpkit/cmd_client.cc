@@ -39,6 +39,7 @@
 #include "smpkit/sim/scheduler.h"
 #include "smpkit/simlink/device_link.h"
 #include "smpkit/simlink/scheduler_executor.h"
+#include "smpkit/smp/commands.h"
 #include "smpkit/smp/errors.h"
 #include "smpkit/smp/message.h"
 
@@ -667,7 +668,6 @@ std::vector<uint8_t> EncodeJson(const json& j) {
 
 constexpr uint8_t kRead = static_cast<uint8_t>(smp::Op::kRead);
 constexpr uint8_t kWrite = static_cast<uint8_t>(smp::Op::kWrite);
-constexpr uint8_t kOsDateTime = 4, kOsBootloaderInfo = 8;
 
 std::string_view BootModeName(int64_t mode) {
   switch (mode) {
@@ -1048,13 +1048,9 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   add_conn_opts(dt_get);
   dt_get->callback([&global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
-      auto r = CallRaw(ctx, kRead, smp::kGroupOs, kOsDateTime, {0xa0});
+      auto r = ctx.client().DateTime();
       if (!r.ok()) return DeviceFail(global, ctx, "datetime get", r.error());
-      if (!r->payload.contains("datetime") || !r->payload["datetime"].is_string()) {
-        return DeviceFail(global, ctx, "datetime get",
-                          Error(Errc::kCorrupt, "date-time response without \"datetime\""));
-      }
-      const std::string dt = r->payload["datetime"].get<std::string>();
+      const std::string& dt = *r;
       if (global.json)
         fmt::print("{}\n", json{{"datetime", dt}}.dump());
       else
@@ -1071,9 +1067,8 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   dt_set->callback([dt_value, &global, copt, exit_code] {
     const std::string value = *dt_value == "now" ? NowUtc() : *dt_value;
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
-      auto r =
-          CallRaw(ctx, kWrite, smp::kGroupOs, kOsDateTime, EncodeJson(json{{"datetime", value}}));
-      if (!r.ok()) return DeviceFail(global, ctx, "datetime set", r.error());
+      Status st = ctx.client().SetDateTime(value);
+      if (!st.ok()) return DeviceFail(global, ctx, "datetime set", st.error());
       if (global.json)
         fmt::print("{}\n", json{{"datetime", value}, {"set", true}}.dump());
       else
@@ -1089,16 +1084,26 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code
   add_conn_opts(boot);
   boot->callback([query, &global, copt, exit_code] {
     WithDevice(global, *copt, exit_code, [&](Context& ctx) {
-      json req = json::object();
-      if (!query->empty()) req["query"] = *query;
-      auto r = CallRaw(ctx, kRead, smp::kGroupOs, kOsBootloaderInfo, EncodeJson(req));
-      if (!r.ok()) return DeviceFail(global, ctx, "bootloader", r.error());
-      // Device keys ("no-downgrade") in snake_case, like every key smpkit prints.
       json out = json::object();
-      for (auto it = r->payload.begin(); it != r->payload.end(); ++it) {
-        std::string k = it.key();
-        std::replace(k.begin(), k.end(), '-', '_');
-        out[k] = it.value();
+      if (query->empty() || *query == "mode") {
+        auto r = ctx.client().Bootloader(query->empty() ? std::nullopt
+                                                        : std::optional<std::string_view>(*query));
+        if (!r.ok()) return DeviceFail(global, ctx, "bootloader", r.error());
+        if (r->name) out["bootloader"] = *r->name;
+        if (r->mode) out["mode"] = *r->mode;
+        if (r->no_downgrade) out["no_downgrade"] = true;
+      } else {
+        // Other queries are answered by the bootloader's own hooks, in their own shape: printed
+        // as the device sends them, keys ("no-downgrade") in snake_case like every key smpkit
+        // prints.
+        auto r = CallRaw(ctx, kRead, smp::kGroupOs, smp::os::kBootloaderInfo,
+                         EncodeJson(json{{"query", *query}}));
+        if (!r.ok()) return DeviceFail(global, ctx, "bootloader", r.error());
+        for (auto it = r->payload.begin(); it != r->payload.end(); ++it) {
+          std::string k = it.key();
+          std::replace(k.begin(), k.end(), '-', '_');
+          out[k] = it.value();
+        }
       }
       if (global.json) {
         fmt::print("{}\n", out.dump());

@@ -341,6 +341,32 @@ Result<std::string> Client::Info(std::string_view format) {
   return DecodeInfoResponse(reply.payload);
 }
 
+Result<std::string> Client::DateTime() {
+  SMPKIT_ASSIGN_OR_RETURN(Reply reply,
+                          Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kDateTime, {0xa0})));
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::os::DateTimeResponse::Parse(reply.payload));
+  return std::string(answer.datetime);
+}
+
+Status Client::SetDateTime(std::string_view iso8601) {
+  smp::os::DateTimeWriteRequest set;
+  set.datetime = iso8601;
+  return Succeeded(Call(MakeRequest(kWrite, smp::kGroupOs, smp::os::kDateTime, EncodeRequest(set))));
+}
+
+Result<BootloaderAnswer> Client::Bootloader(std::optional<std::string_view> query) {
+  smp::os::BootloaderInfoRequest info;
+  info.query = query;
+  SMPKIT_ASSIGN_OR_RETURN(
+      Reply reply, Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kBootloaderInfo, EncodeRequest(info))));
+  SMPKIT_ASSIGN_OR_RETURN(auto answer, smp::os::BootloaderInfoResponse::Parse(reply.payload));
+  BootloaderAnswer a;
+  if (answer.bootloader) a.name = std::string(*answer.bootloader);
+  a.mode = answer.mode;
+  a.no_downgrade = answer.no_downgrade;
+  return a;
+}
+
 Result<std::vector<TaskStat>> Client::TaskStats() {
   SMPKIT_ASSIGN_OR_RETURN(Reply reply,
                           Call(MakeRequest(kRead, smp::kGroupOs, smp::os::kTaskStat, {0xa0})));

@@ -1123,3 +1123,35 @@ TEST(NewGroupDecoders, ShellExecTakesTheLegacyRcAsTheCommandsReturnValue) {
 
 }  // namespace
 }  // namespace smpkit::client
+
+namespace smpkit::client {
+namespace {
+
+// The OS clock and bootloader info through a device, with the typed requests and answers.
+TEST(OsTest, ClockAndBootloaderInfo) {
+  device::DeviceConfig config = SmallDevice(1024);
+  config.os.datetime = true;
+  Bench b(config);
+  simlink::DevicePacketLink dlink(b.dev, b.ex);
+  Session session(dlink, b.ex);
+  Client client(session);
+  auto unset = client.DateTime();
+  ASSERT_FALSE(unset.ok());
+  EXPECT_EQ(unset.error().smp_group(), 0);
+  EXPECT_EQ(unset.error().smp_rc(), 4);  // RTC_NOT_SET
+  ASSERT_TRUE(client.SetDateTime("2026-12-07T05:45:10").ok());
+  auto now = client.DateTime();
+  ASSERT_TRUE(now.ok()) << now.error().message();
+  EXPECT_EQ(now->substr(0, 19), "2026-12-07T05:45:10");
+  EXPECT_FALSE(client.SetDateTime("yesterday").ok());
+  auto name = client.Bootloader();
+  ASSERT_TRUE(name.ok()) << name.error().message();
+  EXPECT_EQ(name->name, std::optional<std::string>("MCUboot"));
+  auto mode = client.Bootloader("mode");
+  ASSERT_TRUE(mode.ok()) << mode.error().message();
+  EXPECT_TRUE(mode->mode.has_value());
+  EXPECT_FALSE(mode->name.has_value());
+}
+
+}  // namespace
+}  // namespace smpkit::client

@@ -25,6 +25,13 @@ namespace smpkit::client {
 inline constexpr size_t kDefaultBufSize = 384;
 inline constexpr size_t kDefaultBufCount = 4;
 
+struct BootloaderAnswer {
+  std::optional<std::string> name;  // without a query, e.g. "MCUboot"
+  std::optional<int64_t> mode;      // query "mode": MCUboot's mode (0 single app, 1 swap
+                                    // using scratch, ...; -1 unknown)
+  bool no_downgrade = false;        // query "mode": downgrades are prevented
+};
+
 struct McumgrParams {
   uint32_t buf_size = 0;
   uint32_t buf_count = 0;
@@ -289,6 +296,14 @@ class Client {
   // implement the command) to the session; later calls return the cache.
   Result<std::optional<McumgrParams>> ProbeParams();
   Result<std::string> Info(std::string_view format = "a");
+  // The device's clock (OS date-time), ISO 8601 as the device formats it. The device answers
+  // RTC_NOT_SET (OS error 4) until the clock was set.
+  Result<std::string> DateTime();
+  // Sets the clock: "YYYY-MM-DDTHH:MM:SS[.ffffff][Z|±HH:MM]", which the device checks.
+  Status SetDateTime(std::string_view iso8601);
+  // OS bootloader info: without a query the bootloader's name; the query "mode" gives
+  // MCUboot's mode and whether it prevents downgrades.
+  Result<BootloaderAnswer> Bootloader(std::optional<std::string_view> query = std::nullopt);
   Result<std::vector<TaskStat>> TaskStats();
   // Statistics group: the groups' names, and one group's counters. A name the device does
   // not know is an error naming it (STAT INVALID_STAT_NAME, v1 rc 5).
