@@ -44,9 +44,13 @@ Result<std::array<uint8_t, 16>> ParseUuid128(std::string_view text) {
 }
 
 GattSmpServer::GattSmpServer(Link& link, uint16_t rx_mtu) : link_(link), rx_mtu_(ClampMtu(rx_mtu)) {
+  // The link outlives this server: its callbacks check that the server still exists.
   link_.SetChannelHandler(Role::kPeripheral, kL2capAttCid,
-                          [this](ConstByteSpan pdu) { OnAtt(pdu); });
-  link_.AddDisconnectListener([this](uint8_t) {
+                          [this, alive = std::weak_ptr<bool>(alive_)](ConstByteSpan pdu) {
+                            if (!alive.expired()) OnAtt(pdu);
+                          });
+  link_.AddDisconnectListener([this, alive = std::weak_ptr<bool>(alive_)](uint8_t) {
+    if (alive.expired()) return;
     mtu_ = kAttDefaultMtu;  // unbonded: CCC and MTU do not survive the connection
     ccc_ = 0;
   });
@@ -108,8 +112,14 @@ void GattSmpServer::OnAtt(ConstByteSpan pdu) {
 }
 
 GattSmpClient::GattSmpClient(Link& link, uint16_t rx_mtu) : link_(link), rx_mtu_(ClampMtu(rx_mtu)) {
-  link_.SetChannelHandler(Role::kCentral, kL2capAttCid, [this](ConstByteSpan pdu) { OnAtt(pdu); });
-  link_.AddDisconnectListener([this](uint8_t) {
+  // The link outlives this client (a phone detaches, the link terminates later): its
+  // callbacks check that the client still exists.
+  link_.SetChannelHandler(Role::kCentral, kL2capAttCid,
+                          [this, alive = std::weak_ptr<bool>(alive_)](ConstByteSpan pdu) {
+                            if (!alive.expired()) OnAtt(pdu);
+                          });
+  link_.AddDisconnectListener([this, alive = std::weak_ptr<bool>(alive_)](uint8_t) {
+    if (alive.expired()) return;
     mtu_ = kAttDefaultMtu;
     pending_request_ = 0;
   });

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include "smpkit/ble/gatt_smp.h"
@@ -371,6 +372,27 @@ TEST(GattSmpTest, MtuExchangeAgreesOnTheSmaller) {
   EXPECT_EQ(f.client.mtu(), 247);
   EXPECT_EQ(f.server.mtu(), 247);
   EXPECT_EQ(f.client.max_write(), 244u);
+}
+
+// A phone detaches (its GATT client goes) while the link lives on: what the link still
+// delivers (a notification, the disconnection) must not reach the gone client. Under the
+// sanitizers (the fuzz build) a use after free fails this test.
+TEST(GattSmpTest, ALinkOutlivesItsGattClient) {
+  GattFixture f;
+  ASSERT_TRUE(f.link.Connect().ok());
+  auto phone = std::make_unique<GattSmpClient>(f.link, 247);
+  bool enabled = false;
+  ASSERT_TRUE(phone->SetNotifications(true, [&] { enabled = true; }).ok());
+  f.sched.RunUntilIdle();
+  ASSERT_TRUE(enabled);
+  phone.reset();
+  const uint8_t rsp[] = {1, 2, 3};
+  ASSERT_TRUE(f.server.Notify(rsp).ok());  // reaches the link's central side, nobody there
+  f.sched.RunFor(milliseconds(100));
+  ASSERT_TRUE(f.link.Disconnect(Role::kCentral).ok());
+  f.sched.RunFor(milliseconds(100));
+  EXPECT_FALSE(f.link.connected());
+  EXPECT_TRUE(f.notifications.empty());  // the fixture's client was replaced on the channel
 }
 
 TEST(GattSmpTest, NotificationsDroppedUntilCccEnabled) {

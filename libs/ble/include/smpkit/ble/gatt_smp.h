@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 #include "smpkit/base/bytes.h"
@@ -72,6 +73,7 @@ class GattSmpServer {
   void SendError(uint8_t req_opcode, uint16_t handle, uint8_t code);
   Link& link_;
   uint16_t rx_mtu_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the link's callbacks
   uint16_t mtu_ = kAttDefaultMtu;
   uint16_t ccc_ = 0;
   uint64_t dropped_ = 0;
@@ -104,6 +106,7 @@ class GattSmpClient {
   void OnAtt(ConstByteSpan pdu);
   Link& link_;
   uint16_t rx_mtu_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the link's callbacks
   uint16_t mtu_ = kAttDefaultMtu;
   uint8_t pending_request_ = 0;  // opcode of the outstanding request, 0 if none
   std::function<void(uint16_t)> on_mtu_;
