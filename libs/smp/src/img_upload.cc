@@ -49,11 +49,7 @@ size_t UploadRequest::EncodedSize() const {
 }
 
 size_t UploadDataFit(const UploadRequest& base, size_t limit) {
-  UploadRequest r = base;
-  r.data = {};
-  const size_t empty = r.EncodedSize();  // with a 1-byte bstr head
-  if (limit <= empty) return 0;
-  return cbor::BstrFit(limit - empty);
+  return detail::DataFit(base, limit);
 }
 
 }  // namespace smpkit::smp::img

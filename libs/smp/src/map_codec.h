@@ -29,4 +29,14 @@ Result<size_t> EncodeMap(ByteSpan out, Body&& body) {
   return w.size();
 }
 
+// The most data a request like `base` (its data ignored) may carry within `limit` bytes: a
+// longer bstr takes a longer head (1, 2, 3 or 5 bytes). 0 when not even one byte fits.
+template <typename Request>
+size_t DataFit(Request base, size_t limit) {
+  base.data = {};
+  const size_t empty = base.EncodedSize();  // with a 1-byte bstr head
+  if (limit <= empty) return 0;
+  return cbor::BstrFit(limit - empty);
+}
+
 }  // namespace smpkit::smp::detail

@@ -7,20 +7,14 @@
 
 #include "smpkit/base/hex.h"
 #include "smpkit/testing/hex.h"
+#include "typed_test_util.h"
 
 namespace smpkit::smp {
 namespace {
 
 using smpkit::testing::FromHex;
 
-template <typename R>
-std::string Encoded(const R& r) {
-  std::vector<uint8_t> out(r.EncodedSize());
-  auto n = r.Encode(out);
-  EXPECT_TRUE(n.ok());
-  EXPECT_EQ(*n, out.size());
-  return HexEncode(out);
-}
+using smpkit::smp::testing::Encoded;
 
 // The bytes are written by hand from smp-protocol.md §6 (definite maps, as smpmgr sends).
 TEST(TypedRequests, EchoBothWays) {

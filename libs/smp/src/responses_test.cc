@@ -8,20 +8,14 @@
 #include "smpkit/base/hex.h"
 #include "smpkit/cbor/writer.h"
 #include "smpkit/testing/hex.h"
+#include "typed_test_util.h"
 
 namespace smpkit::smp {
 namespace {
 
 using smpkit::testing::FromHex;
 
-template <typename A>
-std::string Encoded(const A& a) {
-  std::vector<uint8_t> out(a.EncodedSize());
-  auto n = a.Encode(out);
-  EXPECT_TRUE(n.ok());
-  EXPECT_EQ(*n, out.size());
-  return HexEncode(out);
-}
+using smpkit::smp::testing::Encoded;
 
 // Bytes written by hand from smp-protocol.md §6; the answers Zephyr's MCUmgr server gave in
 // the captures are parsed through these types by the client's capture test, and the device's
