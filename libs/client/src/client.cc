@@ -1061,12 +1061,9 @@ class FileTarget : public ChunkTarget {
     if (!reply.err || reply.err->group != smp::kGroupFs || reply.err->rc != kFsErrOffsetNotValid) {
       return std::nullopt;
     }
-    uint64_t len = 0;
-    bool found = false;
-    if (!cbor::DecodeMap(reply.payload, {cbor::UintField("len", &len, &found)}).ok() || !found) {
-      return std::nullopt;
-    }
-    return len;
+    auto expected = smp::fs::UploadOffsetResponse::Parse(reply.payload);
+    if (!expected.ok()) return std::nullopt;
+    return expected->len;
   }
   std::string_view What() const override { return "file upload"; }
 

@@ -234,7 +234,7 @@ Outcome FsGroup::Upload(const smp::Request& r, cbor::Writer& w) {
     const uint64_t expected = off_;
     CloseFile();
     smp::WriteGroupError(w, kGroupId, static_cast<uint16_t>(FsErr::kFileOffsetNotValid));
-    w.Key("len").Uint(expected);
+    smp::fs::UploadOffsetResponse{expected}.Write(w);
     return Err(FsErr::kFileOffsetNotValid).KeepBody();
   }
   if (!data.empty()) {

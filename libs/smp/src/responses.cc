@@ -361,6 +361,17 @@ void UploadResponse::Write(cbor::Writer& w) const { w.Key("off").Uint(off); }
 SMPKIT_SMP_ENCODE(UploadResponse)
 size_t UploadResponse::EncodedSize() const { return 1 + UintEntrySize("off", off); }
 
+Result<UploadOffsetResponse> UploadOffsetResponse::Parse(ConstByteSpan payload) {
+  UploadOffsetResponse a;
+  bool found = false;
+  SMPKIT_TRY(cbor::DecodeMap(payload, {cbor::UintField("len", &a.len, &found)}));
+  if (!found) return Missing("file upload offset error without \"len\"");
+  return a;
+}
+void UploadOffsetResponse::Write(cbor::Writer& w) const { w.Key("len").Uint(len); }
+SMPKIT_SMP_ENCODE(UploadOffsetResponse)
+size_t UploadOffsetResponse::EncodedSize() const { return 1 + UintEntrySize("len", len); }
+
 Result<StatusResponse> StatusResponse::Parse(ConstByteSpan payload) {
   StatusResponse a;
   bool found = false;

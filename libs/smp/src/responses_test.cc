@@ -63,6 +63,11 @@ TEST(TypedResponses, SettingsAndFileAnswersBothWays) {
             "6c656e02");
   EXPECT_EQ(Encoded(fs::UploadResponse{2}), "a1636f666602");
   EXPECT_EQ(Encoded(fs::StatusResponse{70000}), "a1636c656e1a00011170");
+  // FILE_OFFSET_NOT_VALID's entries: {"err": {...}, "len": 512}; "err" is skipped here.
+  const auto offset_error = FromHex("a2 63 657272 a2 65 67726f7570 08 62 7263 0b 63 6c656e 19 0200");
+  auto expected = fs::UploadOffsetResponse::Parse(offset_error);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(expected->len, 512u);
   fs::HashResponse crc;
   crc.type = "crc32";
   crc.len = 2;

@@ -181,6 +181,7 @@ void Response(uint8_t op, uint16_t group, uint8_t id, ConstByteSpan p) {
           Fixed<fs::DownloadResponse>(p);
         }
       }
+      if (id == fs::kFile && write) Fixed<fs::UploadOffsetResponse>(p);
       if (id == fs::kStatus) Fixed<fs::StatusResponse>(p);
       if (id == fs::kHash) Fixed<fs::HashResponse>(p);
       if (id == fs::kSupportedHashes) {

@@ -290,6 +290,13 @@ struct UploadResponse {
   SMPKIT_SMP_RESPONSE(UploadResponse);
 };
 
+// The entries next to a file upload's FILE_OFFSET_NOT_VALID error: {"len": uint}, the offset
+// the device expects (a chunk at that offset resumes the upload).
+struct UploadOffsetResponse {
+  uint64_t len = 0;
+  SMPKIT_SMP_RESPONSE(UploadOffsetResponse);
+};
+
 // File status: {"len": uint}.
 struct StatusResponse {
   uint64_t len = 0;
