@@ -7,7 +7,6 @@
 #include "ble_sim_device.h"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <asio.hpp>
 #include <functional>
