@@ -169,8 +169,7 @@ Outcome FsGroup::Download(const smp::Request& r, cbor::Writer& w) {
   const uint64_t left = off < size ? size - off : 0;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(DownloadChunkSize(), left));
   if (config_.legacy_rc) w.Key("rc").Int(0);
-  w.Key("off").Uint(off).Key("data");
-  ByteSpan data = w.BytesInPlace(n);
+  ByteSpan data = smp::fs::DownloadResponse::WriteInPlace(w, off, n);
   if (!w.ok()) return Outcome::Rc(MgmtErr::kMsgSize);
   size_t got = 0;
   if (n > 0) {
@@ -179,7 +178,7 @@ Outcome FsGroup::Download(const smp::Request& r, cbor::Writer& w) {
       return Err(e != FsErr::kOk ? e : FsErr::kFileReadFailed);
     }
   }
-  if (off == 0) w.Key("len").Uint(len_);
+  if (off == 0) smp::fs::DownloadResponse::WriteLen(w, len_);
   if (len_ > 0 && off + n >= len_) CloseFile();  // Zephyr closes the file at its end
   return Outcome::Success();
 }

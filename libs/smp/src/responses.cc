@@ -342,8 +342,13 @@ Result<DownloadResponse> DownloadResponse::Parse(ConstByteSpan payload) {
 }
 void DownloadResponse::Write(cbor::Writer& w) const {
   w.Key("off").Uint(off).Key("data").Bytes(data);
-  if (len) w.Key("len").Uint(*len);
+  if (len) WriteLen(w, *len);
 }
+ByteSpan DownloadResponse::WriteInPlace(cbor::Writer& w, uint64_t off, size_t n) {
+  w.Key("off").Uint(off).Key("data");
+  return w.BytesInPlace(n);
+}
+void DownloadResponse::WriteLen(cbor::Writer& w, uint64_t len) { w.Key("len").Uint(len); }
 SMPKIT_SMP_ENCODE(DownloadResponse)
 size_t DownloadResponse::EncodedSize() const {
   return 1 + UintEntrySize("off", off) + TextSize("data") + BytesSize(data) +

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,19 @@ namespace {
 using smpkit::testing::FromHex;
 
 using smpkit::smp::testing::Encoded;
+
+// What Write puts in the server's map, as the device writes it.
+template <typename Fn>
+std::vector<uint8_t> Written(Fn&& body) {
+  std::vector<uint8_t> out(512);
+  cbor::Writer w(out);
+  w.BeginMap();
+  body(w);
+  w.End();
+  EXPECT_TRUE(w.ok());
+  out.resize(w.size());
+  return out;
+}
 
 // Bytes written by hand from smp-protocol.md §6; the answers Zephyr's MCUmgr server gave in
 // the captures are parsed through these types by the client's capture test, and the device's
@@ -61,6 +75,14 @@ TEST(TypedResponses, SettingsAndFileAnswersBothWays) {
             "a3636f66660064646174614261626"
             "3"
             "6c656e02");
+  // Written in place, as the device reads the file into the answer: the same bytes.
+  const auto in_place = Written([&](cbor::Writer& w) {
+    ByteSpan into = fs::DownloadResponse::WriteInPlace(w, 0, 2);
+    ASSERT_EQ(into.size(), 2u);
+    std::copy(data.begin(), data.end(), into.begin());
+    fs::DownloadResponse::WriteLen(w, 2);
+  });
+  EXPECT_EQ(HexEncode(in_place), Encoded(fs::DownloadResponse{0, data, 2}));
   EXPECT_EQ(Encoded(fs::UploadResponse{2}), "a1636f666602");
   EXPECT_EQ(Encoded(fs::StatusResponse{70000}), "a1636c656e1a00011170");
   // FILE_OFFSET_NOT_VALID's entries: {"err": {...}, "len": 512}; "err" is skipped here.
@@ -106,18 +128,6 @@ TEST(TypedResponses, ShellAndEnumAnswersBothWays) {
   EXPECT_EQ(Encoded(enumeration::SingleResponse{0, false}), "a16567726f757000");
 }
 
-// What Write puts in the server's map, as the device writes it.
-template <typename Fn>
-std::vector<uint8_t> Written(Fn&& body) {
-  std::vector<uint8_t> out(512);
-  cbor::Writer w(out);
-  w.BeginMap();
-  body(w);
-  w.End();
-  EXPECT_TRUE(w.ok());
-  out.resize(w.size());
-  return out;
-}
 
 TEST(TypedResponses, OsDateTimeAndBootloaderInfoBothWays) {
   EXPECT_EQ(Encoded(os::DateTimeResponse{"2026-12-07T05:30:00"}),

@@ -282,6 +282,12 @@ struct DownloadResponse {
   ConstByteSpan data;
   std::optional<uint64_t> len;
   SMPKIT_SMP_RESPONSE(DownloadResponse);
+
+  // The same answer with the file read straight into it (no copy): WriteInPlace writes "off"
+  // and a "data" of n bytes and returns where the bytes go (empty when the writer is full);
+  // WriteLen then adds "len".
+  static ByteSpan WriteInPlace(cbor::Writer& w, uint64_t off, size_t n);
+  static void WriteLen(cbor::Writer& w, uint64_t len);
 };
 
 // File upload: {"off": uint} (the bytes the file now holds).
