@@ -70,7 +70,6 @@ Request ResetRequest(bool force) {
 
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-
 }  // namespace
 
 std::string_view UpgradeModeName(UpgradeMode mode) {

@@ -1,8 +1,8 @@
 #pragma once
 // Typed answers, one type for both ends: the device's groups write them, the client parses
-// them (smp-protocol.md §6). Commands that answer an empty map (reset, image state write's
-// errors aside, erase, settings write/delete/commit/load/save, fs close, date-time write)
-// have no type.
+// them (smp-protocol.md §6). Commands that answer an empty map (reset, erase, settings
+// write/delete/commit/load/save, fs close, date-time write) have no type; an image state
+// write answers the image state list (StateResponse).
 //
 // Parse: the keys in any order, unknown keys skipped (a device may add "rc" or "err"), a
 // known key of the wrong type or twice is an error; a required key missing is kCorrupt
