@@ -273,10 +273,7 @@ smp::img::UploadRequest UploadRequestFor(bool first, uint32_t image, uint64_t le
 
 void EncodeUploadPayload(std::vector<uint8_t>& out, bool first, uint32_t image, uint64_t len,
                          uint64_t off, ConstByteSpan sha, bool upgrade, ConstByteSpan data) {
-  const auto r = UploadRequestFor(first, image, len, off, sha, upgrade, data);
-  out.resize(r.EncodedSize());
-  auto n = r.Encode(out);
-  out.resize(n.ok() ? *n : 0);
+  out = EncodeRequest(UploadRequestFor(first, image, len, off, sha, upgrade, data));
 }
 
 size_t UploadFrameSize(bool first, uint32_t image, uint64_t len, uint64_t off, size_t sha_size,

@@ -202,14 +202,15 @@ namespace shell {
 Result<ExecRequest> ExecRequest::Parse(ConstByteSpan payload) {
   cbor::Reader rd(payload);
   SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, rd.Next());
-  if (head.type != cbor::Type::kMap) return Error(Errc::kTypeMismatch, "payload must be a map");
+  if (head.type != cbor::Type::kMap)
+    return Error::Static(Errc::kTypeMismatch, "payload must be a map");
   ExecRequest r;
   bool found = false;
   for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
     SMPKIT_ASSIGN_OR_RETURN(cbor::Item key, rd.Next());
     if (key.type == cbor::Type::kBreak && head.indefinite) break;
     if (key.type != cbor::Type::kText) {
-      return Error(Errc::kTypeMismatch, "map key must be a text string");
+      return Error::Static(Errc::kTypeMismatch, "map key must be a text string");
     }
     if (key.text() != "argv" || found) {  // only the first "argv" counts
       SMPKIT_TRY(rd.SkipValue());
@@ -218,7 +219,7 @@ Result<ExecRequest> ExecRequest::Parse(ConstByteSpan payload) {
     found = true;
     SMPKIT_ASSIGN_OR_RETURN(cbor::Item arr, rd.Next());
     if (arr.type != cbor::Type::kArray)
-      return Error(Errc::kTypeMismatch, "\"argv\" must be an array");
+      return Error::Static(Errc::kTypeMismatch, "\"argv\" must be an array");
     const size_t start = rd.position();
     size_t end = start;
     bool ended = false;
@@ -234,7 +235,7 @@ Result<ExecRequest> ExecRequest::Parse(ConstByteSpan payload) {
     }
     r.args_ = payload.subspan(start, end - start);
   }
-  if (!found) return Error(Errc::kNotFound, "no \"argv\"");
+  if (!found) return Error::Static(Errc::kNotFound, "no \"argv\"");
   return r;
 }
 
@@ -285,19 +286,11 @@ Result<DetailsRequest> DetailsRequest::Parse(ConstByteSpan payload) {
 
 Result<size_t> DetailsRequest::CountGroups() const {
   if (!has_groups_) return size_t{0};
-  cbor::Reader rd(groups_encoded_);
-  SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, rd.Next());
-  if (head.type != cbor::Type::kArray) {
-    return Error(Errc::kTypeMismatch, "\"groups\" must be an array");
-  }
   size_t count = 0;
-  for (uint64_t i = 0; head.indefinite || i < head.raw; ++i) {
-    cbor::Reader peek(groups_encoded_.subspan(rd.position()));
-    SMPKIT_ASSIGN_OR_RETURN(cbor::Item item, peek.Next());
-    if (item.type == cbor::Type::kBreak && head.indefinite) break;
-    SMPKIT_TRY(rd.SkipValue());
+  SMPKIT_TRY(cbor::ForEachItem(groups_encoded_, "\"groups\"", [&](ConstByteSpan) {
     ++count;
-  }
+    return Status();
+  }));
   return count;
 }
 
@@ -305,13 +298,14 @@ Result<uint64_t> DetailsRequest::GroupAt(size_t i) const {
   cbor::Reader rd(groups_encoded_);
   SMPKIT_ASSIGN_OR_RETURN(cbor::Item head, rd.Next());
   if (head.type != cbor::Type::kArray) {
-    return Error(Errc::kTypeMismatch, "\"groups\" must be an array");
+    return Error::Static(Errc::kTypeMismatch, "\"groups\" must be an array");
   }
   for (size_t k = 0; k < i; ++k) SMPKIT_TRY(rd.SkipValue());
   SMPKIT_ASSIGN_OR_RETURN(cbor::Item item, rd.Next());
   if (item.type != cbor::Type::kUint)
-    return Error(Errc::kTypeMismatch, "a group id must be a uint");
-  if (item.raw > 0xffffffffu) return Error(Errc::kInvalidArgument, "a group id above 32 bits");
+    return Error::Static(Errc::kTypeMismatch, "a group id must be a uint");
+  if (item.raw > 0xffffffffu)
+    return Error::Static(Errc::kInvalidArgument, "a group id above 32 bits");
   return item.raw;
 }
 

@@ -19,7 +19,8 @@ size_t IntSize(int64_t v) {
   return cbor::HeadSize(v < 0 ? static_cast<uint64_t>(-(v + 1)) : static_cast<uint64_t>(v));
 }
 
-Error Missing(const char* what) { return Error(Errc::kCorrupt, what); }
+// `what` is a literal: referenced, not copied.
+Error Missing(const char* what) { return Error::Static(Errc::kCorrupt, what); }
 
 }  // namespace
 
@@ -275,7 +276,7 @@ Result<std::string_view> ListResponse::ParseName(ConstByteSpan item) {
   cbor::Reader r(item);
   SMPKIT_ASSIGN_OR_RETURN(cbor::Item name, r.Next());
   if (name.type != cbor::Type::kText || !cbor::IsValidUtf8(name.text())) {
-    return Error(Errc::kTypeMismatch, "a statistics group name is not a UTF-8 text string");
+    return Error::Static(Errc::kTypeMismatch, "a statistics group name is not a UTF-8 text string");
   }
   return name.text();
 }
@@ -406,8 +407,8 @@ Result<HashResponse> HashResponse::Parse(ConstByteSpan payload) {
   } else if (v.type == cbor::Type::kBytes) {
     a.digest = v.bytes;
   } else {
-    return Error(Errc::kTypeMismatch,
-                 "file hash \"output\" is neither a 32-bit uint nor a byte string");
+    return Error::Static(Errc::kTypeMismatch,
+                         "file hash \"output\" is neither a 32-bit uint nor a byte string");
   }
   return a;
 }
@@ -515,7 +516,8 @@ Result<ListResponse> ListResponse::Parse(ConstByteSpan payload) {
 Result<uint64_t> ListResponse::ParseId(ConstByteSpan item) {
   cbor::Reader r(item);
   SMPKIT_ASSIGN_OR_RETURN(cbor::Item id, r.Next());
-  if (id.type != cbor::Type::kUint) return Error(Errc::kTypeMismatch, "a group id is not a uint");
+  if (id.type != cbor::Type::kUint)
+    return Error::Static(Errc::kTypeMismatch, "a group id is not a uint");
   return id.raw;
 }
 
