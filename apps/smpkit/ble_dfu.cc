@@ -128,6 +128,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   });
   uint16_t latency = 0xffff;
   bool uploading = false;
+  sim::Time up_start{0};  // the upload's first request
   uint16_t interval = 0;
   dev.SetParamsObserver([&](const ble::ConnParams& p) {
     latency = p.latency;
@@ -170,6 +171,11 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
     links.push_back(
         std::make_unique<ble::Link>(sched, result.link));
     ble::Link& link = *links.back();
+    if (opt.on_upload_event) {
+      link.SetEventObserver([&](const ble::EventRecord& e) {
+        if (uploading) opt.on_upload_event(e, sim::ToSeconds(e.anchor - up_start));
+      });
+    }
     if (opt.interval) {
       // A phone that keeps its own interval: it grants the latency and timeout the device
       // asks for (timeout at least what the latency needs) but not the interval.
@@ -285,7 +291,6 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   client::UpgradeOptions ug;
   ug.upload = uo;
   ug.reset_wait = Ms(600000);  // the swap takes its flash time: tens of seconds on an nRF52
-  sim::Time up_start{0};
   ble::LinkStats stats0;
   ug.on_upload_start = [&] {
     uploading = true;

@@ -4,6 +4,7 @@
 // nRF Connect Device Manager flow (upload, test, reset, reconnect, check, confirm) over the
 // BLE link model. Used by `smpkit demo` and `smpkit bench ble`.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct BleDfuSetup {
   // The update slot holds an old image when the upload starts (not erased in the
   // background): MCUmgr erases the needed pages on the first chunk, between radio events.
   bool dirty_slot = false;
+  // Called for every connection event while the upload runs, with the event's anchor in
+  // seconds since the upload's first request (empty: not called).
+  std::function<void(const ble::EventRecord&, double since_upload_s)> on_upload_event;
 };
 
 struct BleDfuResult {

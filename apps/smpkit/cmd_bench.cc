@@ -40,6 +40,7 @@ struct BenchOptions {
   std::string slot;   // blank | dirty
   std::string latency_module;  // on | off (default: on, as the seed prj.conf)
   bool json = false;
+  std::string events;     // one case: a CSV of the upload's connection events
   bool profiles = false;  // both chips x both link layers across 7.5..50 ms
   bool quick = false;
   bool ideal_flash = false;  // flash costs no time: only the link and SMP stack limit
@@ -346,7 +347,7 @@ int RunBenchBle(const BenchOptions& opt) {
 bool SingleCase(const BenchOptions& o) {
   return !o.controller.empty() || o.chip != "nrf52840" || !o.phy.empty() || o.interval_ms > 0 ||
          o.latency >= 0 || o.mtu != 0 || o.dle != 0 || o.window != 0 || !o.slot.empty() ||
-         !o.latency_module.empty() || o.json;
+         !o.latency_module.empty() || o.json || !o.events.empty();
 }
 
 // The window the client picks by itself: as many requests as the device's buffers take.
@@ -373,8 +374,30 @@ int RunBenchBleCase(const BenchOptions& opt) {
     return kExitUsage;
   }
   const auto iv = static_cast<uint16_t>(std::lround(units));
-  const BleDfuSetup s = CaseSetup(opt, iv, opt.controller, opt.chip == "nrf5340");
+  BleDfuSetup s = CaseSetup(opt, iv, opt.controller, opt.chip == "nrf5340");
+  std::ofstream events;
+  if (!opt.events.empty()) {
+    events.open(opt.events);
+    if (!events) {
+      fmt::print(stderr, "smpkit bench ble: cannot write the events file {}\n", opt.events);
+      return kExitFailure;
+    }
+    // Every connection event of the upload: where the throughput goes, event by event.
+    events << "counter,anchor_s,length_ms,attended,central_pdus,peripheral_pdus,lost\n";
+    s.on_upload_event = [&events](const ble::EventRecord& e, double at) {
+      events << fmt::format("{},{:.6f},{:.3f},{},{},{},{}\n", e.counter, at,
+                            sim::ToMillis(e.end - e.anchor), e.peripheral_attended ? 1 : 0,
+                            e.central_data_pdus, e.peripheral_data_pdus, e.lost ? 1 : 0);
+    };
+  }
   const Row row = RunRow(s);
+  if (events.is_open()) {
+    events.close();
+    if (!events) {
+      fmt::print(stderr, "smpkit bench ble: writing the events file {} failed\n", opt.events);
+      return kExitFailure;
+    }
+  }
   if (!row.r.ok) {
     if (opt.json) {
       fmt::print("{}\n", nlohmann::ordered_json{{"ok", false}, {"error", row.r.error}}.dump());
@@ -517,6 +540,10 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
                       "(CONFIG_DESKTOP_BLE_LATENCY_ENABLE=n)")
       ->check(CLI::IsMember({"on", "off"}));
   ble_cmd->add_flag("--json", opt->json, "one case, as one JSON document");
+  ble_cmd->add_option("--events", opt->events,
+                      "one case: write every connection event of the upload to this CSV file "
+                      "(counter, anchor_s since the first request, length_ms, attended, "
+                      "central_pdus, peripheral_pdus, lost)");
   ble_cmd->add_flag("--profiles", opt->profiles,
                     "nRF52840 and nRF5340, SoftDevice Controller and Zephyr LL, 7.5..50 ms: "
                     "steady throughput against the capacity");
