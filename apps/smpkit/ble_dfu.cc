@@ -128,7 +128,7 @@ BleDfuResult RunBleDfu(const BleDfuSetup& opt) {
   });
   uint16_t latency = 0xffff;
   bool uploading = false;
-  sim::Time up_start{0};  // the upload's first request
+  sim::Time up_start{0};  // the upload began
   uint16_t interval = 0;
   dev.SetParamsObserver([&](const ble::ConnParams& p) {
     latency = p.latency;

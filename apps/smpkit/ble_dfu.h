@@ -45,7 +45,7 @@ struct BleDfuSetup {
   // background): MCUmgr erases the needed pages on the first chunk, between radio events.
   bool dirty_slot = false;
   // Called for every connection event while the upload runs, with the event's anchor in
-  // seconds since the upload's first request (empty: not called).
+  // seconds since the upload began (empty: not called).
   std::function<void(const ble::EventRecord&, double since_upload_s)> on_upload_event;
 };
 

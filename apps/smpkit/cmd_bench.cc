@@ -542,12 +542,21 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
   ble_cmd->add_flag("--json", opt->json, "one case, as one JSON document");
   ble_cmd->add_option("--events", opt->events,
                       "one case: write every connection event of the upload to this CSV file "
-                      "(counter, anchor_s since the first request, length_ms, attended, "
+                      "(counter, anchor_s since the upload began, length_ms, attended, "
                       "central_pdus, peripheral_pdus, lost)");
   ble_cmd->add_flag("--profiles", opt->profiles,
                     "nRF52840 and nRF5340, SoftDevice Controller and Zephyr LL, 7.5..50 ms: "
                     "steady throughput against the capacity");
   ble_cmd->callback([opt, exit_code] {
+    if (opt->profiles && SingleCase(*opt)) {
+      // --profiles runs its own cases: a one-case option with it would be silently ignored.
+      fmt::print(stderr,
+                 "smpkit bench ble: --profiles runs its own cases; it takes none of the "
+                 "one-case options (--controller, --chip, --phy, --interval, --latency, "
+                 "--mtu, --dle, --window, --slot, --latency-module, --json, --events)\n");
+      *exit_code = kExitUsage;
+      return;
+    }
     *exit_code = opt->profiles      ? RunBenchBleProfiles(*opt)
                  : SingleCase(*opt) ? RunBenchBleCase(*opt)
                                     : RunBenchBle(*opt);

@@ -14,6 +14,11 @@ zll=$(run --controller zephyr-ll --interval 30 --window 1 --events "$events")
 if "$SMPKIT" bench ble --interval 30 --events /nonexistent-dir/events.csv 2>/dev/null; then
   echo "FAIL an unwritable --events file was accepted"; exit 1
 fi
+rc=0
+"$SMPKIT" bench ble --profiles --chip nrf5340 >/dev/null 2>&1 || rc=$?
+if [ "$rc" != 2 ]; then
+  echo "FAIL --profiles with a one-case option: exit $rc, not the usage error 2"; exit 1
+fi
 dirty=$(run --controller zephyr-ll --interval 11.25 --window 1 --slot dirty --image-size 65536)
 blank=$(run --controller zephyr-ll --interval 11.25 --window 1 --image-size 65536)
 n53=$(run --chip nrf5340 --controller zephyr-ll --interval 15)
