@@ -557,6 +557,15 @@ void RegisterBenchCommands(CLI::App& app, GlobalOptions&, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
+    if ((opt->profiles || SingleCase(*opt)) &&
+        (opt->quick || !opt->csv.empty() || !opt->plot.empty())) {
+      fmt::print(stderr,
+                 "smpkit bench ble: --quick, --csv and --plot belong to the sweep; "
+                 "{} does not take them\n",
+                 opt->profiles ? "--profiles" : "one case");
+      *exit_code = kExitUsage;
+      return;
+    }
     *exit_code = opt->profiles      ? RunBenchBleProfiles(*opt)
                  : SingleCase(*opt) ? RunBenchBleCase(*opt)
                                     : RunBenchBle(*opt);

@@ -19,6 +19,11 @@ rc=0
 if [ "$rc" != 2 ]; then
   echo "FAIL --profiles with a one-case option: exit $rc, not the usage error 2"; exit 1
 fi
+rc=0
+"$SMPKIT" bench ble --interval 30 --csv /dev/null >/dev/null 2>&1 || rc=$?
+if [ "$rc" != 2 ]; then
+  echo "FAIL one case with the sweep's --csv: exit $rc, not the usage error 2"; exit 1
+fi
 dirty=$(run --controller zephyr-ll --interval 11.25 --window 1 --slot dirty --image-size 65536)
 blank=$(run --controller zephyr-ll --interval 11.25 --window 1 --image-size 65536)
 n53=$(run --chip nrf5340 --controller zephyr-ll --interval 15)
